@@ -1,0 +1,37 @@
+# spicenn: two commands do everything.
+#   make demo   set up (ngspice with KLU, .venv, torch CPU, the package) and run the demo
+#   make test   set up and run the test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.spicenn-installed
+TORCH  := torch==2.13.0
+
+.PHONY: setup demo test bench clean netlists
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup_ngspice.sh
+	bash scripts/setup_ngspice.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: the CPU build on this machine's disk, not a multi-GB CUDA one
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/spicenn doctor
+	$(PY) scripts/demo.py
+
+test: setup
+	$(PY) -m pytest -q -n 2 tests
+
+bench: setup
+	$(PY) scripts/bench_spice.py
+
+netlists: setup
+	$(PY) scripts/make_netlists.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,154 @@
+"""The `spicenn` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .errors import InputError, SpicennError
+
+
+def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--param takes KEY=VALUE, got {item!r}")
+        params[key] = value.strip()
+    return params
+
+
+def circuit_options(command):
+    """The inputs that define a crossbar circuit and its input vectors."""
+    options = [
+        click.option("--conductances", "-g", required=True, type=click.Path(path_type=Path),
+                     help="(M, N) conductance matrix in siemens, .npy"),
+        click.option("--voltages", "-v", required=True, type=click.Path(path_type=Path),
+                     help="(B, M) input voltages in volts, .npy (1-D: one vector)"),
+        click.option("--device", "-d", default="linear", show_default=True,
+                     help="device model or preset: see `spicenn devices`"),
+        click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+                     help="device parameter, repeatable (e.g. -p k=3)"),
+        click.option("--r-word", default=0.0, show_default=True, type=str, help="word-line segment resistance, ohm"),
+        click.option("--r-bit", default=0.0, show_default=True, type=str, help="bit-line segment resistance, ohm"),
+        click.option("--r-source", default=0.0, show_default=True, type=str, help="driver resistance, ohm"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _crossbar_and_voltages(conductances, voltages, device, params, r_word, r_bit, r_source):
+    from .crossbar import Crossbar
+    from .devices import get_device
+    from .io import load_array
+
+    g = load_array(conductances, "conductances")
+    v = load_array(voltages, "voltages")
+    crossbar = Crossbar(g, get_device(device, **_parse_params(params)), r_word=r_word, r_bit=r_bit,
+                        r_source=r_source)
+    return crossbar, crossbar.check_voltages(v)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spicenn")
+def cli() -> None:
+    """spicenn: SPICE co-simulation of memristive crossbars and neural networks."""
+
+
+@cli.command()
+def doctor() -> None:
+    """Report ngspice's version, KLU, and whether the shared library loads."""
+    from .doctor import report
+
+    rows, ok = report()
+    width = max(len(item) for item, _ in rows)
+    for item, finding in rows:
+        click.echo(f"{item:<{width}}  {finding}")
+    if not ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--lib", "lib_path", type=click.Path(path_type=Path), default=None,
+              help="write the models as an ngspice .lib of subcircuits to this file")
+def devices(lib_path) -> None:
+    """List device models and presets (or write them as an ngspice .lib)."""
+    from .devices import MODELS, PRESETS, get_device, lib_text
+
+    if lib_path is not None:
+        _write_text_atomic(lib_path, lib_text())
+        click.echo(f"wrote {lib_path}")
+        return
+    for name in list(MODELS) + list(PRESETS):
+        click.echo(f"{name:<20} {get_device(name).describe()}")
+
+
+@cli.command()
+@circuit_options
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="netlist file to write")
+@click.option("--no-klu", is_flag=True, help="leave out `.options klu`")
+def netlist(conductances, voltages, device, params, r_word, r_bit, r_source, out, no_klu) -> None:
+    """Write the ngspice netlist of a crossbar driven by the input vectors."""
+    from .netlist import SolverOptions, netlist_text
+
+    crossbar, v = _crossbar_and_voltages(conductances, voltages, device, params, r_word, r_bit, r_source)
+    _write_text_atomic(out, netlist_text(crossbar, v, SolverOptions(klu=not no_klu)))
+    click.echo(f"wrote {out} ({crossbar.rows}x{crossbar.columns}, {v.shape[0]} input vector(s))")
+
+
+@cli.command()
+@circuit_options
+@click.option("--engine", "-e", type=click.Choice(["shared", "subprocess"]), default="shared", show_default=True)
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="result .npz to write")
+def simulate(conductances, voltages, device, params, r_word, r_bit, r_source, engine, out) -> None:
+    """Simulate a crossbar in ngspice: output currents and power per input vector."""
+    from .spice import simulate as run
+
+    crossbar, v = _crossbar_and_voltages(conductances, voltages, device, params, r_word, r_bit, r_source)
+    result = run(crossbar, v, engine=engine, progress=True)
+    result.save(out)
+    click.echo(f"wrote {out}: currents {result.currents.shape}, mean power {result.power.mean():.4g} W")
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise InputError(f"folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every expected failure is one line on stderr and a non-zero exit."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except click.UsageError as error:
+        click.echo(f"error: {error.format_message()}" if not error.ctx else
+                   f"error: {error.format_message()} (see `{error.ctx.command_path} --help`)", err=True)
+        sys.exit(2)
+    except click.ClickException as error:
+        click.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except SpicennError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

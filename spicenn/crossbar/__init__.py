@@ -1,0 +1,6 @@
+"""Crossbar arrays: the circuit specification, its graph, and weight <-> conductance mapping."""
+
+from .mapping import DifferentialMapping
+from .spec import Crossbar
+
+__all__ = ["Crossbar", "DifferentialMapping"]

@@ -1,0 +1,124 @@
+"""The device interface: one static I-V formula, evaluated by numpy, torch or as ngspice text."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from ..checks import finite_number
+from ..errors import InputError
+from .symbolic import Expr, number, spice
+
+
+@dataclass(frozen=True, kw_only=True)
+class Device:
+    """A memristor's static I-V model I(V, G).
+
+    Subclasses write the formula once in `formula(v, g, k, xp)`, where `xp` is numpy, torch
+    or `symbolic.spice`; `k` holds per-device constants derived from G (and from per-device
+    random parameters) by `constants`. Everything else — numeric currents, torch currents,
+    the netlist expression and the `.lib` subcircuit — is derived from those two methods.
+
+    `g_off` and `g_on` are the device set's conductance range, where a preset knows it.
+    """
+
+    name: ClassVar[str] = ""
+    cell_parameter_names: ClassVar[tuple[str, ...]] = ()
+
+    g_off: float | None = None
+    g_on: float | None = None
+
+    # --- what a subclass provides -------------------------------------------------------
+    def formula(self, v: Any, g: Any, k: Mapping[str, Any], xp: Any) -> Any:
+        raise NotImplementedError
+
+    def constants(self, g: Any, xp: Any, cell: Mapping[str, Any]) -> dict[str, Any]:
+        """Per-device constants the formula needs, as functions of G (differentiable in torch)."""
+        return {}
+
+    def cell_parameters(self, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+        """Per-device random parameters for an array of this shape (seeded; empty by default)."""
+        return {}
+
+    # --- derived ------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        for field in ("g_off", "g_on"):
+            value = getattr(self, field)
+            if value is not None:
+                object.__setattr__(self, field, finite_number(f"{self.name}: {field}", value,
+                                                              minimum=0.0, strict_minimum=True))
+        if self.g_off is not None and self.g_on is not None and self.g_off >= self.g_on:
+            raise InputError(f"{self.name}: g_off ({self.g_off:g}) must be below g_on ({self.g_on:g})")
+
+    def current(self, v: Any, g: Any, xp: Any = np, cell: Mapping[str, Any] | None = None) -> Any:
+        """Device current for voltage `v` across it and conductance `g` (broadcasting).
+
+        `xp` is the array module: numpy (default) or torch, for which the result is
+        differentiable in both `v` and `g`.
+        """
+        cell = cell or {}
+        return self.formula(v, g, self.constants(g, xp, cell), xp)
+
+    def spice_template(self) -> str:
+        """The behavioural current expression with `{p}`, `{n}`, `{g}` and constant placeholders."""
+        k = {key: Expr("{k_" + key + "}") for key in self.constant_names()}
+        return str(self.formula(Expr("V({node_p},{node_n})"), Expr("{g}"), k, spice))
+
+    def constant_names(self) -> tuple[str, ...]:
+        probe_g = np.ones(1)
+        probe_cell = {name: np.full(1, 2.0) for name in self.cell_parameter_names}
+        return tuple(self.constants(probe_g, np, probe_cell))
+
+    def spice_lines(self, names: list[str], p_nodes: list[str], n_nodes: list[str],
+                    g: np.ndarray, cell: Mapping[str, np.ndarray]) -> list[str]:
+        """Netlist lines for devices between `p_nodes` and `n_nodes` (current flows p -> n)."""
+        template = "B{name} {node_p} {node_n} I=" + self.spice_template()
+        consts = {key: np.broadcast_to(value, g.shape)
+                  for key, value in self.constants(g, np, cell).items()}
+        lines = []
+        for index, (name, p, n) in enumerate(zip(names, p_nodes, n_nodes)):
+            values = {"k_" + key: number(value[index]) for key, value in consts.items()}
+            lines.append(template.format(name=name, node_p=p, node_n=n, g=number(g[index]), **values))
+        return lines
+
+    def lib_subcircuit(self, label: str | None = None) -> str:
+        """This model as an ngspice subcircuit `spicenn_<label> p n params: g=... [cell params]`."""
+        cell = {key: Expr(key) for key in self.cell_parameter_names}
+        k = self.constants(Expr("g"), spice, cell)
+        body = self.formula(Expr("V(p,n)"), Expr("g"), k, spice)
+        g_default = self.g_off if self.g_off is not None else 1e-4
+        defaults = [f"g={number(g_default)}"] + [
+            f"{key}={number(value)}" for key, value in self.lib_cell_defaults().items()]
+        subckt = "spicenn_" + (label or self.name).replace("-", "_")
+        return "\n".join([
+            f"* {self.describe()}",
+            f".subckt {subckt} p n params: {' '.join(defaults)}",
+            f"B1 p n I={body}",
+            f".ends {subckt}",
+        ])
+
+    def lib_cell_defaults(self) -> dict[str, float]:
+        return {}
+
+    def describe(self) -> str:
+        params = ", ".join(f"{key}={value:g}" for key, value in self.parameters().items()
+                           if value is not None)
+        return f"{self.name}({params})"
+
+    def parameters(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A TOML/JSON-ready description; `devices.from_dict` reverses it."""
+        return {"name": self.name, **{k: v for k, v in self.parameters().items() if v is not None}}
+
+    def check_voltage_range(self, max_abs_voltage: float, g: np.ndarray, cell: Mapping[str, np.ndarray]) -> None:
+        """Refuse voltages at which the model's current overflows."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            worst = self.current(np.full(g.shape, max_abs_voltage), g, np, cell)
+        if not np.all(np.isfinite(worst)):
+            raise InputError(f"{self.describe()}: current overflows at |V| = {max_abs_voltage:g} V; "
+                             "use smaller voltages or a gentler nonlinearity")

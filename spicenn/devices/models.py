@@ -1,0 +1,133 @@
+"""The static I-V models: linear, sinh, power law, Poole-Frenkel."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from ..checks import finite_number
+from ..errors import InputError
+from .base import Device
+from .symbolic import number
+
+ELEMENTARY_CHARGE = 1.602176634e-19  # C
+BOLTZMANN = 1.380649e-23  # J/K
+ROOM_TEMPERATURE = 293.15  # K
+
+# sqrt(|V| + floor) instead of sqrt(|V|): the same current to ~1e-15 relative, but a finite
+# derivative at V = 0 in both ngspice's Jacobian and torch's autograd (else 0 * inf = NaN).
+_SQRT_FLOOR = 1e-30
+
+
+@dataclass(frozen=True, kw_only=True)
+class Linear(Device):
+    """Ohmic device: I = G·V."""
+
+    name: ClassVar[str] = "linear"
+
+    def formula(self, v, g, k, xp):
+        return g * v
+
+    def spice_lines(self, names, p_nodes, n_nodes, g, cell):
+        # A plain resistor is exact and cheaper for ngspice than a behavioural source.
+        return [f"R{name} {p} {n} {number(1.0 / gi)}" for name, p, n, gi in zip(names, p_nodes, n_nodes, g)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sinh(Device):
+    """I = G·sinh(k·V)/k: small-signal conductance G, nonlinearity k (1/V)."""
+
+    name: ClassVar[str] = "sinh"
+    k: float = 3.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "k", finite_number("sinh: k", self.k, minimum=0.0, strict_minimum=True))
+
+    def formula(self, v, g, k, xp):
+        return g * xp.sinh(self.k * v) / self.k
+
+
+@dataclass(frozen=True, kw_only=True)
+class PowerLaw(Device):
+    """I = sign(V)·V_ref·G·(|V|/V_ref)^log2(n), where n = I(2·V_ref)/I(V_ref) >= 2.
+
+    `n` is a scalar, or with `n_std` > 0 drawn per device from a normal distribution
+    truncated below at 2 (by redrawing), from the generator seeded with `seed`.
+    """
+
+    name: ClassVar[str] = "powerlaw"
+    cell_parameter_names: ClassVar[tuple[str, ...]] = ("n",)
+    v_ref: float = 0.25
+    n: float = 2.13
+    n_std: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "v_ref", finite_number("powerlaw: v_ref", self.v_ref, minimum=0.0,
+                                                        strict_minimum=True))
+        object.__setattr__(self, "n", finite_number("powerlaw: n", self.n, minimum=2.0))
+        object.__setattr__(self, "n_std", finite_number("powerlaw: n_std", self.n_std, minimum=0.0))
+        seed = finite_number("powerlaw: seed", self.seed, minimum=0)
+        if seed != int(seed):
+            raise InputError(f"powerlaw: seed must be a whole number, got {self.seed!r}")
+        object.__setattr__(self, "seed", int(seed))
+
+    def cell_parameters(self, shape):
+        if self.n_std == 0:
+            return {"n": np.full(shape, self.n)}
+        rng = np.random.default_rng(self.seed)
+        n = rng.normal(self.n, self.n_std, size=shape)
+        low = n < 2.0
+        while np.any(low):  # truncate below at 2 by redrawing those devices
+            n[low] = rng.normal(self.n, self.n_std, size=int(low.sum()))
+            low = n < 2.0
+        return {"n": n}
+
+    def constants(self, g, xp, cell):
+        n = cell.get("n", self.n)
+        return {"p": xp.log(n) / math.log(2.0)}
+
+    def formula(self, v, g, k, xp):
+        return xp.sign(v) * self.v_ref * g * (xp.abs(v) / self.v_ref) ** k["p"]
+
+    def lib_cell_defaults(self):
+        return {"n": self.n}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PooleFrenkel(Device):
+    """I = sign(V)·c·|V|·exp(q·sqrt(q|V|/(π·dε))/(k_B·T)).
+
+    c and dε depend on the device's resistance R = 1/G through ln c = a1·ln R + b1 and
+    ln dε = a2·ln R + b2. The defaults are the low-resistance SiOx set.
+    """
+
+    name: ClassVar[str] = "poole-frenkel"
+    a1: float = -1.12
+    b1: float = 0.628
+    a2: float = -1.34
+    b2: float = -25.9
+    temperature: float = ROOM_TEMPERATURE
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for field in ("a1", "b1", "a2", "b2"):
+            object.__setattr__(self, field, finite_number(f"poole-frenkel: {field}", getattr(self, field)))
+        object.__setattr__(self, "temperature", finite_number("poole-frenkel: temperature", self.temperature,
+                                                              minimum=0.0, strict_minimum=True))
+
+    def constants(self, g, xp, cell):
+        log_r = -xp.log(g)
+        c = xp.exp(self.a1 * log_r + self.b1)
+        d_epsilon = xp.exp(self.a2 * log_r + self.b2)
+        q = ELEMENTARY_CHARGE
+        alpha = q * xp.sqrt(q / (math.pi * d_epsilon)) / (BOLTZMANN * self.temperature)
+        return {"c": c, "alpha": alpha}
+
+    def formula(self, v, g, k, xp):
+        return k["c"] * v * xp.exp(k["alpha"] * xp.sqrt(xp.abs(v) + _SQRT_FLOOR))

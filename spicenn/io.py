@@ -1,0 +1,30 @@
+"""Reading user files with one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+
+def load_array(path: str | Path, what: str) -> np.ndarray:
+    """A numeric array from .npy (or the only array of an .npz), never unpickling."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} file {path} does not exist")
+    if path.is_dir():
+        raise InputError(f"{what} file {path} is a folder")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise InputError(f"{what} file {path} is not a numeric .npy/.npz array ({error})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            if len(loaded.files) != 1:
+                raise InputError(f"{what} file {path} holds {len(loaded.files)} arrays; give one .npy")
+            loaded = loaded[loaded.files[0]]
+    if loaded.dtype.kind not in "iuf":
+        raise InputError(f"{what} file {path} holds {loaded.dtype} data, not numbers")
+    return loaded

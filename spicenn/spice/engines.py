@@ -1,0 +1,169 @@
+"""Two ways to run a netlist, one interface: `engine.run(text) -> {vector name: values}`.
+
+* `SharedEngine` — ngspice's shared library through PySpice, in this process: no process
+  start, no file round trip; the vectors are read straight from ngspice's memory.
+* `SubprocessEngine` — `ngspice -b -r out.raw` in a child process: isolation from crashes.
+
+Vector names are normalised: node voltages by node name, branch currents as `name#branch`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import SpiceError, SpiceNotFoundError
+from .ngspice import library_path, parse_version, program
+from .raw import read_raw
+
+
+class Engine(Protocol):
+    name: str
+    version: int
+    klu: bool
+
+    def run(self, netlist: str) -> dict[str, np.ndarray]: ...
+
+
+def _error_lines(lines: list[str]) -> list[str]:
+    keys = ("error", "singular", "no convergence", "timestep too small", "aborted", "fatal")
+    return [line.strip() for line in lines if any(key in line.lower() for key in keys)]
+
+
+class SubprocessEngine:
+    """`ngspice -b` in a child process per run."""
+
+    name = "subprocess"
+
+    def __init__(self, timeout: float | None = None):
+        found = program()
+        self.path, self.version, self.klu = found.path, found.version, found.klu
+        self.timeout = timeout
+
+    def run(self, netlist: str) -> dict[str, np.ndarray]:
+        with tempfile.TemporaryDirectory(prefix="spicenn-") as folder:
+            circuit, raw = Path(folder) / "circuit.cir", Path(folder) / "out.raw"
+            circuit.write_text(netlist)
+            try:
+                done = subprocess.run([self.path, "-b", "-r", str(raw), str(circuit)], capture_output=True,
+                                      text=True, timeout=self.timeout, stdin=subprocess.DEVNULL, cwd=folder)
+            except subprocess.TimeoutExpired:
+                raise SpiceError(f"ngspice did not finish within {self.timeout:g} s") from None
+            output = (done.stdout + done.stderr).splitlines()
+            if done.returncode != 0 or not raw.exists():
+                problems = _error_lines(output) or output[-3:]
+                raise SpiceError("ngspice failed: " + " | ".join(problems[:3]))
+            vectors = read_raw(raw)
+        self.last_output = output
+        return vectors
+
+
+_shared_lock = threading.Lock()
+_shared_instance = None
+
+
+def _pyspice_shared():
+    """The process's one ngspice shared-library instance (ngspice keeps global state)."""
+    global _shared_instance
+    if _shared_instance is None:
+        # PySpice 1.5 warns "Unsupported Ngspice version" for ngspice > 34 although it works, and
+        # logs every ngspice stderr line as an error; spicenn reads ngspice's output itself.
+        logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+        try:
+            from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+        except ImportError as error:  # pragma: no cover - PySpice is a dependency
+            raise SpiceNotFoundError(f"PySpice is not importable: {error}") from None
+        NgSpiceShared.LIBRARY_PATH = library_path()
+        try:
+            _shared_instance = NgSpiceShared.new_instance()
+        except OSError as error:
+            raise SpiceNotFoundError(f"cannot load the ngspice shared library "
+                                     f"{NgSpiceShared.LIBRARY_PATH}: {error}") from None
+    return _shared_instance
+
+
+class SharedEngine:
+    """ngspice's shared library, in process, through PySpice."""
+
+    name = "shared"
+
+    def __init__(self):
+        self._ng = _pyspice_shared()
+        from PySpice.Spice.NgSpice.Shared import ffi
+
+        self._ffi = ffi
+        self._lib = self._ng._ngspice_shared
+        self.version, self.klu = parse_version(self._command("version -f"))
+        self.library = self._ng.library_path
+
+    def _command(self, command: str) -> str:
+        self._ng.clear_output()
+        rc = self._lib.ngSpice_Command(command.encode("ascii"))
+        if rc:
+            raise SpiceError(f"ngspice command {command!r} returned {rc}")
+        return "\n".join(self._ng._stdout + self._ng._stderr)
+
+    def run(self, netlist: str) -> dict[str, np.ndarray]:
+        with _shared_lock:
+            ng, ffi = self._ng, self._ffi
+            lines = [line for line in netlist.splitlines() if line] + [""]
+            keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [ffi.NULL]
+            ng.clear_output()
+            if self._lib.ngSpice_Circ(ffi.new("char *[]", keepalive)):
+                raise SpiceError("ngspice refused the circuit: " + " | ".join(_error_lines(ng._stdout + ng._stderr)[:3]))
+            loaded_output = ng._stdout + ng._stderr
+            problems = _error_lines(loaded_output)
+            if problems:
+                self._command("remcirc")
+                raise SpiceError("ngspice could not parse the circuit: " + " | ".join(problems[:3]))
+            try:
+                output = self._command("run")
+                problems = _error_lines(output.splitlines())
+                plot = ffi.string(self._lib.ngSpice_CurPlot()).decode()
+                vectors = {} if problems else self._read_plot(plot)
+            finally:
+                self._command("destroy all")
+                self._command("remcirc")
+            if problems:
+                raise SpiceError("ngspice failed: " + " | ".join(problems[:3]))
+            self.last_output = loaded_output + output.splitlines()
+            return vectors
+
+    def _read_plot(self, plot: str) -> dict[str, np.ndarray]:
+        ffi, lib = self._ffi, self._lib
+        names = lib.ngSpice_AllVecs(plot.encode())
+        vectors = {}
+        k = 0
+        while names[k] != ffi.NULL:
+            name = ffi.string(names[k]).decode()
+            info = lib.ngGet_Vec_Info(f"{plot}.{name}".encode())
+            if info != ffi.NULL and info.v_realdata != ffi.NULL:
+                vectors[name.lower()] = np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8),
+                                                      dtype=np.float64).copy()
+            k += 1
+        return vectors
+
+
+ENGINES = {"shared": SharedEngine, "subprocess": SubprocessEngine}
+_engines: dict[str, Engine] = {}
+
+
+def get_engine(name: str | Engine = "shared") -> Engine:
+    """An engine by name ('shared' or 'subprocess'), created once per process."""
+    if not isinstance(name, str):
+        return name
+    key = name.strip().lower()
+    if key not in ENGINES:
+        from ..errors import InputError
+
+        raise InputError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+    if key not in _engines:
+        _engines[key] = ENGINES[key]()
+    return _engines[key]

@@ -1,0 +1,95 @@
+"""Simulate a crossbar for a batch of input vectors in ngspice."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..crossbar.graph import Topology, crossbar_topology
+from ..crossbar.spec import Crossbar
+from ..errors import ConvergenceError, SpiceError
+from ..netlist.writer import SolverOptions, netlist_text
+from .engines import Engine, get_engine
+from .extract import SimulationResult, extract
+
+# Values ngspice keeps per sweep (node voltages x points) before a batch is split into chunks.
+MAX_VALUES_PER_RUN = 8_000_000
+
+
+def default_chunk(topo: Topology, batch: int) -> int:
+    return max(1, min(batch, MAX_VALUES_PER_RUN // (topo.node_count + topo.rows + topo.columns)))
+
+
+def _collect(vectors: dict[str, np.ndarray], topo: Topology, batch: int, driver_prefix: str):
+    try:
+        node_voltages = np.stack([vectors[name] for name in topo.node_names], axis=1)
+        drivers = np.stack([vectors[f"{driver_prefix}{i}#branch"] for i in range(topo.rows)], axis=1)
+        sense = np.stack([vectors[f"vs{j}#branch"] for j in range(topo.columns)], axis=1)
+    except KeyError as missing:
+        raise SpiceError(f"ngspice returned no vector {missing}") from None
+    if node_voltages.shape[0] != batch:
+        raise SpiceError(f"ngspice solved {node_voltages.shape[0]} of {batch} input vectors")
+    for array in (node_voltages, drivers, sense):
+        if not np.all(np.isfinite(array)):
+            raise SpiceError("ngspice returned non-finite values")
+    return node_voltages, drivers, sense
+
+
+def _solve(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, options: SolverOptions):
+    vectors = engine.run(netlist_text(crossbar, v, options))
+    return _collect(vectors, topo, v.shape[0], "vd" if v.shape[0] == 1 else "bd")
+
+
+def _solve_with_retries(crossbar, topo, v, engine, options, first_index):
+    """A failed batch is re-solved vector by vector with gmin stepping, then source stepping."""
+    try:
+        return _solve(crossbar, topo, v, engine, options)
+    except SpiceError as batch_error:
+        if v.shape[0] == 1 and options.gmin_stepping and options.source_stepping:
+            raise
+        parts = []
+        for k in range(v.shape[0]):
+            last: SpiceError = batch_error
+            for retry in (SolverOptions(**{**options.__dict__, "gmin_stepping": True}),
+                          SolverOptions(**{**options.__dict__, "gmin_stepping": True, "source_stepping": True})):
+                try:
+                    parts.append(_solve(crossbar, topo, v[k:k + 1], engine, retry))
+                    break
+                except SpiceError as error:
+                    last = error
+            else:
+                raise ConvergenceError(f"input vector {first_index + k} did not converge, even with gmin and "
+                                       f"source stepping ({last})") from None
+        return tuple(np.concatenate(arrays) for arrays in zip(*parts))
+
+
+def iterate_chunks(batch: int, chunk: int) -> Iterator[slice]:
+    for start in range(0, batch, chunk):
+        yield slice(start, min(batch, start + chunk))
+
+
+def simulate(crossbar: Crossbar, voltages: Any, engine: str | Engine = "shared",
+             options: SolverOptions | None = None, chunk: int | None = None,
+             progress: bool = False) -> SimulationResult:
+    """Solve the crossbar for each input vector (rows of `voltages`, (B, M) or (M,)).
+
+    Returns output currents (B, N) and the power drawn and dissipated per vector. A batch
+    runs as one ngspice DC sweep per chunk of `chunk` vectors (default: what fits in memory).
+    """
+    v = crossbar.check_voltages(voltages)
+    engine = get_engine(engine)
+    if options is None:
+        options = SolverOptions(klu=engine.klu)
+    topo = crossbar_topology(crossbar)
+    chunk = chunk or default_chunk(topo, v.shape[0])
+    slices = list(iterate_chunks(v.shape[0], chunk))
+    if progress and len(slices) > 1:
+        from tqdm import tqdm
+
+        slices = tqdm(slices, desc="ngspice", unit="chunk")
+    parts = []
+    for part in slices:
+        node_voltages, drivers, sense = _solve_with_retries(crossbar, topo, v[part], engine, options, part.start)
+        parts.append(extract(crossbar, topo, v[part], node_voltages, drivers, sense))
+    return parts[0] if len(parts) == 1 else SimulationResult.concatenate(parts)

@@ -1,0 +1,141 @@
+"""Device models: one formula for numpy, torch and ngspice text; presets; the .lib file."""
+
+import numpy as np
+import pytest
+import torch
+
+import nodal
+from conftest import ROOT
+from spicenn.crossbar import Crossbar
+from spicenn.devices import MODELS, PRESETS, from_dict, get_device, lib_text, names
+from spicenn.errors import InputError
+from spicenn.spice import get_engine, simulate
+
+# Independent formulas (tests/nodal.py) for each named device at G.
+REFERENCE = {
+    "linear": lambda g, d: nodal.iv_linear(g),
+    "sinh": lambda g, d: nodal.iv_sinh(g, d.k),
+    "powerlaw": lambda g, d: nodal.iv_powerlaw(g, d.v_ref, d.n),
+    "poole-frenkel": lambda g, d: nodal.iv_poole_frenkel(g, d.a1, d.b1, d.a2, d.b2),
+}
+G_TYPICAL = {"linear": 1e-4, "sinh": 1e-4, "powerlaw": 2e-3, "poole-frenkel": 1e-3}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_numpy_current_matches_independent_formula(name):
+    device = get_device(name)
+    v = np.linspace(-0.6, 0.6, 121)
+    g = G_TYPICAL[name]
+    expected = REFERENCE[name](np.full_like(v, g), device)(v)[0]
+    got = device.current(v, np.full_like(v, g), cell={k: np.full_like(v, device.n) for k in device.cell_parameter_names})
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", names())
+def test_torch_matches_numpy_and_gradients_match_finite_differences(name):
+    device = get_device(name)
+    g0 = device.g_off or G_TYPICAL[device.name]
+    cell_np = device.cell_parameters((9,))
+    v = torch.linspace(-0.5, 0.5, 9, dtype=torch.float64).requires_grad_()
+    g = torch.full((9,), g0 * 1.7, dtype=torch.float64).requires_grad_()
+    cell = {k: torch.from_numpy(x) for k, x in cell_np.items()}
+    current = device.current(v, g, torch, cell)
+    np.testing.assert_allclose(current.detach().numpy(),
+                               device.current(v.detach().numpy(), g.detach().numpy(), np, cell_np), rtol=1e-13)
+    # gradcheck compares autograd with finite differences, in V and in G (away from V = 0's kink)
+    v_off = torch.tensor([-0.45, -0.2, 0.05, 0.3, 0.5], dtype=torch.float64, requires_grad=True)
+    g_scale = torch.full((5,), 1.3, dtype=torch.float64, requires_grad=True)  # G = g0 * scale
+    cell5 = {k: x[:5] for k, x in cell.items()}
+    assert torch.autograd.gradcheck(lambda a, s: device.current(a, s * g0, torch, cell5) / g0, (v_off, g_scale),
+                                    eps=1e-7, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", names())
+def test_gradient_is_finite_at_zero_volts(name):
+    device = get_device(name)
+    v = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    g = torch.full((3,), device.g_off or 1e-4, dtype=torch.float64, requires_grad=True)
+    cell = {k: torch.from_numpy(x) for k, x in device.cell_parameters((3,)).items()}
+    device.current(v, g, torch, cell).sum().backward()
+    assert torch.all(torch.isfinite(v.grad)) and torch.all(torch.isfinite(g.grad))
+
+
+def test_lib_file_is_in_sync_with_the_models():
+    assert (ROOT / "models" / "spicenn_devices.lib").read_text() == lib_text()
+
+
+SWEEP = np.round(np.linspace(-0.5, 0.5, 21), 12)
+
+
+@pytest.mark.parametrize("name", names())
+def test_lib_generator_and_torch_agree_on_an_iv_sweep(name, tmp_path):
+    """The same device three ways: the shipped .lib subcircuit in a hand-written netlist,
+    the generator's 1x1 crossbar (ngspice), and the torch function."""
+    device = get_device(name)
+    g = (device.g_off or G_TYPICAL[device.name]) * 1.5
+    cell = {k: np.full((1, 1), 2.37) for k in device.cell_parameter_names}
+    cell_params = "".join(f" {k}=2.37" for k in device.cell_parameter_names)
+    subckt = "spicenn_" + name.replace("-", "_")
+    netlist = f"""* lib sweep
+.include {ROOT / 'models' / 'spicenn_devices.lib'}
+.options reltol=1e-8 abstol=1e-18
+V1 a 0 DC 0
+X1 a b {subckt} params: g={g!r}{cell_params}
+Vs b 0 DC 0
+.dc V1 -0.5 0.5 0.05
+.end
+"""
+    lib_current = get_engine("subprocess").run(netlist)["vs#branch"]
+    crossbar = Crossbar(np.full((1, 1), g), device=device, cell=cell)
+    generator_current = simulate(crossbar, SWEEP[:, None]).currents[:, 0]
+    torch_current = device.current(torch.tensor(SWEEP), torch.tensor(g, dtype=torch.float64), torch,
+                                   {k: torch.tensor(2.37, dtype=torch.float64) for k in cell}).numpy()
+    scale = np.max(np.abs(torch_current))
+    np.testing.assert_allclose(lib_current, torch_current, rtol=1e-7, atol=1e-9 * scale)
+    np.testing.assert_allclose(generator_current, torch_current, rtol=1e-9, atol=1e-12 * scale)
+
+
+def test_presets_carry_their_ranges_and_parameters():
+    high = get_device("poole-frenkel-high")
+    assert (high.g_off, high.g_on) == (5.25e-7, 2.62e-6)
+    assert (high.a1, high.b1, high.a2, high.b2) == (-1.03, -0.251, -0.0901, -37.1)
+    low = get_device("poole-frenkel-low")
+    assert (low.g_off, low.g_on, low.a1) == (6.90e-4, 3.45e-3, -1.12)
+    assert get_device("sinh", k="2.5").k == 2.5
+    assert set(PRESETS) <= set(names())
+
+
+def test_device_round_trips_through_a_dict():
+    device = get_device("powerlaw-high", seed=7)
+    assert from_dict(device.to_dict()) == device
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("memristor9", {}, "unknown device"),
+    ("sinh", {"q": 1}, "no parameter 'q'"),
+    ("sinh", {"k": "abc"}, "must be a number"),
+    ("sinh", {"k": -1}, "must be > 0"),
+    ("sinh", {"k": "nan"}, "must be finite"),
+    ("powerlaw", {"n": 1.5}, "must be >= 2"),
+    ("powerlaw", {"seed": 1.5}, "whole number"),
+])
+def test_bad_device_input_is_a_clear_error(name, params, message):
+    with pytest.raises(InputError, match=message):
+        get_device(name, **params)
+
+
+def test_powerlaw_spread_is_seeded_and_truncated_at_two():
+    device = get_device("powerlaw-high", seed=3)
+    n = device.cell_parameters((200, 50))["n"]
+    assert n.min() >= 2.0
+    assert abs(n.mean() - 2.99) < 0.05 and 0.25 < n.std() < 0.40
+    np.testing.assert_array_equal(n, get_device("powerlaw-high", seed=3).cell_parameters((200, 50))["n"])
+    assert not np.array_equal(n, get_device("powerlaw-high", seed=4).cell_parameters((200, 50))["n"])
+
+
+def test_pf_high_resistance_devices_are_strongly_nonlinear():
+    """At 0.5 V the high-resistance SiOx set conducts several times its 'G·V' (the paper's point)."""
+    high, low = get_device("poole-frenkel-high"), get_device("poole-frenkel-low")
+    ratio_high = high.current(0.5, 1e-6) / high.current(0.25, 1e-6)
+    ratio_low = low.current(0.5, 1e-3) / low.current(0.25, 1e-3)
+    assert ratio_high > 2.5 and 2.0 < ratio_low < ratio_high
