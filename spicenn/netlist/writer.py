@@ -114,5 +114,10 @@ def netlist_text(crossbar: Crossbar, voltages: np.ndarray, options: SolverOption
         lines.append(".op")
     else:
         lines.append(f".dc Vsweep 0 {v.shape[0] - 1} 1")
+        # what `ngspice -b file.cir` prints: the column currents at each input vector
+        currents = [f"i(Vs{j})" for j in range(columns)]
+        lines += [".print dc " + " ".join(currents[:_NUMBERS_PER_LINE])]
+        lines += ["+ " + " ".join(currents[k:k + _NUMBERS_PER_LINE])
+                  for k in range(_NUMBERS_PER_LINE, columns, _NUMBERS_PER_LINE)]
     lines.append(".end")
     return "\n".join(lines) + "\n"
