@@ -33,11 +33,17 @@ class SolverOptions:
     vntol: float = 1e-12
     gmin_stepping: bool = False  # retries of failed cases turn these on
     source_stepping: bool = False
+    # Solve each vector of a batch twice (see spice.simulate): ~1e-11 instead of ~1e-9
+    # relative for nonlinear devices, for ~2 more Newton iterations per vector.
+    refine: bool = True
+    accounting: bool = False  # ngspice prints where its time went (`.options acct`)
 
     def lines(self) -> list[str]:
         options = []
         if self.klu:
             options.append("klu")
+        if self.accounting:
+            options.append("acct")
         options += [f"reltol={number(self.reltol)}", f"abstol={number(self.abstol)}",
                     f"vntol={number(self.vntol)}", "itl1=500", "itl2=200"]
         if self.gmin_stepping:

@@ -14,6 +14,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -51,6 +52,7 @@ class SubprocessEngine:
         with tempfile.TemporaryDirectory(prefix="spicenn-") as folder:
             circuit, raw = Path(folder) / "circuit.cir", Path(folder) / "out.raw"
             circuit.write_text(netlist)
+            started = time.perf_counter()
             try:
                 done = subprocess.run([self.path, "-b", "-r", str(raw), str(circuit)], capture_output=True,
                                       text=True, timeout=self.timeout, stdin=subprocess.DEVNULL, cwd=folder)
@@ -60,7 +62,9 @@ class SubprocessEngine:
             if done.returncode != 0 or not raw.exists():
                 problems = _error_lines(output) or output[-3:]
                 raise SpiceError("ngspice failed: " + " | ".join(problems[:3]))
+            solved = time.perf_counter()
             vectors = read_raw(raw)
+        self.last_timing = {"run": solved - started, "transfer": time.perf_counter() - solved}
         self.last_output = output
         return vectors
 
@@ -112,6 +116,7 @@ class SharedEngine:
 
     def run(self, netlist: str) -> dict[str, np.ndarray]:
         with _shared_lock:
+            started = time.perf_counter()
             ng, ffi = self._ng, self._ffi
             lines = [line for line in netlist.splitlines() if line] + [""]
             keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [ffi.NULL]
@@ -119,6 +124,7 @@ class SharedEngine:
             if self._lib.ngSpice_Circ(ffi.new("char *[]", keepalive)):
                 raise SpiceError("ngspice refused the circuit: " + " | ".join(_error_lines(ng._stdout + ng._stderr)[:3]))
             loaded_output = ng._stdout + ng._stderr
+            loaded = time.perf_counter()
             problems = _error_lines(loaded_output)
             if problems:
                 self._command("remcirc")
@@ -127,7 +133,12 @@ class SharedEngine:
                 output = self._command("run")
                 problems = _error_lines(output.splitlines())
                 plot = ffi.string(self._lib.ngSpice_CurPlot()).decode()
+                solved = time.perf_counter()
+                if "acct" in netlist.split("\n.options", 1)[-1].split("\n", 1)[0]:
+                    output += "\n" + self._command("rusage all")  # ngspice's own time accounting
                 vectors = {} if problems else self._read_plot(plot)
+                self.last_timing = {"load": loaded - started, "run": solved - loaded,
+                                    "transfer": time.perf_counter() - solved}
             finally:
                 self._command("destroy all")
                 self._command("remcirc")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterator
 
 import numpy as np
@@ -41,7 +42,7 @@ def _solve(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, op
     # In a DC sweep ngspice accepts a point once a Newton step is below reltol, which leaves
     # nonlinear circuits ~1e-9 from the exact solution. Visiting every vector twice costs ~2
     # more iterations and polishes the second visit to ~1e-11 (a single .op already is).
-    refine = v.shape[0] > 1 and not isinstance(crossbar.device, Linear)
+    refine = options.refine and v.shape[0] > 1 and not isinstance(crossbar.device, Linear)
     run = np.repeat(v, 2, axis=0) if refine else v
     vectors = engine.run(netlist_text(crossbar, run, options))
     arrays = _collect(vectors, topo, run.shape[0], "vd" if run.shape[0] == 1 else "bd")
@@ -58,8 +59,8 @@ def _solve_with_retries(crossbar, topo, v, engine, options, first_index):
         parts = []
         for k in range(v.shape[0]):
             last: SpiceError = batch_error
-            for retry in (SolverOptions(**{**options.__dict__, "gmin_stepping": True}),
-                          SolverOptions(**{**options.__dict__, "gmin_stepping": True, "source_stepping": True})):
+            for retry in (dataclasses.replace(options, gmin_stepping=True),
+                          dataclasses.replace(options, gmin_stepping=True, source_stepping=True)):
                 try:
                     parts.append(_solve(crossbar, topo, v[k:k + 1], engine, retry))
                     break
@@ -88,6 +89,8 @@ def simulate(crossbar: Crossbar, voltages: Any, engine: str | Engine = "shared",
     engine = get_engine(engine)
     if options is None:
         options = SolverOptions(klu=engine.klu)
+    elif options.klu and not engine.klu:
+        options = dataclasses.replace(options, klu=False)
     topo = crossbar_topology(crossbar)
     chunk = chunk or default_chunk(topo, v.shape[0])
     slices = list(iterate_chunks(v.shape[0], chunk))
