@@ -129,3 +129,19 @@ def test_zero_inputs_give_zero_currents_for_every_device():
         result = simulate(crossbar, v)
         assert np.all(np.abs(result.currents[0]) < 1e-20)
         assert np.all(result.currents[1] > 0)
+
+
+def test_a_circuit_that_cannot_converge_is_a_clear_error_naming_the_vector():
+    """sinh with k = 60 at 2 V: ngspice fails, the retries with gmin and source stepping fail too."""
+    from spicenn.errors import ConvergenceError
+
+    crossbar = Crossbar(np.full((4, 4), 1e-4), device=get_device("sinh", k=60), r_word=1.0, r_bit=1.0)
+    v = np.array([[0.1] * 4, [2.0] * 4])
+    with pytest.raises(ConvergenceError, match="input vector 1 did not converge"):
+        simulate(crossbar, v)
+
+
+def test_results_are_never_silent_zeros_or_nans(rng):
+    crossbar = Crossbar(rng.uniform(1e-6, 1e-4, (5, 5)), device=get_device("sinh"), r_word=1.0, r_bit=1.0)
+    result = simulate(crossbar, rng.uniform(0.1, 0.5, (6, 5)))
+    assert np.all(np.isfinite(result.currents)) and np.all(result.currents > 0)
