@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -113,6 +114,106 @@ def simulate(conductances, voltages, device, params, r_word, r_bit, r_source, en
     result = run(crossbar, v, engine=engine, progress=True)
     result.save(out)
     click.echo(f"wrote {out}: currents {result.currents.shape}, mean power {result.power.mean():.4g} W")
+
+
+def peripheral_options(command):
+    options = [
+        click.option("--t-read", default=None, type=str, help="read time, seconds [default: 50e-9]"),
+        click.option("--config", "config", type=click.Path(path_type=Path), default=None,
+                     help="peripherals TOML ([peripherals] table); see spicenn/energy/peripherals.py"),
+        click.option("--plot", type=click.Path(path_type=Path), default=None, help="write the breakdown as PNG"),
+        click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of the report"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _peripherals(config, t_read):
+    import dataclasses
+
+    from .checks import finite_number
+    from .energy import Peripherals, load_config
+
+    peripherals = load_config(config) if config is not None else Peripherals()
+    if t_read is not None:
+        peripherals = dataclasses.replace(peripherals, t_read=finite_number("--t-read", t_read, minimum=0.0,
+                                                                            strict_minimum=True))
+    return peripherals
+
+
+def _emit(report, plot, as_json, extra_reports=()) -> None:
+    if plot is not None:
+        report.plot(plot)
+    if as_json:
+        payload = report.to_dict()
+        if extra_reports:
+            payload["layers"] = [r.to_dict() for r in extra_reports]
+        click.echo(json.dumps(payload))
+        return
+    for layer in extra_reports:
+        click.echo(layer.text() + "\n")
+    click.echo(report.text())
+    if plot is not None:
+        click.echo(f"wrote {plot}")
+
+
+@cli.command()
+@circuit_options
+@peripheral_options
+@click.option("--engine", "-e", type=click.Choice(["shared", "subprocess"]), default="shared", show_default=True)
+@click.option("--transient", is_flag=True, help="transient read: pulses of width t_read, line capacitance")
+@click.option("--c-word", default="0", type=str, help="capacitance per word-line segment, F (transient)")
+@click.option("--c-bit", default="0", type=str, help="capacitance per bit-line segment, F (transient)")
+@click.option("--t-rise", default="1e-9", type=str, help="pulse rise time, s (transient)")
+@click.option("--t-fall", default="1e-9", type=str, help="pulse fall time, s (transient)")
+def energy(conductances, voltages, device, params, r_word, r_bit, r_source, t_read, config, plot, as_json,
+           engine, transient, c_word, c_bit, t_rise, t_fall) -> None:
+    """Energy per MVM and TOPS/W of a crossbar read, with peripherals and a breakdown."""
+    from .checks import finite_number
+    from .energy import crossbar_energy
+    from .netlist import ReadPulse
+
+    crossbar, v = _crossbar_and_voltages(conductances, voltages, device, params, r_word, r_bit, r_source)
+    peripherals = _peripherals(config, t_read)
+    pulse = None
+    if transient:
+        pulse = ReadPulse(t_width=peripherals.t_read, t_rise=finite_number("--t-rise", t_rise),
+                          t_fall=finite_number("--t-fall", t_fall), c_word=finite_number("--c-word", c_word),
+                          c_bit=finite_number("--c-bit", c_bit))
+    _emit(crossbar_energy(crossbar, v, peripherals, pulse, engine), plot, as_json)
+
+
+@cli.command("network-energy")
+@click.option("--network", "-n", required=True, type=click.Path(path_type=Path),
+              help="layers: .npz (W0, b0, W1, ... with W as inputs x outputs) or a torch state_dict")
+@click.option("--inputs", "-x", required=True, type=click.Path(path_type=Path), help="(B, inputs) .npy")
+@click.option("--device", "-d", default="poole-frenkel-high", show_default=True)
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE")
+@click.option("--g-off", default=None, type=str, help="S [default: the device preset's]")
+@click.option("--g-on", default=None, type=str, help="S [default: the device preset's]")
+@click.option("--k-v", default="0.5", type=str, show_default=True, help="volts per unit input")
+@click.option("--r-word", default="0", type=str)
+@click.option("--r-bit", default="0", type=str)
+@click.option("--activation", default="sigmoid", show_default=True)
+@peripheral_options
+def network_energy_command(network, inputs, device, params, g_off, g_on, k_v, r_word, r_bit, activation,
+                           t_read, config, plot, as_json) -> None:
+    """TOPS/W of a whole network (per layer and total) on a batch of real inputs."""
+    from .checks import finite_number
+    from .devices import get_device
+    from .energy import load_layers, network_energy
+    from .io import load_array
+
+    layers = load_layers(network)
+    x = load_array(inputs, "inputs")
+    number = lambda name, value: None if value is None else finite_number(name, value, minimum=0.0)  # noqa: E731
+    reports, total = network_energy(layers, x, get_device(device, **_parse_params(params)),
+                                    g_off=number("--g-off", g_off), g_on=number("--g-on", g_on),
+                                    k_v=number("--k-v", k_v), r_word=number("--r-word", r_word),
+                                    r_bit=number("--r-bit", r_bit), activation=activation,
+                                    peripherals=_peripherals(config, t_read))
+    _emit(total, plot, as_json, reports)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

@@ -1,5 +1,5 @@
 """Netlist text from a crossbar."""
 
-from .writer import SolverOptions, netlist_text
+from .writer import ReadPulse, SolverOptions, netlist_text
 
-__all__ = ["SolverOptions", "netlist_text"]
+__all__ = ["ReadPulse", "SolverOptions", "netlist_text"]

@@ -1,0 +1,95 @@
+"""Energy per MVM and TOPS/W from a simulated read, with peripherals, as one report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..spice.extract import SimulationResult
+from .peripherals import Peripherals
+
+ARRAY_PARTS = ("devices", "word_lines", "bit_lines", "driver_resistance", "capacitive")
+PERIPHERAL_PARTS = ("dac", "adc", "tia")
+
+
+@dataclass
+class EnergyReport:
+    """Energies in joules per MVM, averaged over the batch of input vectors."""
+
+    ops: int
+    energy_j: dict[str, float]
+    peripherals: Peripherals = field(default_factory=Peripherals)
+    label: str = "crossbar"
+
+    @property
+    def tops_per_w(self) -> dict[str, float]:
+        def rate(energy: float) -> float:
+            return self.ops / energy / 1e12 if energy > 0 else float("inf")
+        return {"crossbar": rate(self.energy_j["crossbar"]), "system": rate(self.energy_j["total"])}
+
+    def to_dict(self) -> dict:
+        return {"ops": self.ops, "energy_j": dict(self.energy_j), "tops_per_w": self.tops_per_w}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def text(self) -> str:
+        total = self.energy_j["total"]
+        lines = [f"{self.label}: {self.ops} ops per MVM, t_read {self.peripherals.t_read * 1e9:g} ns, "
+                 f"{self.peripherals.reads_per_mvm} array read(s) per MVM",
+                 f"{'part':<18} {'energy per MVM':>16} {'share':>8}"]
+        for part in ARRAY_PARTS + ("crossbar",) + PERIPHERAL_PARTS + ("total",):
+            value = self.energy_j[part]
+            lines.append(f"{part:<18} {value:>14.4g} J {100 * value / total if total else 0:>7.2f}%")
+        rates = self.tops_per_w
+        lines.append(f"TOPS/W: crossbar {rates['crossbar']:.4g}, with peripherals {rates['system']:.4g}")
+        return "\n".join(lines)
+
+    def plot(self, path: str | Path) -> None:
+        """A stacked bar of where the energy goes, written as PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        parts = [p for p in ARRAY_PARTS + PERIPHERAL_PARTS if self.energy_j[p] > 0]
+        figure, axis = plt.subplots(figsize=(5, 4.5))
+        bottom = 0.0
+        for part in parts:
+            value = self.energy_j[part] * 1e12
+            axis.bar([self.label], [value], bottom=bottom, label=part)
+            bottom += value
+        axis.set_ylabel("energy per MVM (pJ)")
+        rates = self.tops_per_w
+        axis.set_title(f"{rates['crossbar']:.3g} TOPS/W array, {rates['system']:.3g} TOPS/W system", fontsize=10)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        figure.tight_layout()
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+
+
+def combine(energy_parts: dict[str, float], peripheral_parts: dict[str, float]) -> dict[str, float]:
+    energy = {part: float(energy_parts.get(part, 0.0)) for part in ARRAY_PARTS}
+    energy["crossbar"] = sum(energy[part] for part in ARRAY_PARTS)
+    energy.update({part: float(peripheral_parts[part]) for part in PERIPHERAL_PARTS})
+    energy["total"] = energy["crossbar"] + sum(energy[part] for part in PERIPHERAL_PARTS)
+    return energy
+
+
+def dc_report(result: SimulationResult, peripherals: Peripherals | None = None, ops: int | None = None,
+              label: str = "crossbar") -> EnergyReport:
+    """Energy of DC reads: each part's power x t_read, x the reads per MVM (bit-serial inputs,
+    weight slices), averaged over the batch; peripherals for an M x N array."""
+    peripherals = peripherals or Peripherals()
+    batch, columns = result.currents.shape
+    rows = result.word_voltages.shape[1]
+    scale = peripherals.t_read * peripherals.reads_per_mvm
+    array = {"devices": np.mean(result.device_power) * scale,
+             "word_lines": np.mean(result.word_line_power) * scale,
+             "bit_lines": np.mean(result.bit_line_power) * scale,
+             "driver_resistance": np.mean(result.source_power) * scale}
+    return EnergyReport(ops if ops is not None else 2 * rows * columns,
+                        combine(array, peripherals.energies(rows, columns)), peripherals, label)

@@ -1,0 +1,166 @@
+"""Energy per MVM and TOPS/W: from the circuit, with peripherals, for a crossbar and a network."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spicenn.crossbar import Crossbar, DifferentialMapping
+from spicenn.devices import get_device
+from spicenn.energy import Peripherals, crossbar_energy, dc_report, load_config, network_energy, pulse_energies
+from spicenn.energy.network import Layer
+from spicenn.errors import InputError
+from spicenn.netlist import ReadPulse
+from spicenn.spice import simulate
+
+NO_PERIPHERALS = Peripherals(dac_energy=0.0, adc_fom=0.0, tia_energy=0.0)
+
+
+def test_linear_crossbar_energy_is_t_read_sum_g_v_squared(rng):
+    g = rng.uniform(1e-6, 1e-4, (8, 5))
+    v = rng.uniform(-0.5, 0.5, (6, 8))
+    report = crossbar_energy(Crossbar(g), v, Peripherals(t_read=50e-9))
+    expected = 50e-9 * np.mean((v**2) @ g.sum(axis=1))
+    assert abs(report.energy_j["crossbar"] / expected - 1) < 1e-9
+    assert report.ops == 2 * 8 * 5
+    assert report.tops_per_w["crossbar"] == pytest.approx(80 / expected / 1e12, rel=1e-9)
+
+
+def test_parts_add_up_to_the_total(rng):
+    crossbar = Crossbar(rng.uniform(1e-6, 1e-4, (6, 6)), get_device("sinh"), r_word=2.0, r_bit=2.0, r_source=5.0)
+    report = crossbar_energy(crossbar, rng.uniform(0, 0.5, (3, 6)))
+    e = report.energy_j
+    assert e["crossbar"] == pytest.approx(e["devices"] + e["word_lines"] + e["bit_lines"] + e["driver_resistance"]
+                                          + e["capacitive"], rel=1e-12)
+    assert e["total"] == pytest.approx(e["crossbar"] + e["dac"] + e["adc"] + e["tia"], rel=1e-12)
+    # and the circuit's own balance: what the drivers deliver is what the parts dissipate
+    result = simulate(crossbar, rng.uniform(0, 0.5, (3, 6)))
+    assert dc_report(result).energy_j["crossbar"] == pytest.approx(np.mean(result.power) * 50e-9, rel=1e-9)
+
+
+def test_wire_dissipation_is_zero_without_wires_and_grows_with_resistance(rng):
+    g = rng.uniform(1e-5, 1e-3, (6, 6))
+    v = rng.uniform(0, 0.5, (2, 6))
+    wire_energy = []
+    for r in (0.0, 0.5, 2.0, 8.0):
+        e = crossbar_energy(Crossbar(g, r_word=r, r_bit=r), v).energy_j
+        wire_energy.append(e["word_lines"] + e["bit_lines"])
+    assert wire_energy[0] == 0.0
+    assert all(a < b for a, b in zip(wire_energy, wire_energy[1:]))
+
+
+def test_transient_read_without_capacitance_equals_dc(rng):
+    """Linear devices: a trapezoid pulse delivers P_dc · (width + (rise + fall)/3)."""
+    g = rng.uniform(1e-6, 1e-4, (5, 4))
+    crossbar = Crossbar(g, r_word=1.0, r_bit=1.0)
+    v = rng.uniform(0, 0.5, (3, 5))
+    pulse = ReadPulse(t_width=50e-9, t_rise=1e-9, t_fall=1e-9, t_gap=10e-9)
+    energies = pulse_energies(crossbar, v, pulse)
+    dc_power = simulate(crossbar, v).power
+    np.testing.assert_allclose(energies, dc_power * (50e-9 + 2e-9 / 3), rtol=1e-4)
+
+
+def test_line_capacitance_shows_as_its_own_part_and_grows_with_c(rng):
+    crossbar = Crossbar(rng.uniform(1e-6, 1e-4, (4, 4)), r_word=5.0, r_bit=5.0, r_source=200.0)
+    v = rng.uniform(0.2, 0.5, (2, 4))
+    parts = []
+    for c in (0.0, 1e-13, 4e-13):
+        pulse = ReadPulse(t_width=20e-9, t_rise=0.1e-9, t_fall=0.1e-9, c_word=c, c_bit=c)
+        parts.append(crossbar_energy(crossbar, v, NO_PERIPHERALS, pulse).energy_j)
+    assert abs(parts[0]["capacitive"]) < 1e-6 * parts[0]["crossbar"]
+    assert 0 < parts[1]["capacitive"] < parts[2]["capacitive"]
+
+
+def test_peripheral_arithmetic_by_hand():
+    p = Peripherals(dac_energy=1e-12, adc_fom=10e-15, adc_bits=6, tia_energy=2e-15, input_bits=4, weight_slices=2)
+    e = p.energies(rows=10, columns=3)
+    assert e["dac"] == pytest.approx(1e-12 * 10 * 8)
+    assert e["adc"] == pytest.approx(10e-15 * 64 * 3 * 8)
+    assert e["tia"] == pytest.approx(2e-15 * 3 * 8)
+    table = Peripherals(adc_bits=6, adc_table={6: 3e-12, 8: 9e-12})
+    assert table.adc_conversion_energy() == 3e-12
+    with pytest.raises(InputError, match="no entry"):
+        Peripherals(adc_bits=7, adc_table={6: 3e-12}).adc_conversion_energy()
+
+
+def test_bit_serial_inputs_multiply_reads_not_ops(rng):
+    g = rng.uniform(1e-6, 1e-4, (4, 4))
+    v = rng.uniform(0, 0.5, (2, 4))
+    one = crossbar_energy(Crossbar(g), v, Peripherals())
+    four = crossbar_energy(Crossbar(g), v, Peripherals(input_bits=4))
+    assert four.ops == one.ops
+    assert four.energy_j["crossbar"] == pytest.approx(4 * one.energy_j["crossbar"], rel=1e-12)
+    assert four.energy_j["adc"] == pytest.approx(4 * one.energy_j["adc"], rel=1e-12)
+
+
+def test_a_config_file_overrides_defaults_and_round_trips(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[peripherals]\nt_read = 1e-8\nadc_bits = 5\nadc_table = { 5 = 1e-12 }\n")
+    p = load_config(path)
+    assert p.t_read == 1e-8 and p.adc_bits == 5 and p.adc_conversion_energy() == 1e-12
+    assert p.dac_energy == Peripherals().dac_energy
+    path.write_text(p.to_toml())
+    assert load_config(path) == p
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[peripherals]\nadc_fom_typo = 1\n", "unknown key 'adc_fom_typo'"),
+    ("[periphrals]\nt_read = 1\n", "unknown table"),
+    ("[peripherals]\ndac_energy = -1e-12\n", "must be >= 0"),
+    ("[peripherals]\nadc_bits = 0\n", "whole number >= 1"),
+    ("[peripherals]\nt_read = 'fast'\n", "must be a number"),
+    ("[peripherals\n", "not valid TOML"),
+])
+def test_bad_configs_are_clear_errors(tmp_path, text, message):
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        load_config(path)
+
+
+def test_network_energy_counts_ops_and_sums_layers(rng):
+    layers = [Layer(rng.normal(0, 1, (6, 4)), rng.normal(0, 0.1, 4)), Layer(rng.normal(0, 1, (4, 3)), None)]
+    x = rng.uniform(0, 1, (5, 6))
+    reports, total = network_energy(layers, x, "linear", g_off=1e-6, g_on=1e-4)
+    assert [r.ops for r in reports] == [2 * (24 + 4), 2 * 12]
+    assert total.ops == sum(r.ops for r in reports)
+    assert total.energy_j["total"] == pytest.approx(sum(r.energy_j["total"] for r in reports))
+    # layer 0 on linear devices without wires: energy from the mapping by hand
+    mapping = DifferentialMapping.fit(layers[0].weights, 1e-6, 1e-4, 0.5, layers[0].biases)
+    g = mapping.conductances(layers[0].weights, layers[0].biases)
+    expected = 50e-9 * np.mean((mapping.voltages(x) ** 2) @ g.sum(axis=1))
+    assert reports[0].energy_j["crossbar"] == pytest.approx(expected, rel=1e-9)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "spicenn.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_energy_json_and_plot(tmp_path, rng):
+    np.save(tmp_path / "G.npy", rng.uniform(1e-6, 1e-4, (6, 4)))
+    np.save(tmp_path / "V.npy", rng.uniform(0, 0.5, (3, 6)))
+    done = run_cli("energy", "-g", tmp_path / "G.npy", "-v", tmp_path / "V.npy", "-d", "sinh", "--r-word", "1",
+                   "--r-bit", "1", "--json", "--plot", tmp_path / "e.png")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) >= {"ops", "energy_j", "tops_per_w"}
+    assert set(report["energy_j"]) >= {"devices", "word_lines", "bit_lines", "capacitive", "dac", "adc", "tia",
+                                       "crossbar", "total"}
+    assert report["tops_per_w"]["crossbar"] > report["tops_per_w"]["system"] > 0
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_network_energy_and_bad_config(tmp_path, rng):
+    np.savez(tmp_path / "net.npz", W0=rng.normal(0, 1, (6, 4)), b0=rng.normal(0, 1, 4), W1=rng.normal(0, 1, (4, 2)))
+    np.save(tmp_path / "X.npy", rng.uniform(0, 1, (4, 6)))
+    done = run_cli("network-energy", "-n", tmp_path / "net.npz", "-x", tmp_path / "X.npy", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ops"] == 2 * (24 + 4 + 8) and len(report["layers"]) == 2
+    (tmp_path / "bad.toml").write_text("[peripherals]\nadc_energy = 1\n")
+    done = run_cli("network-energy", "-n", tmp_path / "net.npz", "-x", tmp_path / "X.npy", "--config",
+                   tmp_path / "bad.toml")
+    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1 and "adc_energy" in done.stderr
