@@ -29,6 +29,7 @@ test: setup
 
 bench: setup
 	$(PY) scripts/bench_spice.py
+	$(PY) scripts/bench_energy.py
 
 netlists: setup
 	$(PY) scripts/make_netlists.py

@@ -36,7 +36,7 @@ def best(function, repeats: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 32, 64])
-    parser.add_argument("--vectors", type=int, default=8)
+    parser.add_argument("--vectors", type=int, default=4)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     rows = ["| size | plain simulate | + DC energy report | DC overhead | transient read (C = 0.1 fF/segment) "

@@ -49,3 +49,15 @@ for name, power in parts.items():
     print(f"  dissipated in {name:<11} {1e3 * power.mean():8.4f} mW  ({100 * power.mean() / total:5.2f} %)")
 balance = np.max(np.abs(result.power - result.dissipated_power) / result.power)
 print(f"  power balance (drivers vs dissipated): {balance:.1e} relative")
+
+# Energy per MVM and TOPS/W from the same circuit, with peripherals (defaults: see
+# spicenn/energy/peripherals.py), and the breakdown as a picture.
+from pathlib import Path  # noqa: E402
+
+from spicenn.energy import Peripherals, dc_report  # noqa: E402
+
+report = dc_report(result, Peripherals())
+print("\n" + report.text())
+Path("out").mkdir(exist_ok=True)
+report.plot("out/demo_energy.png")
+print("wrote out/demo_energy.png")

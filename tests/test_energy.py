@@ -56,10 +56,10 @@ def test_transient_read_without_capacitance_equals_dc(rng):
     g = rng.uniform(1e-6, 1e-4, (5, 4))
     crossbar = Crossbar(g, r_word=1.0, r_bit=1.0)
     v = rng.uniform(0, 0.5, (3, 5))
-    pulse = ReadPulse(t_width=50e-9, t_rise=1e-9, t_fall=1e-9, t_gap=10e-9)
+    pulse = ReadPulse(t_width=50e-9, t_rise=1e-12, t_fall=1e-12, t_gap=10e-9)
     energies = pulse_energies(crossbar, v, pulse)
     dc_power = simulate(crossbar, v).power
-    np.testing.assert_allclose(energies, dc_power * (50e-9 + 2e-9 / 3), rtol=1e-4)
+    np.testing.assert_allclose(energies, dc_power * (50e-9 + 2e-12 / 3), rtol=1e-6)
 
 
 def test_line_capacitance_shows_as_its_own_part_and_grows_with_c(rng):

@@ -139,7 +139,10 @@ class ReadPulse:
         return self.t_rise + self.t_width + self.t_fall + self.t_gap
 
     def max_step(self) -> float:
-        return min(self.t_rise, self.t_fall, self.t_width) / 20
+        # ngspice lands on every pulse corner (breakpoints) and refines where capacitors
+        # change fast; without capacitance a ramp is integrated over few steps (its share of
+        # the energy is small for rise, fall << width).
+        return self.t_width / 20
 
 
 def _capacitor_lines(topo: Topology, pulse: ReadPulse) -> list[str]:
