@@ -164,3 +164,21 @@ def test_cli_network_energy_and_bad_config(tmp_path, rng):
     done = run_cli("network-energy", "-n", tmp_path / "net.npz", "-x", tmp_path / "X.npy", "--config",
                    tmp_path / "bad.toml")
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1 and "adc_energy" in done.stderr
+
+
+def test_network_from_a_torch_state_dict_matches_the_npz(tmp_path, rng):
+    import torch
+
+    from spicenn.energy import load_layers
+
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 2))
+    torch.save(model.state_dict(), tmp_path / "net.pt")
+    layers = load_layers(tmp_path / "net.pt")
+    assert [layer.weights.shape for layer in layers] == [(5, 3), (3, 2)]
+    np.testing.assert_allclose(layers[0].weights, model[0].weight.detach().double().numpy().T)
+    np.testing.assert_allclose(layers[1].biases, model[2].bias.detach().double().numpy())
+    with pytest.raises(InputError, match="does not exist"):
+        load_layers(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(InputError, match="neither an .npz nor a torch state_dict"):
+        load_layers(tmp_path / "junk.pt")
