@@ -30,6 +30,7 @@ test: setup
 bench: setup
 	$(PY) scripts/bench_spice.py
 	$(PY) scripts/bench_energy.py
+	$(PY) scripts/bench_dataset.py
 
 netlists: setup
 	$(PY) scripts/make_netlists.py

@@ -216,6 +216,48 @@ def network_energy_command(network, inputs, device, params, g_off, g_on, k_v, r_
     _emit(total, plot, as_json, reports)
 
 
+@cli.group()
+def surrogate() -> None:
+    """The PyTorch surrogate of the crossbar: SPICE datasets."""
+
+
+@surrogate.command("dataset")
+@click.option("--rows", "-m", required=True, type=int, help="tile rows M")
+@click.option("--columns", "-n", required=True, type=int, help="tile columns N")
+@click.option("--device", "-d", default="linear", show_default=True)
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE")
+@click.option("--r-word", default="0", type=str, show_default=True)
+@click.option("--r-bit", default="0", type=str, show_default=True)
+@click.option("--g-off", default=None, type=str, help="S [default: the preset's, else 1e-6]")
+@click.option("--g-on", default=None, type=str, help="S [default: the preset's, else 1e-4]")
+@click.option("--v-max", default="0.5", type=str, show_default=True)
+@click.option("--conductance-distribution", default="uniform", show_default=True, help="uniform | skewed")
+@click.option("--input-distribution", default="uniform", show_default=True, help="uniform | sparse | binary")
+@click.option("--cases", default=100, type=int, show_default=True, help="conductance matrices")
+@click.option("--vectors", default=16, type=int, show_default=True, help="input vectors per matrix")
+@click.option("--seed", default=0, type=int, show_default=True)
+@click.option("--workers", "-j", default=1, type=int, show_default=True, help="local worker processes")
+@click.option("--scheduler", default=None, help="Dask scheduler address: run the tasks on that cluster")
+@click.option("--cases-per-task", default=4, type=int, show_default=True)
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="HDF5 file to write")
+def surrogate_dataset(rows, columns, device, params, r_word, r_bit, g_off, g_on, v_max, conductance_distribution,
+                      input_distribution, cases, vectors, seed, workers, scheduler, cases_per_task, out) -> None:
+    """Sample crossbar cases, solve them in ngspice, store them in HDF5 (resumable: rerun it)."""
+    from .devices import get_device
+    from .surrogate import DatasetSpec, generate
+
+    model = get_device(device, **_parse_params(params))
+    if workers < 1 or cases_per_task < 1:
+        raise InputError("--workers and --cases-per-task must be >= 1")
+    spec = DatasetSpec(rows=rows, columns=columns, device=model.to_dict(), r_word=r_word, r_bit=r_bit,
+                       g_off=g_off if g_off is not None else (model.g_off or 1e-6),
+                       g_on=g_on if g_on is not None else (model.g_on or 1e-4), v_max=v_max,
+                       conductances=conductance_distribution, inputs=input_distribution, cases=cases,
+                       vectors=vectors, seed=seed)
+    path = generate(spec, out, workers=workers, scheduler=scheduler, cases_per_task=cases_per_task)
+    click.echo(f"wrote {path}: {spec.cases} cases x {spec.vectors} vectors, {rows}x{columns} {model.describe()}")
+
+
 def _write_text_atomic(path: Path, text: str) -> None:
     import os
     import tempfile

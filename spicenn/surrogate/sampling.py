@@ -1,0 +1,93 @@
+"""What a surrogate dataset samples: conductance matrices and input vectors, case by case.
+
+Case k draws from `numpy.random.default_rng([seed, k])`: the same seed gives the same case
+whatever the order, worker or machine that computes it, so a resumed or distributed job
+produces exactly the data of an uninterrupted local one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..checks import finite_number
+from ..devices import Device, from_dict, get_device
+from ..errors import InputError
+
+CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed")
+INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything that defines a dataset; stored with it, checked on resume."""
+
+    rows: int
+    columns: int
+    device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
+    r_word: float = 0.0
+    r_bit: float = 0.0
+    g_off: float = 1e-6
+    g_on: float = 1e-4
+    v_max: float = 0.5
+    conductances: str = "uniform"  # uniform in [g_off, g_on] | skewed toward g_off (as after L1 training)
+    inputs: str = "uniform"  # uniform in [0, v_max] | sparse (70 % zeros) | binary {0, v_max}
+    cases: int = 100
+    vectors: int = 16  # input vectors per conductance matrix
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "columns", "cases", "vectors"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        object.__setattr__(self, "seed", int(self.seed))
+        device = self.device if isinstance(self.device, Device) else from_dict(dict(self.device))
+        object.__setattr__(self, "device", device.to_dict())
+        for name in ("r_word", "r_bit"):
+            object.__setattr__(self, name, finite_number(name, getattr(self, name), minimum=0.0))
+        g_off = finite_number("g_off", self.g_off, minimum=0.0, strict_minimum=True)
+        g_on = finite_number("g_on", self.g_on, minimum=g_off, strict_minimum=True)
+        object.__setattr__(self, "g_off", g_off)
+        object.__setattr__(self, "g_on", g_on)
+        object.__setattr__(self, "v_max", finite_number("v_max", self.v_max, minimum=0.0, strict_minimum=True))
+        if self.conductances not in CONDUCTANCE_DISTRIBUTIONS:
+            raise InputError(f"unknown conductance distribution {self.conductances!r}; "
+                             f"choose one of: {', '.join(CONDUCTANCE_DISTRIBUTIONS)}")
+        if self.inputs not in INPUT_DISTRIBUTIONS:
+            raise InputError(f"unknown input distribution {self.inputs!r}; "
+                             f"choose one of: {', '.join(INPUT_DISTRIBUTIONS)}")
+
+    def device_model(self) -> Device:
+        return get_device(self.device["name"], **{k: v for k, v in self.device.items() if k != "name"})
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "DatasetSpec":
+        return cls(**json.loads(text))
+
+
+def sample_case(spec: DatasetSpec, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(conductances (M, N), voltages (vectors, M)) of case `index`."""
+    rng = np.random.default_rng([spec.seed, index])
+    shape = (spec.rows, spec.columns)
+    if spec.conductances == "uniform":
+        fraction = rng.random(shape)
+    else:  # most devices near G_off, a tail toward G_on, as weights after L1 regularisation
+        fraction = rng.beta(0.5, 3.0, shape)
+    g = spec.g_off + (spec.g_on - spec.g_off) * fraction
+    v = spec.v_max * rng.random((spec.vectors, spec.rows))
+    if spec.inputs == "sparse":
+        v[rng.random(v.shape) < 0.7] = 0.0
+    elif spec.inputs == "binary":
+        v = spec.v_max * (rng.random(v.shape) < 0.5)
+    return g, v

@@ -1,0 +1,106 @@
+"""SPICE datasets for the surrogate: storage round trip, seeds, resume after a kill, parallel runs."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from spicenn.crossbar import Crossbar
+from spicenn.errors import InputError
+from spicenn.spice import simulate
+from spicenn.surrogate import DatasetSpec, generate, load, metadata, sample_case
+
+SPEC = DatasetSpec(rows=6, columns=5, device={"name": "sinh", "k": 3.0}, r_word=1.0, r_bit=1.0, cases=10,
+                   vectors=3, seed=11)
+
+
+def test_round_trip_through_hdf5_equals_direct_simulation(tmp_path):
+    path = generate(SPEC, tmp_path / "d.h5", progress=False)
+    spec, data = load(path)
+    assert spec == SPEC
+    assert data["conductances"].shape == (10, 6, 5) and data["voltages"].shape == (10, 3, 6)
+    assert data["currents"].shape == (10, 3, 5) and data["power"].shape == (10, 3)
+    g, v = sample_case(SPEC, 7)
+    np.testing.assert_array_equal(data["conductances"][7], g)
+    direct = simulate(Crossbar(g, SPEC.device_model(), r_word=1.0, r_bit=1.0), v)
+    np.testing.assert_allclose(data["currents"][7], direct.currents, rtol=1e-12)
+    np.testing.assert_allclose(data["device_power"][7], direct.device_power, rtol=1e-12)
+    meta = metadata(path)
+    assert meta["ngspice_version"] >= 39 and meta["spec"]["seed"] == 11
+    assert not (tmp_path / "d.h5.parts").exists()
+
+
+def test_same_seed_same_data_other_seed_other_data(tmp_path):
+    a = load(generate(SPEC, tmp_path / "a.h5", progress=False))[1]
+    b = load(generate(SPEC, tmp_path / "b.h5", progress=False, cases_per_task=3))[1]
+    c = load(generate(DatasetSpec(**{**SPEC.__dict__, "seed": 12}), tmp_path / "c.h5", progress=False))[1]
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert not np.array_equal(a["conductances"], c["conductances"])
+
+
+@pytest.mark.parametrize("conductances, inputs", [("skewed", "sparse"), ("uniform", "binary")])
+def test_distributions(conductances, inputs):
+    spec = DatasetSpec(rows=40, columns=40, conductances=conductances, inputs=inputs, vectors=50)
+    g, v = sample_case(spec, 0)
+    assert g.min() >= spec.g_off and g.max() <= spec.g_on
+    if conductances == "skewed":
+        assert np.median(g) < spec.g_off + 0.15 * (spec.g_on - spec.g_off)
+    if inputs == "sparse":
+        assert 0.6 < np.mean(v == 0) < 0.8
+    else:
+        assert set(np.unique(v)) <= {0.0, spec.v_max}
+
+
+def _dataset_command(out):
+    return [sys.executable, "-m", "spicenn.cli", "surrogate", "dataset", "-m", "24", "-n", "24", "-d", "sinh",
+            "--r-word", "1", "--r-bit", "1", "--cases", "40", "--vectors", "8", "--seed", "3",
+            "--cases-per-task", "2", "--out", str(out)]
+
+
+def test_a_killed_job_resumes_to_the_same_dataset(tmp_path):
+    out = tmp_path / "killed.h5"
+    parts = tmp_path / "killed.h5.parts"
+    job = subprocess.Popen(_dataset_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("cases_*.npz"))) < 2:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    finished_before_kill = len(list(parts.glob("cases_*.npz")))
+    assert not out.exists() and 2 <= finished_before_kill < 20, "the job must be killed part-way"
+    resumed = subprocess.run(_dataset_command(out), capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    complete = subprocess.run(_dataset_command(tmp_path / "whole.h5"), capture_output=True, text=True, timeout=600)
+    assert complete.returncode == 0, complete.stderr
+    a, b = load(out)[1], load(tmp_path / "whole.h5")[1]
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_worker_processes_and_a_dask_cluster_give_the_same_data(tmp_path):
+    from distributed import LocalCluster
+
+    local = load(generate(SPEC, tmp_path / "one.h5", progress=False))[1]
+    two = load(generate(SPEC, tmp_path / "two.h5", workers=2, progress=False))[1]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = load(generate(SPEC, tmp_path / "dask.h5", scheduler=cluster.scheduler_address, progress=False))[1]
+    for name in local:
+        np.testing.assert_array_equal(local[name], two[name])
+        np.testing.assert_array_equal(local[name], dask[name])
+
+
+def test_bad_dataset_requests_are_clear_errors(tmp_path):
+    generate(SPEC, tmp_path / "d.h5", progress=False)
+    with pytest.raises(InputError, match="different dataset"):
+        generate(DatasetSpec(**{**SPEC.__dict__, "seed": 99}), tmp_path / "d.h5", progress=False)
+    with pytest.raises(InputError, match="unknown conductance distribution"):
+        DatasetSpec(rows=2, columns=2, conductances="gaussian")
+    with pytest.raises(InputError, match="rows must be"):
+        DatasetSpec(rows=0, columns=2)
+    with pytest.raises(InputError, match="does not exist"):
+        load(tmp_path / "missing.h5")
