@@ -11,10 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_spice import machine, write_section
+from bench_spice import publish
 from spicenn.surrogate import DatasetSpec, generate
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {
     "sinh64": dict(rows=64, columns=64, device={"name": "sinh", "k": 3.0}, r_word=1.0, r_bit=1.0,
                    g_off=1e-6, g_on=1e-4),
@@ -41,12 +40,8 @@ def main() -> None:
         rows.append(f"| {name} ({args.vectors} vectors per case) | {rates[0]:.3g} cases/s | {rates[1]:.3g} cases/s "
                     f"| {rates[1] / rates[0]:.2f}x |")
         print(rows[-1], flush=True)
-    body = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.\n"
-            f"Command: `python scripts/bench_dataset.py --cases {args.cases} --vectors {args.vectors}` "
-            "(wall time including worker start-up and the HDF5 gathering).\n\n" + "\n".join(rows))
-    print(body)
-    if not args.no_write:
-        write_section(ROOT / "BENCHMARKS.md", "bench_dataset", body)
+    publish("bench_dataset", f"python scripts/bench_dataset.py --cases {args.cases} --vectors {args.vectors}",
+            "wall time including worker start-up and the HDF5 gathering", rows, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
-from bench_spice import machine, write_section
+from bench_spice import publish
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, dc_report
 from spicenn.netlist import ReadPulse
 from spicenn.spice import simulate
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def best(function, repeats: int = 3) -> float:
@@ -54,14 +52,11 @@ def main() -> None:
         rows.append(f"| {size}x{size} | {plain:.3g} s | {with_energy:.3g} s | {100 * (with_energy / plain - 1):+.1f} % "
                     f"| {transient:.3g} s | {transient / plain:.1f}x |")
         print(rows[-1], flush=True)
-    body = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.\n"
-            f"Command: `python scripts/bench_energy.py --sizes {' '.join(map(str, args.sizes))} "
-            f"--vectors {args.vectors}` ({args.vectors} input vectors per run; times per batch, best of 3; "
-            "the transient read includes the two transient runs (with and without capacitance) and the DC run "
-            "that splits the resistive part).\n\n" + "\n".join(rows))
-    print(body)
-    if not args.no_write:
-        write_section(ROOT / "BENCHMARKS.md", "bench_energy", body)
+    publish("bench_energy", f"python scripts/bench_energy.py --sizes {' '.join(map(str, args.sizes))} "
+            f"--vectors {args.vectors}",
+            f"{args.vectors} input vectors per run; times per batch, best of 3; the transient read includes the two "
+            "transient runs (with and without capacitance) and the DC run that splits the resistive part",
+            rows, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -195,6 +195,15 @@ def main() -> None:
         write_section(ROOT / "BENCHMARKS.md", "bench_spice", body)
 
 
+def publish(section: str, command: str, note: str, table_rows: list[str], write: bool) -> None:
+    """Print a table with machine, date and command, and put it into BENCHMARKS.md."""
+    body = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.\n"
+            f"Command: `{command}` ({note}).\n\n" + "\n".join(table_rows))
+    print(body)
+    if write:
+        write_section(ROOT / "BENCHMARKS.md", section, body)
+
+
 def write_section(path: Path, name: str, body: str) -> None:
     """Replace the text between `<!-- name:start -->` and `<!-- name:end -->` (append if absent)."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

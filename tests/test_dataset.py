@@ -1,6 +1,5 @@
 """SPICE datasets for the surrogate: storage round trip, seeds, resume after a kill, parallel runs."""
 
-import os
 import signal
 import subprocess
 import sys

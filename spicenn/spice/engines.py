@@ -10,7 +10,6 @@ Vector names are normalised: node voltages by node name, branch currents as `nam
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import tempfile
 import threading
