@@ -1,6 +1,7 @@
 """The PyTorch surrogate of the crossbar: SPICE datasets (and, next, the model and its training)."""
 
 from .dataset import generate, load, metadata, read_spec
+from .physics import relax
 from .sampling import DatasetSpec, sample_case
 
-__all__ = ["DatasetSpec", "sample_case", "generate", "load", "read_spec", "metadata"]
+__all__ = ["relax", "DatasetSpec", "sample_case", "generate", "load", "read_spec", "metadata"]
