@@ -257,6 +257,66 @@ def surrogate_dataset(rows, columns, device, params, r_word, r_bit, g_off, g_on,
     click.echo(f"wrote {path}: {spec.cases} cases x {spec.vectors} vectors, {rows}x{columns} {model.describe()}")
 
 
+@surrogate.command("train")
+@click.option("--data", "-D", required=True, type=click.Path(path_type=Path), help="SPICE dataset (.h5)")
+@click.option("--iterations", "-k", default=6, type=click.IntRange(1, 200), show_default=True,
+              help="relaxation sweeps per evaluation")
+@click.option("--epochs", default=100, type=click.IntRange(1, 100000), show_default=True)
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="model file to write (.pt)")
+def surrogate_train(data, iterations, epochs, out) -> None:
+    """Fit the surrogate to a SPICE dataset."""
+    from .surrogate.training import train
+
+    model, history = train(data, iterations=iterations, epochs=epochs)
+    model.save(out)
+    click.echo(f"wrote {out}: training NRMSE {history[0]:.3g} -> {history[-1]:.3g}")
+
+
+@surrogate.command("validate")
+@click.option("--model", "-M", "model_path", required=True, type=click.Path(path_type=Path))
+@click.option("--data", "-D", required=True, type=click.Path(path_type=Path), help="held-out SPICE dataset")
+@click.option("--plots", type=click.Path(path_type=Path), default=None, help="folder for parity and histogram PNGs")
+@click.option("--json", "as_json", is_flag=True)
+def surrogate_validate(model_path, data, plots, as_json) -> None:
+    """NRMSE and worst column error against SPICE, beside the ideal and device-only models."""
+    from .surrogate.model import CrossbarSurrogate
+    from .surrogate.training import validate
+
+    report = validate(CrossbarSurrogate.load(model_path), data, plots)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"{'model':<12} {'NRMSE':>10} {'worst column':>14}")
+    for name, figures in report.items():
+        click.echo(f"{name:<12} {100 * figures['nrmse']:>9.4f}% {100 * figures['worst_column']:>13.4f}%")
+    if plots is not None:
+        click.echo(f"wrote {plots}/parity.png and {plots}/error_histogram.png")
+
+
+@surrogate.command("predict")
+@click.option("--model", "-M", "model_path", required=True, type=click.Path(path_type=Path))
+@click.option("--conductances", "-g", required=True, type=click.Path(path_type=Path))
+@click.option("--voltages", "-v", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path))
+def surrogate_predict(model_path, conductances, voltages, out) -> None:
+    """Output currents (B, N) from the surrogate, like `spicenn simulate`."""
+    import torch
+
+    from .io import load_array
+    from .spice.extract import save_npz_atomic
+    from .surrogate.model import CrossbarSurrogate
+
+    model = CrossbarSurrogate.load(model_path)
+    g = torch.from_numpy(load_array(conductances, "conductances").astype("float64"))
+    v = torch.from_numpy(load_array(voltages, "voltages").astype("float64"))
+    if v.ndim == 1:
+        v = v[None]
+    with torch.no_grad():
+        currents = model(v, g).numpy()
+    save_npz_atomic(out, {"currents": currents})
+    click.echo(f"wrote {out}: currents {currents.shape}")
+
+
 def _write_text_atomic(path: Path, text: str) -> None:
     import os
     import tempfile

@@ -13,7 +13,7 @@ needs no training, is differentiable in V and G, and batches over tiles and vect
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
 
@@ -21,24 +21,27 @@ from ..devices import Device
 
 
 def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
-          r_source: float = 0.0, iterations: int = 30, damping: float = 0.5,
+          r_source: float = 0.0, iterations: int = 30, damping: float | Sequence | torch.Tensor = 0.5,
           cell: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Output currents (..., B, N) for voltages (..., B, M) and conductances (..., M, N).
 
     Leading dimensions batch tiles. `damping` in (0, 1] mixes each new voltage estimate into
-    the old one; smaller is slower but stable for more strongly loaded lines.
+    the old one; smaller is slower but stable for more strongly loaded lines. It may also be
+    one value per iteration (a tensor: the trained surrogate learns that schedule).
     """
+    if isinstance(damping, (int, float)):
+        damping = [float(damping)] * iterations
     g = conductances.unsqueeze(-3)  # (..., 1, M, N)
     v_in = voltages.unsqueeze(-1)  # (..., B, M, 1)
     word = v_in.expand(*voltages.shape, conductances.shape[-1])
     bit = torch.zeros_like(word)
     cell = cell or {}
-    for _ in range(iterations):
+    for step in range(iterations):
         current = device.current(word - bit, g, torch, cell)
         word_segment = torch.flip(torch.cumsum(torch.flip(current, (-1,)), -1), (-1,))
         new_word = v_in - r_source * word_segment[..., :1] - r_word * torch.cumsum(word_segment, -1)
         bit_segment = torch.cumsum(current, -2)
         new_bit = r_bit * torch.flip(torch.cumsum(torch.flip(bit_segment, (-2,)), -2), (-2,))
-        word = word + damping * (new_word - word)
-        bit = bit + damping * (new_bit - bit)
+        word = word + damping[step] * (new_word - word)
+        bit = bit + damping[step] * (new_bit - bit)
     return device.current(word - bit, g, torch, cell).sum(-2)

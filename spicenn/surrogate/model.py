@@ -1,0 +1,108 @@
+"""The crossbar surrogate: the line relaxation (physics.py) with a learned damping schedule.
+
+A few relaxation sweeps with a schedule fitted to SPICE results reach the accuracy that a
+fixed damping needs several times more sweeps for. The model carries its configuration
+(tile size, device, wires, value ranges) and refuses inputs outside them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..devices import get_device
+from ..errors import InputError
+from .physics import relax
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    rows: int
+    columns: int
+    device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
+    r_word: float = 0.0
+    r_bit: float = 0.0
+    g_off: float = 1e-6
+    g_on: float = 1e-4
+    v_max: float = 0.5
+    iterations: int = 8
+
+    @classmethod
+    def from_dataset(cls, spec, iterations: int = 8) -> "SurrogateConfig":
+        return cls(spec.rows, spec.columns, dict(spec.device), spec.r_word, spec.r_bit, spec.g_off, spec.g_on,
+                   spec.v_max, iterations)
+
+
+class CrossbarSurrogate(nn.Module):
+    """(voltages (..., B, M), conductances (..., M, N)) -> output currents (..., B, N)."""
+
+    def __init__(self, config: SurrogateConfig):
+        super().__init__()
+        self.config = config
+        device = dict(config.device)
+        self.device_model = get_device(device.pop("name"), **device)
+        self.cell = {key: torch.from_numpy(value) for key, value in
+                     self.device_model.cell_parameters((config.rows, config.columns)).items()}
+        # damping = sigmoid(logit); 0 -> 0.5, the safe fixed value before training
+        self.damping_logits = nn.Parameter(torch.zeros(config.iterations, dtype=torch.float64))
+
+    def damping(self) -> torch.Tensor:
+        return torch.sigmoid(self.damping_logits)
+
+    def check(self, voltages: torch.Tensor, conductances: torch.Tensor) -> None:
+        c = self.config
+        if conductances.shape[-2:] != (c.rows, c.columns):
+            raise InputError(f"this surrogate is for {c.rows}x{c.columns} tiles, got conductances "
+                             f"{tuple(conductances.shape)}")
+        if voltages.shape[-1] != c.rows:
+            raise InputError(f"voltages must have {c.rows} entries per vector, got {tuple(voltages.shape)}")
+        for name, x in (("voltages", voltages), ("conductances", conductances)):
+            if not torch.all(torch.isfinite(x)):
+                raise InputError(f"{name} contain NaN or inf")
+        tolerance = 1e-9
+        if conductances.min() < c.g_off * (1 - tolerance) or conductances.max() > c.g_on * (1 + tolerance):
+            raise InputError(f"conductances outside the surrogate's range [{c.g_off:g}, {c.g_on:g}] S "
+                             f"(got {float(conductances.min()):g} ... {float(conductances.max()):g})")
+        if voltages.min() < -tolerance or voltages.max() > c.v_max * (1 + tolerance):
+            raise InputError(f"voltages outside the surrogate's range [0, {c.v_max:g}] V "
+                             f"(got {float(voltages.min()):g} ... {float(voltages.max()):g})")
+
+    def forward(self, voltages: torch.Tensor, conductances: torch.Tensor) -> torch.Tensor:
+        self.check(voltages, conductances)
+        c = self.config
+        return relax(self.device_model, voltages, conductances, c.r_word, c.r_bit, 0.0, c.iterations,
+                     self.damping(), self.cell)
+
+    def save(self, path: str | Path) -> None:
+        """Configuration and parameters in one file, written atomically."""
+        path = Path(path)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+        os.close(handle)
+        try:
+            torch.save({"config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}, temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CrossbarSurrogate":
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"surrogate model {path} does not exist")
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            model = cls(SurrogateConfig(**saved["config"]))
+            model.load_state_dict(saved["state_dict"])
+        except InputError:
+            raise
+        except Exception as error:  # a wrong or damaged file
+            raise InputError(f"{path} is not a spicenn surrogate model ({type(error).__name__})") from None
+        return model

@@ -1,0 +1,82 @@
+"""The trained surrogate: fitted to SPICE, validated on held-out SPICE cases, guarded inputs, CLI."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from spicenn.crossbar import Crossbar
+from spicenn.errors import InputError
+from spicenn.spice import simulate
+from spicenn.surrogate import DatasetSpec, generate
+from spicenn.surrogate.model import CrossbarSurrogate
+from spicenn.surrogate.training import train, validate
+
+CONFIG = dict(rows=16, columns=12, device={"name": "powerlaw", "v_ref": 0.25, "n": 2.13}, r_word=0.25,
+              r_bit=0.25, g_off=9.97e-4, g_on=3.51e-3, vectors=6)
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("surrogate")
+    train_path = generate(DatasetSpec(**CONFIG, cases=6, seed=1), folder / "train.h5", progress=False)
+    held_out = generate(DatasetSpec(**CONFIG, cases=4, seed=2, conductances="skewed", inputs="sparse"),
+                        folder / "held_out.h5", progress=False)
+    return train_path, held_out
+
+
+def test_trained_surrogate_beats_the_baselines_on_an_unseen_distribution(datasets, tmp_path):
+    train_path, held_out = datasets
+    model, history = train(train_path, iterations=6, epochs=40, progress=False)
+    assert history[-1] < history[0]
+    report = validate(model, held_out, plots=tmp_path)
+    assert report["surrogate"]["nrmse"] < 5e-3
+    best_baseline = min(report["ideal"]["nrmse"], report["device_only"]["nrmse"])
+    assert report["surrogate"]["nrmse"] < best_baseline / 5
+    assert (tmp_path / "parity.png").exists() and (tmp_path / "error_histogram.png").exists()
+
+
+def test_save_load_and_refusals(datasets, tmp_path):
+    model, _ = train(datasets[0], iterations=3, epochs=2, progress=False)
+    model.save(tmp_path / "m.pt")
+    loaded = CrossbarSurrogate.load(tmp_path / "m.pt")
+    assert loaded.config == model.config
+    g = torch.full((16, 12), 2e-3, dtype=torch.float64)
+    v = torch.full((2, 16), 0.3, dtype=torch.float64)
+    torch.testing.assert_close(loaded(v, g), model(v, g))
+    with pytest.raises(InputError, match="16x12 tiles"):
+        loaded(v, torch.full((8, 12), 2e-3, dtype=torch.float64))
+    with pytest.raises(InputError, match="conductances outside"):
+        loaded(v, torch.full((16, 12), 1e-5, dtype=torch.float64))
+    with pytest.raises(InputError, match="voltages outside"):
+        loaded(torch.full((2, 16), 0.9, dtype=torch.float64), g)
+    with pytest.raises(InputError, match="not a spicenn surrogate"):
+        (tmp_path / "junk.pt").write_bytes(b"junk")
+        CrossbarSurrogate.load(tmp_path / "junk.pt")
+
+
+def test_predict_cli_matches_spice(datasets, tmp_path, rng):
+    model, _ = train(datasets[0], iterations=8, epochs=20, progress=False)
+    model.save(tmp_path / "m.pt")
+    g = rng.uniform(9.97e-4, 3.51e-3, (16, 12))
+    v = rng.uniform(0, 0.5, (3, 16))
+    np.save(tmp_path / "G.npy", g)
+    np.save(tmp_path / "V.npy", v)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "spicenn.cli", "surrogate", *map(str, a)],  # noqa: E731
+                                    capture_output=True, text=True, timeout=300)
+    done = run("predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy", "-v", tmp_path / "V.npy",
+               "-o", tmp_path / "p.npz")
+    assert done.returncode == 0, done.stderr
+    spice = simulate(Crossbar(g, model.device_model, r_word=0.25, r_bit=0.25), v).currents
+    with np.load(tmp_path / "p.npz") as predicted:
+        np.testing.assert_allclose(predicted["currents"], spice, rtol=1e-3)
+    done = run("validate", "-M", tmp_path / "m.pt", "-D", datasets[1], "--json")
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == {"surrogate", "ideal", "device_only"}
+    np.save(tmp_path / "Vbad.npy", np.full((2, 16), 5.0))
+    done = run("predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy", "-v", tmp_path / "Vbad.npy",
+               "-o", tmp_path / "p2.npz")
+    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1 and "voltages outside" in done.stderr
