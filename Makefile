@@ -31,6 +31,7 @@ bench: setup
 	$(PY) scripts/bench_spice.py
 	$(PY) scripts/bench_energy.py
 	$(PY) scripts/bench_dataset.py
+	$(PY) scripts/bench_surrogate.py
 
 netlists: setup
 	$(PY) scripts/make_netlists.py

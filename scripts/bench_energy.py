@@ -9,11 +9,10 @@ side in one run; best of 3 repeats.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
-from bench_spice import publish
+from bench_spice import best, publish
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, dc_report
@@ -22,13 +21,6 @@ from spicenn.spice import simulate
 
 
 
-def best(function, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> None:

@@ -195,6 +195,16 @@ def main() -> None:
         write_section(ROOT / "BENCHMARKS.md", "bench_spice", body)
 
 
+def best(function, repeats: int = 3) -> float:
+    """The shortest wall time of `repeats` calls."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
 def publish(section: str, command: str, note: str, table_rows: list[str], write: bool) -> None:
     """Print a table with machine, date and command, and put it into BENCHMARKS.md."""
     body = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.\n"

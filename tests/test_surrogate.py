@@ -80,3 +80,19 @@ def test_predict_cli_matches_spice(datasets, tmp_path, rng):
     done = run("predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy", "-v", tmp_path / "Vbad.npy",
                "-o", tmp_path / "p2.npz")
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1 and "voltages outside" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["sinh64", "powerlaw32"])
+def test_shipped_surrogates_meet_an_accuracy_floor_on_fresh_spice_cases(name):
+    from conftest import ROOT
+
+    model = CrossbarSurrogate.load(ROOT / "models" / "surrogates" / f"{name}.pt")
+    c = model.config
+    rng = np.random.default_rng(777)
+    g = rng.uniform(c.g_off, c.g_on, (c.rows, c.columns))
+    v = rng.uniform(0, c.v_max, (4, c.rows))
+    spice = simulate(Crossbar(g, model.device_model, r_word=c.r_word, r_bit=c.r_bit), v).currents
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(v), torch.from_numpy(g)).numpy()
+    nrmse = np.sqrt(np.mean((predicted - spice) ** 2)) / np.sqrt(np.mean(spice**2))
+    assert nrmse < 5e-3

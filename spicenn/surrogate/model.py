@@ -87,6 +87,7 @@ class CrossbarSurrogate(nn.Module):
         os.close(handle)
         try:
             torch.save({"config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}, temporary)
+            os.chmod(temporary, 0o644)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

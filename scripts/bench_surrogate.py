@@ -1,0 +1,80 @@
+"""Benchmark: the shipped surrogates against fresh SPICE cases (accuracy) and against the
+batched SPICE engine and an ideal torch matmul (speed), side by side.
+
+Accuracy: two held-out datasets per model, never used in training: the training
+distribution (uniform G and V, seed 100) and an unseen one (G skewed toward G_off, sparse
+inputs, seed 101). Speed: per-MVM time for 16 tiles x 64 vectors in one call (float64, CPU,
+best of 5); SPICE per MVM from one 64-vector batch through the shared engine.
+
+    python scripts/bench_surrogate.py            # writes its table into BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench_spice import best, publish
+from rebuild_surrogates import CONFIGS, TRAINING_CASES, VECTORS
+from spicenn.crossbar import Crossbar
+from spicenn.spice import simulate
+from spicenn.surrogate import DatasetSpec, generate
+from spicenn.surrogate.model import CrossbarSurrogate
+from spicenn.surrogate.training import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=8, help="held-out cases per dataset")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    accuracy = ["| model | held-out data | surrogate NRMSE | worst column | ideal V·G NRMSE | device-only NRMSE "
+                "| surrogate / best baseline |", "|---|---|---|---|---|---|---|"]
+    speed = ["| model | SPICE (batched) per MVM | surrogate per MVM | ideal matmul per MVM | SPICE / surrogate "
+             "| surrogate / matmul |", "|---|---|---|---|---|---|"]
+    torch.set_num_threads(2)
+    for name, config in CONFIGS.items():
+        model = CrossbarSurrogate.load(ROOT / "models" / "surrogates" / f"{name}.pt")
+        with tempfile.TemporaryDirectory() as folder:
+            for label, extra in (("uniform (training distribution)", dict(seed=100)),
+                                 ("skewed G, sparse V (unseen)", dict(seed=101, conductances="skewed",
+                                                                      inputs="sparse"))):
+                spec = DatasetSpec(**config, cases=args.cases, vectors=VECTORS, **extra)
+                path = generate(spec, Path(folder) / f"{name}-{extra['seed']}.h5", workers=2, progress=False)
+                r = validate(model, path, plots=ROOT / "runs" / "surrogates" / f"{name}-{extra['seed']}")
+                baseline = min(r["ideal"]["nrmse"], r["device_only"]["nrmse"])
+                accuracy.append(f"| {name} | {label} | {100 * r['surrogate']['nrmse']:.4f} % | "
+                                f"{100 * r['surrogate']['worst_column']:.4f} % | {100 * r['ideal']['nrmse']:.2f} % | "
+                                f"{100 * r['device_only']['nrmse']:.2f} % | 1/{baseline / r['surrogate']['nrmse']:.0f} |")
+                print(accuracy[-1], flush=True)
+        rng = np.random.default_rng(0)
+        c = model.config
+        g = rng.uniform(c.g_off, c.g_on, (16, c.rows, c.columns))
+        v = rng.uniform(0, c.v_max, (16, 64, c.rows))
+        crossbar = Crossbar(g[0], model.device_model, r_word=c.r_word, r_bit=c.r_bit)
+        simulate(crossbar, v[0, :2])
+        spice = best(lambda: simulate(crossbar, v[0]), repeats=1) / 64
+        gt, vt = torch.from_numpy(g), torch.from_numpy(v)
+        with torch.no_grad():
+            surrogate = best(lambda: model(vt, gt), repeats=5) / (16 * 64)
+            matmul = best(lambda: torch.matmul(vt, gt), repeats=5) / (16 * 64)
+        speed.append(f"| {name} | {spice * 1e3:.3g} ms | {surrogate * 1e6:.3g} µs | {matmul * 1e6:.3g} µs | "
+                     f"{spice / surrogate:.3g}x | {surrogate / matmul:.3g}x |")
+        print(speed[-1], flush=True)
+    note = (f"models trained on {TRAINING_CASES} SPICE cases x {VECTORS} vectors each "
+            "(`python scripts/rebuild_surrogates.py`); held-out datasets of "
+            f"{args.cases} cases x {VECTORS} vectors; parity plots and error histograms in runs/surrogates/")
+    publish("bench_surrogate", f"python scripts/bench_surrogate.py --cases {args.cases}", note,
+            accuracy + [""] + speed, not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
