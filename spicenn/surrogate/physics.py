@@ -38,10 +38,11 @@ def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_
     cell = cell or {}
     for step in range(iterations):
         current = device.current(word - bit, g, torch, cell)
-        word_segment = torch.flip(torch.cumsum(torch.flip(current, (-1,)), -1), (-1,))
+        # suffix sums as total - prefix sum + term: no flipped copies of the (B, M, N) tensors
+        word_segment = current.sum(-1, keepdim=True) - torch.cumsum(current, -1) + current
         new_word = v_in - r_source * word_segment[..., :1] - r_word * torch.cumsum(word_segment, -1)
         bit_segment = torch.cumsum(current, -2)
-        new_bit = r_bit * torch.flip(torch.cumsum(torch.flip(bit_segment, (-2,)), -2), (-2,))
+        new_bit = r_bit * (bit_segment.sum(-2, keepdim=True) - torch.cumsum(bit_segment, -2) + bit_segment)
         word = word + damping[step] * (new_word - word)
         bit = bit + damping[step] * (new_bit - bit)
     return device.current(word - bit, g, torch, cell).sum(-2)
