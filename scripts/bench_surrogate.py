@@ -69,11 +69,26 @@ def main() -> None:
         speed.append(f"| {name} | {spice * 1e3:.3g} ms | {surrogate * 1e6:.3g} µs | {matmul * 1e6:.3g} µs | "
                      f"{spice / surrogate:.3g}x | {surrogate / matmul:.3g}x |")
         print(speed[-1], flush=True)
+    # data cost: how few SPICE cases the training needs (held-out: the unseen distribution)
+    cost = ["| model | training cases (x 16 vectors) | held-out NRMSE (unseen distribution) |", "|---|---|---|"]
+    from spicenn.surrogate.training import train
+
+    with tempfile.TemporaryDirectory() as folder:
+        for name, config in CONFIGS.items():
+            held_out = generate(DatasetSpec(**config, cases=args.cases, vectors=VECTORS, seed=101,
+                                            conductances="skewed", inputs="sparse"),
+                                Path(folder) / f"{name}-held.h5", workers=2, progress=False)
+            for cases in (1, 2, 4):
+                data = generate(DatasetSpec(**config, cases=cases, vectors=VECTORS, seed=200),
+                                Path(folder) / f"{name}-{cases}.h5", progress=False)
+                model, _ = train(data, iterations=6, epochs=100, progress=False)
+                cost.append(f"| {name} | {cases} | {100 * validate(model, held_out)['surrogate']['nrmse']:.4f} % |")
+                print(cost[-1], flush=True)
     note = (f"models trained on {TRAINING_CASES} SPICE cases x {VECTORS} vectors each "
             "(`python scripts/rebuild_surrogates.py`); held-out datasets of "
             f"{args.cases} cases x {VECTORS} vectors; parity plots and error histograms in runs/surrogates/")
     publish("bench_surrogate", f"python scripts/bench_surrogate.py --cases {args.cases}", note,
-            accuracy + [""] + speed, not args.no_write)
+            accuracy + [""] + speed + [""] + cost, not args.no_write)
 
 
 if __name__ == "__main__":
