@@ -10,38 +10,29 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-from ..devices import get_device
 from ..errors import InputError
 from .physics import relax
+from .sampling import TileConfig
 
 
 @dataclass(frozen=True)
-class SurrogateConfig:
-    rows: int
-    columns: int
-    device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
-    r_word: float = 0.0
-    r_bit: float = 0.0
-    g_off: float = 1e-6
-    g_on: float = 1e-4
-    v_max: float = 0.5
+class SurrogateConfig(TileConfig):
     iterations: int = 8
     # float32 is ~5x faster here and its error (~1e-7 relative) is far below the model's
     compute_dtype: str = "float32"
 
     @classmethod
-    def from_dataset(cls, spec, iterations: int = 8) -> "SurrogateConfig":
-        return cls(spec.rows, spec.columns, dict(spec.device), spec.r_word, spec.r_bit, spec.g_off, spec.g_on,
-                   spec.v_max, iterations)
+    def from_dataset(cls, spec: TileConfig, iterations: int = 8) -> "SurrogateConfig":
+        return cls(**spec.tile(), iterations=iterations)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.compute_dtype not in ("float32", "float64"):
             raise InputError(f"compute_dtype must be float32 or float64, got {self.compute_dtype!r}")
 
@@ -52,8 +43,7 @@ class CrossbarSurrogate(nn.Module):
     def __init__(self, config: SurrogateConfig):
         super().__init__()
         self.config = config
-        device = dict(config.device)
-        self.device_model = get_device(device.pop("name"), **device)
+        self.device_model = config.device_model()
         self.cell = {key: torch.from_numpy(value) for key, value in
                      self.device_model.cell_parameters((config.rows, config.columns)).items()}
         # damping = sigmoid(logit); 0 -> 0.5, the safe fixed value before training

@@ -22,9 +22,15 @@ CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed")
 INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
 
 
+def _whole(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+        raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
-class DatasetSpec:
-    """Everything that defines a dataset; stored with it, checked on resume."""
+class TileConfig:
+    """One crossbar tile's circuit and value ranges: what a dataset samples and a surrogate serves."""
 
     rows: int
     columns: int
@@ -34,21 +40,10 @@ class DatasetSpec:
     g_off: float = 1e-6
     g_on: float = 1e-4
     v_max: float = 0.5
-    conductances: str = "uniform"  # uniform in [g_off, g_on] | skewed toward g_off (as after L1 training)
-    inputs: str = "uniform"  # uniform in [0, v_max] | sparse (70 % zeros) | binary {0, v_max}
-    cases: int = 100
-    vectors: int = 16  # input vectors per conductance matrix
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("rows", "columns", "cases", "vectors"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
-            object.__setattr__(self, name, int(value))
-        if int(self.seed) != self.seed or self.seed < 0:
-            raise InputError(f"seed must be a whole number >= 0, got {self.seed!r}")
-        object.__setattr__(self, "seed", int(self.seed))
+        for name in ("rows", "columns"):
+            object.__setattr__(self, name, _whole(name, getattr(self, name), 1))
         device = self.device if isinstance(self.device, Device) else from_dict(dict(self.device))
         object.__setattr__(self, "device", device.to_dict())
         for name in ("r_word", "r_bit"):
@@ -58,15 +53,34 @@ class DatasetSpec:
         object.__setattr__(self, "g_off", g_off)
         object.__setattr__(self, "g_on", g_on)
         object.__setattr__(self, "v_max", finite_number("v_max", self.v_max, minimum=0.0, strict_minimum=True))
+
+    def device_model(self) -> Device:
+        return get_device(self.device["name"], **{k: v for k, v in self.device.items() if k != "name"})
+
+    def tile(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(TileConfig)}
+
+
+@dataclass(frozen=True)
+class DatasetSpec(TileConfig):
+    """Everything that defines a dataset; stored with it, checked on resume."""
+
+    conductances: str = "uniform"  # uniform in [g_off, g_on] | skewed toward g_off (as after L1 training)
+    inputs: str = "uniform"  # uniform in [0, v_max] | sparse (70 % zeros) | binary {0, v_max}
+    cases: int = 100
+    vectors: int = 16  # input vectors per conductance matrix
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, minimum in (("cases", 1), ("vectors", 1), ("seed", 0)):
+            object.__setattr__(self, name, _whole(name, getattr(self, name), minimum))
         if self.conductances not in CONDUCTANCE_DISTRIBUTIONS:
             raise InputError(f"unknown conductance distribution {self.conductances!r}; "
                              f"choose one of: {', '.join(CONDUCTANCE_DISTRIBUTIONS)}")
         if self.inputs not in INPUT_DISTRIBUTIONS:
             raise InputError(f"unknown input distribution {self.inputs!r}; "
                              f"choose one of: {', '.join(INPUT_DISTRIBUTIONS)}")
-
-    def device_model(self) -> Device:
-        return get_device(self.device["name"], **{k: v for k, v in self.device.items() if k != "name"})
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
