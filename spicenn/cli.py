@@ -318,16 +318,10 @@ def surrogate_predict(model_path, conductances, voltages, out) -> None:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
+    from .io import atomic_path
 
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise InputError(f"folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -28,3 +32,21 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     if loaded.dtype.kind not in "iuf":
         raise InputError(f"{what} file {path} holds {loaded.dtype} data, not numbers")
     return loaded
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path`; renamed onto `path` when the block succeeds, removed
+    when it fails, so readers never see a half-written file."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError(f"folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    os.close(handle)
+    os.chmod(temporary, 0o644)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from ..crossbar.graph import crossbar_topology
 from ..crossbar.spec import Crossbar
 from ..errors import SpiceError
 from ..netlist.writer import ReadPulse, SolverOptions, netlist_text
@@ -21,8 +22,6 @@ def pulse_energies(crossbar: Crossbar, voltages: np.ndarray, pulse: ReadPulse,
     """
     engine = get_engine(engine)
     v = crossbar.check_voltages(voltages)
-    from ..crossbar.graph import crossbar_topology
-
     topo = crossbar_topology(crossbar)
     vectors = engine.run(netlist_text(crossbar, v, SolverOptions(klu=engine.klu), pulse=pulse))
     try:

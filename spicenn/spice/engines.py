@@ -29,7 +29,7 @@ class Engine(Protocol):
     version: int
     klu: bool
 
-    def run(self, netlist: str) -> dict[str, np.ndarray]: ...
+    def run(self, netlist: str, accounting: bool = False) -> dict[str, np.ndarray]: ...
 
 
 def _error_lines(lines: list[str]) -> list[str]:
@@ -47,7 +47,8 @@ class SubprocessEngine:
         self.path, self.version, self.klu = found.path, found.version, found.klu
         self.timeout = timeout
 
-    def run(self, netlist: str) -> dict[str, np.ndarray]:
+    def run(self, netlist: str, accounting: bool = False) -> dict[str, np.ndarray]:
+        """`accounting`: ngspice -b prints its `.options acct` statistics by itself."""
         with tempfile.TemporaryDirectory(prefix="spicenn-") as folder:
             circuit, raw = Path(folder) / "circuit.cir", Path(folder) / "out.raw"
             circuit.write_text(netlist)
@@ -113,7 +114,8 @@ class SharedEngine:
             raise SpiceError(f"ngspice command {command!r} returned {rc}")
         return "\n".join(self._ng._stdout + self._ng._stderr)
 
-    def run(self, netlist: str) -> dict[str, np.ndarray]:
+    def run(self, netlist: str, accounting: bool = False) -> dict[str, np.ndarray]:
+        """`accounting`: append ngspice's time accounting (`rusage all`) to `last_output`."""
         with _shared_lock:
             started = time.perf_counter()
             ng, ffi = self._ng, self._ffi
@@ -133,8 +135,8 @@ class SharedEngine:
                 problems = _error_lines(output.splitlines())
                 plot = ffi.string(self._lib.ngSpice_CurPlot()).decode()
                 solved = time.perf_counter()
-                if "acct" in netlist.split("\n.options", 1)[-1].split("\n", 1)[0]:
-                    output += "\n" + self._command("rusage all")  # ngspice's own time accounting
+                if accounting:
+                    output += "\n" + self._command("rusage all")
                 vectors = {} if problems else self._read_plot(plot)
                 self.last_timing = {"load": loaded - started, "run": solved - loaded,
                                     "transfer": time.perf_counter() - solved}

@@ -44,7 +44,7 @@ def _solve(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, op
     # more iterations and polishes the second visit to ~1e-11 (a single .op already is).
     refine = options.refine and v.shape[0] > 1 and not isinstance(crossbar.device, Linear)
     run = np.repeat(v, 2, axis=0) if refine else v
-    vectors = engine.run(netlist_text(crossbar, run, options))
+    vectors = engine.run(netlist_text(crossbar, run, options), accounting=options.accounting)
     arrays = _collect(vectors, topo, run.shape[0], "vd" if run.shape[0] == 1 else "bd")
     return tuple(array[1::2] for array in arrays) if refine else arrays
 

@@ -10,9 +10,7 @@ worker processes, or on a Dask distributed cluster (`scheduler="tcp://host:8786"
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 from .. import __version__
 from ..crossbar import Crossbar
 from ..errors import InputError
+from ..io import atomic_path
 from ..spice.extract import save_npz_atomic
 from .sampling import DatasetSpec, sample_case
 
@@ -125,25 +124,18 @@ def _gather(spec: DatasetSpec, parts: Path, out: Path, cases_per_task: int) -> N
 
     from ..spice.ngspice import program
 
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".part")
-    os.close(handle)
-    try:
-        with h5py.File(temporary, "w") as h5:
-            h5.attrs["spec"] = spec.to_json()
-            h5.attrs["spicenn_version"] = __version__
-            h5.attrs["ngspice_version"] = program().version
-            datasets = {}
-            for start, stop in _tasks(spec, cases_per_task):
-                with np.load(_part_path(parts, start, stop)) as part:
-                    for name in part.files:
-                        if name not in datasets:
-                            shape = (spec.cases,) + part[name].shape[1:]
-                            datasets[name] = h5.create_dataset(name, shape=shape, dtype="f8")
-                        datasets[name][start:stop] = part[name]
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(out) as temporary, h5py.File(temporary, "w") as h5:
+        h5.attrs["spec"] = spec.to_json()
+        h5.attrs["spicenn_version"] = __version__
+        h5.attrs["ngspice_version"] = program().version
+        datasets = {}
+        for start, stop in _tasks(spec, cases_per_task):
+            with np.load(_part_path(parts, start, stop)) as part:
+                for name in part.files:
+                    if name not in datasets:
+                        shape = (spec.cases,) + part[name].shape[1:]
+                        datasets[name] = h5.create_dataset(name, shape=shape, dtype="f8")
+                    datasets[name][start:stop] = part[name]
 
 
 def read_spec(path: str | Path) -> DatasetSpec:

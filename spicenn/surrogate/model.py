@@ -8,8 +8,6 @@ fixed damping needs several times more sweeps for. The model carries its configu
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from ..io import atomic_path
 from .physics import relax
 from .sampling import TileConfig
 
@@ -81,16 +80,8 @@ class CrossbarSurrogate(nn.Module):
 
     def save(self, path: str | Path) -> None:
         """Configuration and parameters in one file, written atomically."""
-        path = Path(path)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-        os.close(handle)
-        try:
+        with atomic_path(path) as temporary:
             torch.save({"config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}, temporary)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
 
     @classmethod
     def load(cls, path: str | Path) -> "CrossbarSurrogate":

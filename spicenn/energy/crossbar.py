@@ -1,0 +1,32 @@
+"""Energy report of one crossbar read, DC or transient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..crossbar.spec import Crossbar
+from ..netlist.writer import ReadPulse
+
+from ..spice import simulate
+from .peripherals import Peripherals
+from .report import ARRAY_PARTS, EnergyReport, combine, dc_report
+from .transient import transient_parts
+
+
+def crossbar_energy(crossbar: Crossbar, voltages: Any, peripherals: Peripherals | None = None,
+                    pulse: ReadPulse | None = None, engine: str = "shared") -> EnergyReport:
+    """Energy report of one crossbar for a batch of input vectors: DC reads (power x t_read)
+    or, with a `ReadPulse`, transient reads whose line charging is its own part."""
+    peripherals = peripherals or Peripherals()
+    result = simulate(crossbar, voltages, engine=engine)
+    report = dc_report(result, peripherals)
+    if pulse is None:
+        return report
+    resistive = ("devices", "word_lines", "bit_lines", "driver_resistance")
+    dc_total = sum(report.energy_j[p] for p in resistive)
+    shares = {p: report.energy_j[p] / dc_total if dc_total else 0.0 for p in resistive}
+    parts = transient_parts(crossbar, voltages, pulse, shares, engine)
+    reads = peripherals.reads_per_mvm
+    energy = combine({p: parts.get(p, 0.0) * reads for p in ARRAY_PARTS},
+                     {p: report.energy_j[p] for p in ("dac", "adc", "tia")})
+    return EnergyReport(report.ops, energy, peripherals, report.label)
