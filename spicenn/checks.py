@@ -47,3 +47,10 @@ def finite_number(name: str, value: Any, *, minimum: float | None = None, maximu
     if maximum is not None and number > maximum:
         raise InputError(f"{name} must be <= {maximum:g}, got {number:g}")
     return number
+
+
+def whole_number(name: str, value: Any, minimum: int) -> int:
+    """An integer setting (a float like 3.0 is accepted, True is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+        raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)

@@ -317,6 +317,93 @@ def surrogate_predict(model_path, conductances, voltages, out) -> None:
     click.echo(f"wrote {out}: currents {currents.shape}")
 
 
+@cli.command("train")
+@click.option("--config", "-c", "config_path", required=True, type=click.Path(path_type=Path),
+              help="run configuration, TOML (see README)")
+@click.option("--run", "-r", "run_dir", default=None, type=click.Path(path_type=Path),
+              help="run folder [default: runs/<config name>]; an unfinished run there continues")
+@click.option("--no-progress", is_flag=True)
+def train_command(config_path, run_dir, no_progress) -> None:
+    """Train a crossbar network; checkpoints, metrics.csv and curves.png go to the run folder."""
+    from .nn.run_config import RunConfig
+    from .nn.training import train
+
+    config = RunConfig.load(config_path)
+    run_dir = run_dir or Path("runs") / config_path.stem
+    train(config, run_dir, progress=not no_progress)
+    metrics = (run_dir / "metrics.csv").read_text().strip().splitlines()
+    best = max((line.split(",") for line in metrics[1:]), key=lambda row: float(row[3]))
+    click.echo(f"trained {run_dir}: best median validation accuracy {100 * float(best[3]):.2f}% at epoch {best[0]} "
+               f"(best.pt, metrics.csv, curves.png)")
+
+
+@cli.command("evaluate")
+@click.option("--model", "-M", "run_dir", required=True, type=click.Path(path_type=Path), help="run folder")
+@click.option("--backend", "-b", default="spice", show_default=True, help="ideal | device | surrogate | spice")
+@click.option("--compare", default=None, help="second backend on the same images and chips "
+              "[default: surrogate if the run has one, else device]")
+@click.option("--n", "count", default=500, show_default=True, type=int, help="test images")
+@click.option("--chips", default=1, show_default=True, type=int, help="simulated chips")
+@click.option("--workers", "-w", default=1, show_default=True, type=int, help="ngspice worker processes")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate_command(run_dir, backend, compare, count, chips, workers, as_json) -> None:
+    """Test accuracy of a trained network on one backend beside another, same images and chips."""
+    import numpy as np
+
+    from .nn.backends import check_backend
+    from .nn.evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends
+    from .nn.run_config import RunConfig
+    from .nn.training import load_run, run_data
+
+    if not (run_dir / "config.toml").exists():
+        raise InputError(f"{run_dir} is not a run folder (no config.toml)")
+    config = RunConfig.load(run_dir / "config.toml")
+    compare = compare or ("surrogate" if config.crossbar.surrogate else "device")
+    backends = [check_backend(backend), check_backend(compare)]
+    if count < 1 or chips < 1 or workers < 1:
+        raise InputError("--n, --chips and --workers must be >= 1")
+    model = load_run(run_dir, config)
+    data = run_data(config)
+    x, y = data.test.x[:count], data.test.y[:count]
+    results = compare_backends(model, x, y, backends, chip_seeds(TEST_CHIP_BASE, chips), workers, not as_json)
+    summary = {name: {"accuracy": float(np.median(values)), "per_chip": values} for name, values in results.items()}
+    summary["images"] = len(y)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    for name in backends:
+        click.echo(f"{name:<10} accuracy {100 * summary[name]['accuracy']:.2f}% (median over {chips} chip(s), "
+                   f"{len(y)} test images)")
+    gap = 100 * (summary[backends[0]]["accuracy"] - summary[backends[1]]["accuracy"])
+    click.echo(f"difference {gap:+.2f} percentage points")
+
+
+@cli.group()
+def reproduce() -> None:
+    """Reproduce a paper's results."""
+
+
+@reproduce.command("joksas2022")
+@click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object keyed by a, b, c, d")
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="folder for runs and results [default: runs/joksas2022[-quick]]")
+@click.option("--devices", default="powerlaw", show_default=True, help="powerlaw | poole-frenkel")
+@click.option("--workers", "-w", default=1, show_default=True, type=int, help="ngspice worker processes")
+def reproduce_joksas2022(quick, as_json, out, devices, workers) -> None:
+    """Nonideality-aware training (Joksas et al., Adv. Sci. 2022): error and TOPS/W of cases a-d."""
+    from .reproduce import joksas2022
+
+    out = out or Path("runs") / ("joksas2022-quick" if quick else "joksas2022")
+    results = joksas2022.run(out, quick=quick, devices=devices, workers=workers, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps({key: {name: results[key][name] for name in
+                                     ("error", "tops_per_w_paper", "tops_per_w_full")} for key in "abcd"}))
+        return
+    click.echo(joksas2022.table(results))
+    click.echo(f"wrote {out}/results.json and {out}/joksas2022.png")
+
+
 def _write_text_atomic(path: Path, text: str) -> None:
     from .io import atomic_path
 

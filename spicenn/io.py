@@ -50,3 +50,25 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML file as a dict, with one-line errors for a missing or malformed file."""
+    import tomllib
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"config file {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def save_figure(figure, path: str | Path, dpi: int = 120) -> None:
+    """Write a matplotlib figure as PNG atomically and release it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, format="png")
+    plt.close(figure)

@@ -39,9 +39,14 @@ class Device:
         """Per-device constants the formula needs, as functions of G (differentiable in torch)."""
         return {}
 
-    def cell_parameters(self, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-        """Per-device random parameters for an array of this shape (seeded; empty by default)."""
+    def cell_parameters(self, shape: tuple[int, ...], seed: int | None = None) -> dict[str, np.ndarray]:
+        """Per-device random parameters for an array of this shape, drawn with `seed` (default:
+        the model's own seed); empty for models without any."""
         return {}
+
+    def nominal_cell_parameters(self, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+        """Every device at the model's nominal parameters (no device-to-device variation)."""
+        return {key: np.full(shape, float(value)) for key, value in self.lib_cell_defaults().items()}
 
     # --- derived ------------------------------------------------------------------------
     def __post_init__(self) -> None:

@@ -77,10 +77,10 @@ class PowerLaw(Device):
             raise InputError(f"powerlaw: seed must be a whole number, got {self.seed!r}")
         object.__setattr__(self, "seed", int(seed))
 
-    def cell_parameters(self, shape):
+    def cell_parameters(self, shape, seed=None):
         if self.n_std == 0:
             return {"n": np.full(shape, self.n)}
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
         n = rng.normal(self.n, self.n_std, size=shape)
         low = n < 2.0
         while np.any(low):  # truncate below at 2 by redrawing those devices

@@ -18,7 +18,6 @@ Defaults and their sources (every value can be set in a TOML file, see `load_con
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import tomli_w
 
 from ..checks import finite_number
 from ..errors import InputError
+from ..io import read_toml
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,7 @@ class Peripherals:
 
 def load_config(path: str | Path) -> Peripherals:
     """Peripherals from a TOML file with a `[peripherals]` table; unknown keys are errors."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"config file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"config file {path} is not valid TOML: {error}") from None
+    data = read_toml(path)
     unknown_tables = sorted(set(data) - {"peripherals"})
     if unknown_tables:
         raise InputError(f"config file {path}: unknown table or key {unknown_tables[0]!r} (expected [peripherals])")

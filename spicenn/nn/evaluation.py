@@ -1,0 +1,116 @@
+"""Accuracy over simulated chips, and a trained network's energy efficiency in two conventions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..energy.peripherals import Peripherals
+from ..energy.report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine
+from .network import ACTIVATIONS, CrossbarMLP
+
+VALIDATION_CHIP_BASE = 1_000_000  # chip seeds: validation and test chips never coincide
+TEST_CHIP_BASE = 2_000_000
+
+
+def chip_seeds(base: int, chips: int) -> list[int]:
+    return [base + k for k in range(chips)]
+
+
+@torch.no_grad()
+def accuracy(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, chip: int | None,
+             batch_size: int = 500) -> float:
+    """Fraction of correct predictions on one chip (`chip` = None: the nominal chip)."""
+    model.set_backend(backend)
+    model.set_chip(chip)
+    correct = 0
+    for start in range(0, len(y), batch_size):
+        logits = model(torch.as_tensor(x[start:start + batch_size]))
+        correct += int((logits.argmax(1).numpy() == y[start:start + batch_size]).sum())
+    return correct / len(y)
+
+
+def accuracies(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, seeds: list[int]) -> list[float]:
+    return [accuracy(model, x, y, backend, seed) for seed in seeds]
+
+
+def hidden_inputs(model: CrossbarMLP, x: torch.Tensor, backend: str) -> list[torch.Tensor]:
+    """The inputs each layer sees (the first layer's is x) when the network runs on `backend`."""
+    act = ACTIVATIONS[model.activation]
+    inputs = []
+    for index, layer in enumerate(model.layers):
+        inputs.append(x)
+        x = layer.forward_with(x, backend)
+        if index < len(model.layers) - 1:
+            x = act(x)
+    return inputs
+
+
+@torch.no_grad()
+def paper_power(model: CrossbarMLP, x: np.ndarray, chip: int | None, batch_size: int = 200) -> np.ndarray:
+    """Per-image power of the memristors alone, Σ|V|·|I| over every device of every layer,
+    with the device model and no wires (the convention of Joksas et al. 2022)."""
+    model.set_chip(chip)
+    out = []
+    for start in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[start:start + batch_size])
+        out.append(sum(layer.device_power(inp) for layer, inp in zip(model.layers, hidden_inputs(model, xb, "device"))))
+    return torch.cat(out).double().numpy()
+
+
+@dataclass
+class Efficiency:
+    ops: int
+    paper_energy_j: float  # memristors only, per inference
+    full: EnergyReport | None  # SPICE-solved arrays with wires, plus peripherals
+
+    @property
+    def paper_tops_per_w(self) -> float:
+        return self.ops / self.paper_energy_j / 1e12
+
+    @property
+    def full_tops_per_w(self) -> float | None:
+        return None if self.full is None else self.full.tops_per_w["system"]
+
+
+def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images: int = 20,
+               peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False) -> Efficiency:
+    """ops = 2 × synapses (biases included). Paper convention: 50 ns × Σ|V|·|I| per layer read,
+    averaged over `x`. Full convention: the first `spice_images` of `x` through ngspice tile by
+    tile (devices, word and bit lines), plus DACs, ADCs and TIAs of every tile."""
+    peripherals = peripherals or Peripherals()
+    ops = 2 * model.synapses
+    paper = float(np.mean(paper_power(model, x, chip))) * peripherals.t_read
+    full = None
+    if spice_images > 0:
+        model.set_chip(chip)
+        model.set_spice(workers, progress)
+        inputs = torch.as_tensor(x[:spice_images])
+        array = dict.fromkeys(ARRAY_PARTS, 0.0)
+        periph = dict.fromkeys(PERIPHERAL_PARTS, 0.0)
+        scale = peripherals.t_read * peripherals.reads_per_mvm
+        act = ACTIVATIONS[model.activation]
+        for index, layer in enumerate(model.layers):
+            currents, powers = layer.spice(inputs)
+            inputs = layer.outputs(torch.as_tensor(currents, dtype=inputs.dtype))
+            if index < len(model.layers) - 1:
+                inputs = act(inputs)
+            array["devices"] += float(np.mean(powers["device_power"])) * scale
+            array["word_lines"] += float(np.mean(powers["word_line_power"])) * scale
+            array["bit_lines"] += float(np.mean(powers["bit_line_power"])) * scale
+            array["driver_resistance"] += float(np.mean(powers["source_power"])) * scale
+            for part, value in peripherals.energies(layer.grid.tile_rows, layer.grid.tile_columns).items():
+                periph[part] += value * layer.grid.tiles
+        full = EnergyReport(ops, combine(array, periph), peripherals, label="network")
+    return Efficiency(ops, paper, full)
+
+
+def compare_backends(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backends: list[str], seeds: list[int | None],
+                     workers: int = 1, progress: bool = False) -> dict[str, list[float]]:
+    """Accuracy per backend on the same images and the same chips (one value per chip)."""
+    model.set_spice(workers, progress)
+    # SPICE runs as few, large batches: every tile of a layer gets all images at once
+    return {backend: [accuracy(model, x, y, backend, seed, batch_size=len(y) if backend == "spice" else 500)
+                      for seed in seeds] for backend in backends}

@@ -1,0 +1,230 @@
+"""`CrossbarLinear`: a linear layer whose weights live in memristor conductances.
+
+    layer = CrossbarLinear(784, 25, CrossbarConfig(device="poole-frenkel-high"), backend="device")
+    y = layer(x)            # x in [0, 1], shape (B, 784)
+
+Inputs become voltages V = k_V·x with a bias row at V = k_V; the (inputs + 1) x (2·outputs)
+conductance matrix holds each output's G+ in column 2j and G− in column 2j+1, so the layer's
+output is y_j = (I_2j − I_2j+1)/(k_V·k_G), which equals x·W + b for ideal devices.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..devices import ChipDraw
+from ..errors import InputError
+from . import backends
+from .backends import TileGrid, check_backend
+from .config import CrossbarConfig
+
+
+@dataclass
+class Chip:
+    """One simulated chip's draw for one layer, on the padded tile grid."""
+
+    seed: int
+    draw: ChipDraw | None  # conductance non-idealities (None: none)
+    cell: dict[str, np.ndarray]  # per-device model parameters (e.g. power-law n)
+
+
+def layer_seed(chip_seed: int, layer_index: int) -> int:
+    return int(np.random.SeedSequence([int(chip_seed), int(layer_index)]).generate_state(1)[0])
+
+
+class CrossbarLinear(nn.Module):
+    def __init__(self, in_features: int, out_features: int, hardware: CrossbarConfig | None = None,
+                 backend: str = "ideal", layer_index: int = 0, generator: torch.Generator | None = None):
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise InputError(f"a layer needs at least one input and one output, got {in_features}x{out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.hardware = hardware or CrossbarConfig(g_off=1e-6, g_on=1e-4)
+        self.device_model = self.hardware.device_model()
+        self.layer_index = layer_index
+        self.grid = TileGrid.of(self.in_features + 1, 2 * self.out_features,
+                                self.hardware.tile_rows, self.hardware.tile_columns)
+        self.backend = check_backend(backend)
+        self.spice_workers = 1
+        self.progress = False
+        self._surrogate = None
+        rows = self.in_features + 1  # the bias row is the last
+        std = 1.0 / math.sqrt(self.in_features)
+        # Initialisation as in Joksas et al. 2022: double weights ~ N(0.5, 1/sqrt(fan-in)) with
+        # biases 0.5 (clipped at 0); signed weights ~ N(0, 1/sqrt(fan-in)) with biases 0.
+        if self.hardware.weights == "double":
+            def double() -> torch.Tensor:
+                w = 0.5 + std * torch.randn(rows, out_features, generator=generator)
+                w[-1] = 0.5
+                return w.clamp_(min=0.0)
+            self.w_pos = nn.Parameter(double())
+            self.w_neg = nn.Parameter(double())
+        else:
+            w = std * torch.randn(rows, out_features, generator=generator)
+            w[-1] = 0.0
+            self.weight = nn.Parameter(w)
+        self.chip: Chip | None = None
+
+    # --- weights and conductances -------------------------------------------------------
+    def signed_weights(self) -> torch.Tensor:
+        """(inputs + 1, outputs): weights with the bias row last."""
+        if self.hardware.weights == "double":
+            return self.w_pos - self.w_neg
+        return self.weight
+
+    def weight_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.hardware.weights == "double":
+            return self.w_pos, self.w_neg
+        return torch.relu(self.weight), torch.relu(-self.weight)
+
+    def k_g(self) -> torch.Tensor:
+        """Siemens per unit weight: the layer's largest weight lands at G_on (held constant
+        within a step: the gradient does not flow through the max)."""
+        positive, negative = self.weight_pairs()
+        largest = torch.maximum(positive.detach().max(), negative.detach().max())
+        span = self.hardware.g_on - self.hardware.g_off
+        return span / torch.clamp(largest, min=torch.finfo(largest.dtype).tiny)
+
+    def target_conductances(self) -> torch.Tensor:
+        """(inputs + 1, 2·outputs) conductances the weights are programmed to, G+ and G− interleaved."""
+        positive, negative = self.weight_pairs()
+        k_g = self.k_g()
+        pairs = torch.stack([positive, negative], dim=-1).reshape(positive.shape[0], -1)
+        return self.hardware.g_off + k_g * pairs
+
+    def conductances(self) -> torch.Tensor:
+        """The conductances on the current chip (targets when no chip is drawn)."""
+        g = self.target_conductances()
+        if self.chip is not None and self.chip.draw is not None:
+            pr, pc = self.grid.padded_shape
+            padded = torch.nn.functional.pad(g, (0, pc - g.shape[1], 0, pr - g.shape[0]), value=self.hardware.g_off)
+            g = self.hardware.nonidealities().apply(padded, self.hardware.g_off, self.hardware.g_on,
+                                                    draw=self.chip.draw)[: g.shape[0], : g.shape[1]]
+        return g
+
+    @torch.no_grad()
+    def clamp_(self) -> None:
+        """Keep double weights non-negative (call after each optimiser step)."""
+        if self.hardware.weights == "double":
+            self.w_pos.clamp_(min=0.0)
+            self.w_neg.clamp_(min=0.0)
+
+    def l1(self) -> torch.Tensor:
+        """Σ|w| over the devices' weights (biases included): pulls conductances toward G_off."""
+        positive, negative = self.weight_pairs()
+        return positive.abs().sum() + negative.abs().sum()
+
+    @property
+    def synapses(self) -> int:
+        return (self.in_features + 1) * self.out_features
+
+    # --- chips --------------------------------------------------------------------------
+    def set_chip(self, seed: int | None) -> None:
+        """Draw a chip (device variation, stuck devices, per-device model parameters) from
+        `seed`, held until the next call; None: the nominal chip, without variation."""
+        shape = self.grid.padded_shape
+        if seed is None:
+            self.chip = Chip(-1, None, self.device_model.nominal_cell_parameters(shape))
+            return
+        seed = layer_seed(seed, self.layer_index)
+        nonidealities = self.hardware.nonidealities()
+        draw = None if nonidealities.is_ideal else nonidealities.draw(shape, seed + 1)
+        self.chip = Chip(seed, draw, self.device_model.cell_parameters(shape, seed=seed))
+
+    def _cell(self) -> dict[str, np.ndarray]:
+        if self.chip is None:
+            self.set_chip(None)
+        return self.chip.cell
+
+    # --- forward ------------------------------------------------------------------------
+    def voltages(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise InputError(f"layer {self.layer_index} takes (B, {self.in_features}) inputs, got {tuple(x.shape)}")
+        k_v = self.hardware.k_v
+        return torch.cat([k_v * x, torch.full((x.shape[0], 1), k_v, dtype=x.dtype)], dim=1)
+
+    def column_currents(self, x: torch.Tensor, backend: str | None = None) -> torch.Tensor:
+        backend = check_backend(backend or self.backend)
+        v = self.voltages(x)
+        g = self.conductances().to(v.dtype)
+        rows, columns = g.shape
+        if backend == "ideal":
+            return backends.ideal(v, g)
+        cell = self._cell()
+        if backend == "device":
+            cell_t = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in cell.items()}
+            return backends.device_currents(self.device_model, v, g, cell_t)
+        if backend == "surrogate":
+            tile_cell = {k: torch.as_tensor(c) for k, c in self.grid.tile_cells(cell).items()}
+            return backends.surrogate_currents(self.surrogate_model(), self.grid, v, g, tile_cell,
+                                               self.hardware.g_off)
+        currents, _ = self.spice(x)
+        return torch.as_tensor(currents, dtype=v.dtype)
+
+    def spice(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Every tile solved by ngspice: column currents and per-vector powers."""
+        with torch.no_grad():
+            v = self.voltages(x).double().numpy()
+            g = self.conductances().double().numpy()
+        h = self.hardware
+        return backends.spice_tiles(self.device_model, self.grid, v, g, self._cell(), h.g_off, h.r_word, h.r_bit,
+                                    workers=self.spice_workers, progress=self.progress)
+
+    def outputs(self, currents: torch.Tensor) -> torch.Tensor:
+        """Column currents (B, 2·outputs) -> layer outputs (I+ − I−)/(k_V·k_G)."""
+        scale = self.hardware.k_v * self.k_g().to(currents.dtype)
+        return (currents[:, 0::2] - currents[:, 1::2]) / scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.outputs(self.column_currents(x))
+
+    def forward_with(self, x: torch.Tensor, backend: str) -> torch.Tensor:
+        return self.outputs(self.column_currents(x, backend))
+
+    def device_power(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,) power in the memristors alone, Σ|V|·|I|, device model without wires."""
+        v = self.voltages(x)
+        g = self.conductances().to(v.dtype)
+        rows, columns = g.shape
+        cell = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in self._cell().items()}
+        return backends.device_power(self.device_model, v, g, cell)
+
+    # --- surrogate ----------------------------------------------------------------------
+    def surrogate_model(self):
+        if self._surrogate is None:
+            from ..surrogate.model import CrossbarSurrogate
+
+            if not self.hardware.surrogate:
+                raise InputError("the surrogate backend needs `surrogate = <model path>` in the crossbar settings")
+            model = CrossbarSurrogate.load(self.hardware.surrogate)
+            check_surrogate_fits(model.config, self.hardware, self.grid)
+            model.requires_grad_(False)
+            self._surrogate = model
+        return self._surrogate
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_features}, {self.out_features}, device={self.device_model.describe()}, "
+                f"tiles={self.grid.row_tiles}x{self.grid.column_tiles} of {self.grid.tile_rows}x"
+                f"{self.grid.tile_columns}, backend={self.backend}")
+
+
+def check_surrogate_fits(config: Any, hardware: CrossbarConfig, grid: TileGrid) -> None:
+    """Refuse a surrogate trained for another tile, device or wiring."""
+    wanted = {"tile size": (grid.tile_rows, grid.tile_columns), "device": hardware.device,
+              "r_word": hardware.r_word, "r_bit": hardware.r_bit}
+    has = {"tile size": (config.rows, config.columns), "device": config.device,
+           "r_word": config.r_word, "r_bit": config.r_bit}
+    for key in wanted:
+        if wanted[key] != has[key]:
+            raise InputError(f"surrogate {hardware.surrogate} was trained for {key} {has[key]}, "
+                             f"the layer has {wanted[key]}")
+    if hardware.g_off < config.g_off or hardware.g_on > config.g_on or hardware.k_v > config.v_max:
+        raise InputError(f"surrogate {hardware.surrogate} covers G in [{config.g_off:g}, {config.g_on:g}] S and "
+                         f"V <= {config.v_max:g} V; the layer uses [{hardware.g_off:g}, {hardware.g_on:g}] S, "
+                         f"V <= {hardware.k_v:g} V")

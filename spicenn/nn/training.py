@@ -1,0 +1,171 @@
+"""Training runs: SGD with the chosen backend in the loop, memristive validation, and a run
+folder that survives interruption.
+
+A run folder holds `config.toml`, `last.pt` (everything needed to continue: weights,
+optimiser, epoch, metrics), `best.pt` (the weights with the best median validation accuracy
+over simulated chips), `metrics.csv` and `curves.png`, each written atomically after every
+epoch. Calling `train` on a folder with an unfinished run continues it; the result is the
+same as an uninterrupted run (batches and chips are drawn from seeds, not from state).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..io import atomic_path, save_figure
+from .data import Data, load_data
+from .evaluation import VALIDATION_CHIP_BASE, accuracies, chip_seeds
+from .network import CrossbarMLP
+from .run_config import RunConfig
+
+METRIC_FIELDS = ("epoch", "train_loss", "train_accuracy", "validation_median", "validation_min",
+                 "validation_max", "seconds")
+
+
+def build_model(config: RunConfig) -> CrossbarMLP:
+    return CrossbarMLP(config.network.sizes, config.crossbar, config.network.activation,
+                       config.training.backend, seed=config.seed)
+
+
+def run_data(config: RunConfig) -> Data:
+    data = load_data(config.data.name, config.seed, config.data.path, config.data.validation, config.data.test)
+    if data.features != config.network.sizes[0] or data.classes > config.network.sizes[-1]:
+        raise InputError(f"dataset {config.data.name!r} has {data.features} features and {data.classes} classes; "
+                         f"the network is {list(config.network.sizes)}")
+    return data
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def _save(path: Path, obj: object) -> None:
+    with atomic_path(path) as temporary:
+        torch.save(obj, temporary)
+
+
+def _write_metrics(run_dir: Path, metrics: list[dict]) -> None:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=METRIC_FIELDS)
+    writer.writeheader()
+    writer.writerows(metrics)
+    with atomic_path(run_dir / "metrics.csv") as temporary:
+        temporary.write_text(text.getvalue())
+    plot_curves(metrics, run_dir / "curves.png")
+
+
+def plot_curves(metrics: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [m["epoch"] for m in metrics]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, [m["train_loss"] for m in metrics])
+    left.set_xlabel("epoch")
+    left.set_ylabel("training loss")
+    right.plot(epochs, [100 * m["train_accuracy"] for m in metrics], label="training")
+    right.plot(epochs, [100 * m["validation_median"] for m in metrics], label="validation (median over chips)")
+    right.fill_between(epochs, [100 * m["validation_min"] for m in metrics],
+                       [100 * m["validation_max"] for m in metrics], alpha=0.25)
+    right.set_xlabel("epoch")
+    right.set_ylabel("accuracy (%)")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def _check_run_folder(config: RunConfig, run_dir: Path) -> None:
+    saved = run_dir / "config.toml"
+    if saved.exists():
+        if RunConfig.load(saved) != config:
+            raise InputError(f"{run_dir} holds a run with a different configuration; choose another run folder")
+    else:
+        with atomic_path(saved) as temporary:
+            temporary.write_text(config.to_toml())
+
+
+def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: Data | None = None) -> CrossbarMLP:
+    """Train (or continue training) `config` in `run_dir`; returns the best model by median
+    validation accuracy over `config.validation.chips` simulated chips."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_folder(config, run_dir)
+    data = data or run_data(config)
+    model = build_model(config)
+    t = config.training
+    optimiser = torch.optim.SGD(model.parameters(), lr=t.learning_rate)
+    state = {"epoch": 0, "metrics": [], "best": -1.0}
+    if (run_dir / "last.pt").exists():
+        saved = torch.load(run_dir / "last.pt", weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        state = {"epoch": saved["epoch"], "metrics": saved["metrics"], "best": saved["best"]}
+    x = torch.as_tensor(data.train.x)
+    y = torch.as_tensor(data.train.y)
+    validation_seeds = chip_seeds(VALIDATION_CHIP_BASE, config.validation.chips)
+    bar = None
+    if progress and state["epoch"] < t.epochs:
+        from tqdm import tqdm
+
+        bar = tqdm(total=t.epochs, initial=state["epoch"], desc="epochs", unit="epoch")
+    try:
+        for epoch in range(state["epoch"] + 1, t.epochs + 1):
+            started = time.perf_counter()
+            model.set_backend(t.backend)
+            model.train()
+            order = torch.from_numpy(np.random.default_rng(_seed(config.seed, epoch)).permutation(len(y)))
+            loss_sum, correct = 0.0, 0
+            for batch, start in enumerate(range(0, len(y), t.batch_size)):
+                index = order[start:start + t.batch_size]
+                model.set_chip(_seed(config.seed, epoch, batch) if t.chips == "per-batch" else None)
+                logits = model(x[index])
+                loss = torch.nn.functional.cross_entropy(logits, y[index])
+                objective = loss + t.l1 * model.l1() if t.l1 else loss
+                optimiser.zero_grad()
+                objective.backward()
+                optimiser.step()
+                model.clamp_()
+                loss_sum += float(loss.detach()) * len(index)
+                correct += int((logits.argmax(1) == y[index]).sum())
+            model.eval()
+            val = accuracies(model, data.validation.x, data.validation.y, config.validation.backend, validation_seeds)
+            median = float(np.median(val))
+            state["metrics"].append({"epoch": epoch, "train_loss": loss_sum / len(y), "train_accuracy": correct / len(y),
+                                     "validation_median": median, "validation_min": min(val),
+                                     "validation_max": max(val), "seconds": time.perf_counter() - started})
+            if median > state["best"]:
+                state["best"] = median
+                _save(run_dir / "best.pt", {"model": model.state_dict(), "epoch": epoch, "validation_median": median})
+            state["epoch"] = epoch
+            _save(run_dir / "last.pt", {"model": model.state_dict(), "optimiser": optimiser.state_dict(), **state})
+            _write_metrics(run_dir, state["metrics"])
+            if bar is not None:
+                bar.set_postfix(loss=f"{loss_sum / len(y):.3f}", val=f"{100 * median:.1f}%")
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return load_run(run_dir, config)
+
+
+def load_run(run_dir: str | Path, config: RunConfig | None = None) -> CrossbarMLP:
+    """The best model of a run folder."""
+    run_dir = Path(run_dir)
+    if config is None:
+        config = RunConfig.load(run_dir / "config.toml")
+    best = run_dir / "best.pt"
+    if not best.exists():
+        raise InputError(f"{run_dir} has no trained model (best.pt); run `spicenn train` first")
+    model = build_model(config)
+    model.load_state_dict(torch.load(best, weights_only=True)["model"])
+    model.eval()
+    return model

@@ -1,0 +1,1 @@
+"""Reproductions of the papers spicenn grew from, one module each."""
