@@ -230,7 +230,8 @@ def surrogate() -> None:
 @click.option("--g-off", default=None, type=str, help="S [default: the preset's, else 1e-6]")
 @click.option("--g-on", default=None, type=str, help="S [default: the preset's, else 1e-4]")
 @click.option("--v-max", default="0.5", type=str, show_default=True)
-@click.option("--conductance-distribution", default="uniform", show_default=True, help="uniform | skewed")
+@click.option("--conductance-distribution", default="uniform", show_default=True, help="uniform | skewed | trained")
+@click.option("--network", default=None, help="run folder of a trained network (for --conductance-distribution trained)")
 @click.option("--input-distribution", default="uniform", show_default=True, help="uniform | sparse | binary")
 @click.option("--cases", default=100, type=int, show_default=True, help="conductance matrices")
 @click.option("--vectors", default=16, type=int, show_default=True, help="input vectors per matrix")
@@ -240,7 +241,7 @@ def surrogate() -> None:
 @click.option("--cases-per-task", default=4, type=int, show_default=True)
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="HDF5 file to write")
 def surrogate_dataset(rows, columns, device, params, r_word, r_bit, g_off, g_on, v_max, conductance_distribution,
-                      input_distribution, cases, vectors, seed, workers, scheduler, cases_per_task, out) -> None:
+                      network, input_distribution, cases, vectors, seed, workers, scheduler, cases_per_task, out) -> None:
     """Sample crossbar cases, solve them in ngspice, store them in HDF5 (resumable: rerun it)."""
     from .devices import get_device
     from .surrogate import DatasetSpec, generate
@@ -252,7 +253,7 @@ def surrogate_dataset(rows, columns, device, params, r_word, r_bit, g_off, g_on,
                        g_off=g_off if g_off is not None else (model.g_off or 1e-6),
                        g_on=g_on if g_on is not None else (model.g_on or 1e-4), v_max=v_max,
                        conductances=conductance_distribution, inputs=input_distribution, cases=cases,
-                       vectors=vectors, seed=seed)
+                       vectors=vectors, seed=seed, network=network)
     path = generate(spec, out, workers=workers, scheduler=scheduler, cases_per_task=cases_per_task)
     click.echo(f"wrote {path}: {spec.cases} cases x {spec.vectors} vectors, {rows}x{columns} {model.describe()}")
 
@@ -402,6 +403,50 @@ def reproduce_joksas2022(quick, as_json, out, devices, workers) -> None:
         return
     click.echo(joksas2022.table(results))
     click.echo(f"wrote {out}/results.json and {out}/joksas2022.png")
+
+
+@reproduce.command("joksas2022-wires")
+@click.option("--quick", is_flag=True, help="short training, 60 test images")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+              help="folder [default: runs/joksas2022-wires[-quick]]")
+@click.option("--workers", "-w", default=1, show_default=True, type=int, help="ngspice worker processes")
+def reproduce_wires(quick, as_json, out, workers) -> None:
+    """The joksas2022 networks on 64x64 tiles with 1 ohm wires: SPICE, surrogate in the loop."""
+    from .reproduce import wires
+
+    out = out or Path("runs") / ("joksas2022-wires-quick" if quick else "joksas2022-wires")
+    results = wires.run(out, quick=quick, workers=workers, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    click.echo(wires.table(results))
+    click.echo(f"wrote {out}/results.json")
+
+
+def _device_learning_reproduction(name: str, summary: str) -> None:
+    @reproduce.command(name, help=summary)
+    @click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
+    @click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object")
+    @click.option("--out", "-o", default=None, type=click.Path(path_type=Path),
+                  help=f"folder for results.json and the plot [default: runs/{name}[-quick]]")
+    @click.option("--seed", default=0, show_default=True, type=int)
+    def command(quick, as_json, out, seed) -> None:
+        import importlib
+
+        module = importlib.import_module(f".reproduce.{name}", __package__)
+        out = out or Path("runs") / (f"{name}-quick" if quick else name)
+        results = module.run(out, quick=quick, seed=seed, progress=not as_json)
+        if as_json:
+            click.echo(json.dumps(results))
+            return
+        click.echo(module.table(results))
+        click.echo(f"wrote {out}/results.json and {out}/{name}.png")
+
+
+_device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")
+_device_learning_reproduction("kim2019", "Soft-bounds devices with and without zero-shifting (Kim et al.).")
+_device_learning_reproduction("li2023", "Binary stochastic learning against back-propagation (Li et al.).")
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

@@ -260,3 +260,26 @@ def test_joksas2022_settings():
     assert steps * runs["aware-l1"].training.learning_rate * runs["aware-l1"].training.l1 == pytest.approx(0.938)
     with pytest.raises(InputError, match="unknown device set"):
         joksas2022.configs("magic")
+
+
+def test_surrogate_dataset_from_a_trained_network(tmp_path):
+    from spicenn.devices import get_device
+    from spicenn.nn import training
+    from spicenn.surrogate import DatasetSpec, generate, load
+
+    config = RunConfig.from_dict({**TINY, "training": {**TINY["training"], "epochs": 1}})
+    model = training.train(config, tmp_path / "run", progress=False)
+    device = get_device("powerlaw-high")
+    spec = DatasetSpec(rows=16, columns=8, device=device.to_dict(), g_off=device.g_off, g_on=device.g_on,
+                       conductances="trained", network=str(tmp_path / "run"), cases=3, vectors=2, seed=4)
+    assert spec.network_sha256 and len(spec.network_sha256) == 64
+    _, arrays = load(generate(spec, tmp_path / "trained.h5", progress=False))
+    layers = [layer.target_conductances().detach().double().numpy() for layer in model.layers]
+    for g in arrays["conductances"]:
+        assert g.min() >= device.g_off * (1 - 1e-9) and g.max() <= device.g_on * (1 + 1e-9)
+        found = any(np.allclose(g[:min(16, lg.shape[0] - top), :min(8, lg.shape[1] - left)],
+                                lg[top:top + 16, left:left + 8], rtol=1e-6)
+                    for lg in layers for top in range(max(1, lg.shape[0] - 15)) for left in range(max(1, lg.shape[1] - 7)))
+        assert found
+    with pytest.raises(InputError, match="changed since"):
+        DatasetSpec.from_json(spec.to_json().replace(spec.network_sha256, "0" * 64))

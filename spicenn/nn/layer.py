@@ -53,7 +53,7 @@ class CrossbarLinear(nn.Module):
         self.backend = check_backend(backend)
         self.spice_workers = 1
         self.progress = False
-        self._surrogate = None
+        self._surrogate: list = []  # a list, so the surrogate is not registered as a submodule
         rows = self.in_features + 1  # the bias row is the last
         std = 1.0 / math.sqrt(self.in_features)
         # Initialisation as in Joksas et al. 2022: double weights ~ N(0.5, 1/sqrt(fan-in)) with
@@ -197,7 +197,7 @@ class CrossbarLinear(nn.Module):
 
     # --- surrogate ----------------------------------------------------------------------
     def surrogate_model(self):
-        if self._surrogate is None:
+        if not self._surrogate:
             from ..surrogate.model import CrossbarSurrogate
 
             if not self.hardware.surrogate:
@@ -205,8 +205,8 @@ class CrossbarLinear(nn.Module):
             model = CrossbarSurrogate.load(self.hardware.surrogate)
             check_surrogate_fits(model.config, self.hardware, self.grid)
             model.requires_grad_(False)
-            self._surrogate = model
-        return self._surrogate
+            self._surrogate.append(model)
+        return self._surrogate[0]
 
     def extra_repr(self) -> str:
         return (f"{self.in_features}, {self.out_features}, device={self.device_model.describe()}, "

@@ -19,7 +19,7 @@ from ..checks import whole_number as _whole
 from ..devices import Device, from_dict, get_device
 from ..errors import InputError
 
-CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed")
+CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed", "trained")
 INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
 
 
@@ -60,14 +60,26 @@ class TileConfig:
 class DatasetSpec(TileConfig):
     """Everything that defines a dataset; stored with it, checked on resume."""
 
-    conductances: str = "uniform"  # uniform in [g_off, g_on] | skewed toward g_off (as after L1 training)
+    # uniform in [g_off, g_on] | skewed toward g_off (as after L1 training) | trained: tiles cut
+    # from the conductance matrices of a trained network (`network`: its run folder)
+    conductances: str = "uniform"
     inputs: str = "uniform"  # uniform in [0, v_max] | sparse (70 % zeros) | binary {0, v_max}
     cases: int = 100
     vectors: int = 16  # input vectors per conductance matrix
     seed: int = 0
+    network: str | None = None
+    network_sha256: str | None = None  # of the network's weights, filled in when the spec is made
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.conductances == "trained":
+            if not self.network:
+                raise InputError("the 'trained' conductance distribution needs a network run folder")
+            digest = trained_network_digest(self.network)
+            if self.network_sha256 is None:
+                object.__setattr__(self, "network_sha256", digest)
+            elif self.network_sha256 != digest:
+                raise InputError(f"the network in {self.network} changed since this dataset was started")
         for name, minimum in (("cases", 1), ("vectors", 1), ("seed", 0)):
             object.__setattr__(self, name, _whole(name, getattr(self, name), minimum))
         if self.conductances not in CONDUCTANCE_DISTRIBUTIONS:
@@ -90,13 +102,54 @@ def sample_case(spec: DatasetSpec, index: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([spec.seed, index])
     shape = (spec.rows, spec.columns)
     if spec.conductances == "uniform":
-        fraction = rng.random(shape)
-    else:  # most devices near G_off, a tail toward G_on, as weights after L1 regularisation
-        fraction = rng.beta(0.5, 3.0, shape)
-    g = spec.g_off + (spec.g_on - spec.g_off) * fraction
+        g = spec.g_off + (spec.g_on - spec.g_off) * rng.random(shape)
+    elif spec.conductances == "skewed":  # most devices near G_off, a tail toward G_on, as after L1 training
+        g = spec.g_off + (spec.g_on - spec.g_off) * rng.beta(0.5, 3.0, shape)
+    else:
+        g = trained_tile(spec, rng)
     v = spec.v_max * rng.random((spec.vectors, spec.rows))
     if spec.inputs == "sparse":
         v[rng.random(v.shape) < 0.7] = 0.0
     elif spec.inputs == "binary":
         v = spec.v_max * (rng.random(v.shape) < 0.5)
     return g, v
+
+
+def trained_network_digest(run_dir: str) -> str:
+    import hashlib
+    from pathlib import Path
+
+    best = Path(run_dir) / "best.pt"
+    if not best.exists():
+        raise InputError(f"{run_dir} is not a trained run folder (no best.pt)")
+    return hashlib.sha256(best.read_bytes()).hexdigest()
+
+
+def trained_tile(spec: DatasetSpec, rng: np.random.Generator) -> np.ndarray:
+    """A rows x columns window of one layer's programmed conductances, rescaled from the
+    network's [G_off, G_on] onto the spec's; windows overhanging a layer are padded with G_off."""
+    layers = _trained_conductances(spec.network)
+    g, g_off, g_on = layers[int(rng.integers(len(layers)))]
+    top = int(rng.integers(max(1, g.shape[0] - spec.rows + 1)))
+    left = int(rng.integers(max(1, g.shape[1] - spec.columns + 1)))
+    window = np.full((spec.rows, spec.columns), g_off)
+    part = g[top:top + spec.rows, left:left + spec.columns]
+    window[:part.shape[0], :part.shape[1]] = part
+    fraction = np.clip((window - g_off) / (g_on - g_off), 0.0, 1.0)  # float32 weights overshoot by ~1e-8
+    return spec.g_off + (spec.g_on - spec.g_off) * fraction
+
+
+_TRAINED: dict[str, list] = {}
+
+
+def _trained_conductances(run_dir: str) -> list[tuple[np.ndarray, float, float]]:
+    if run_dir not in _TRAINED:
+        import torch
+
+        from ..nn.training import load_run
+
+        model = load_run(run_dir)
+        with torch.no_grad():
+            _TRAINED[run_dir] = [(layer.target_conductances().double().numpy(), layer.hardware.g_off,
+                                  layer.hardware.g_on) for layer in model.layers]
+    return _TRAINED[run_dir]

@@ -1,0 +1,225 @@
+"""On-chip learning: layers whose weights are device conductances, changed only by pulses.
+
+`DeviceLinear` holds each weight as a device conductance G and a reference device G_ref,
+w = k_w·(G − G_ref) (bias row included); the conductances are the truth and the float
+`weight` parameter only mirrors them for autograd. Update rules turn the training signal
+into pulse counts per device and apply them through the device's programming model:
+
+* `float`: plain SGD on the weights (the software baseline; no devices).
+* `rounding`: the desired change −lr·∂L/∂w rounded stochastically to whole device steps.
+* `pulse`: the stochastic pulse update of resistive processing units: row i fires in each of
+  `pulse_length` (BL) slots with probability C·|x_i|, column j with C·|δ_j|; every
+  coincidence is one step, down when x_i·δ_j > 0. With C = sqrt(lr/(BL·Δw_min)) the
+  expected update is −lr·x·δ. Up and down coincidences of a batch are applied in that order.
+* `binary`: binary stochastic learning (see `BinaryStochasticMLP`): one step per weight
+  and batch, against the sign of the accumulated binary update.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..checks import finite_number, whole_number
+from ..devices.programming import DiscreteLevels, SoftBounds
+from ..errors import InputError
+
+RULES = ("float", "rounding", "pulse", "binary")
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    name: str = "rounding"
+    learning_rate: float = 0.1
+    pulse_length: int = 10  # BL, for the pulse update
+
+    def __post_init__(self) -> None:
+        if self.name not in RULES:
+            raise InputError(f"unknown update rule {self.name!r}; choose one of: {', '.join(RULES)}")
+        finite_number("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
+        whole_number("pulse_length", self.pulse_length, 1)
+
+
+class DeviceLinear(nn.Module):
+    def __init__(self, in_features: int, out_features: int, model: DiscreteLevels | SoftBounds,
+                 w_max: float = 1.0, generator: torch.Generator | None = None, reference: str = "middle",
+                 calibration_error: float = 0.0, init_scale: float | None = None):
+        """`reference`: "middle" (G_ref at the middle of the range) or "symmetry" (each
+        reference device at its own device's symmetry point, as zero-shifting programs it);
+        `calibration_error`: std of the reference's error, relative to G_max − G_min."""
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.model = model
+        self.generator = generator or torch.Generator().manual_seed(0)
+        shape = (in_features + 1, out_features)
+        self.k_w = 2.0 * w_max / (model.g_max - model.g_min)  # weight per siemens
+        self.register_buffer("steps", model.device_steps(shape, self.generator))
+        self.register_buffer("g_ref", self._reference(reference, shape, calibration_error))
+        self.register_buffer("g", self.g_ref.clone())
+        self.weight = nn.Parameter(torch.zeros(shape, dtype=torch.float64))  # float64: the exact device weights
+        self.last_input: torch.Tensor | None = None
+        self.last_delta: torch.Tensor | None = None
+        scale = init_scale if init_scale is not None else math.sqrt(6.0 / (in_features + out_features))
+        target = (torch.rand(shape, generator=self.generator, dtype=torch.float64) * 2 - 1) * scale
+        self.register_buffer("init_counts", torch.round(target / (self.k_w * model.step)))
+        self.program(self.init_counts)
+
+    def _reference(self, reference: str, shape: tuple[int, int], calibration_error: float) -> torch.Tensor:
+        m = self.model
+        if reference == "middle":
+            g_ref = torch.full(shape, 0.5 * (m.g_min + m.g_max), dtype=torch.float64)
+        elif reference == "symmetry":
+            if not isinstance(m, SoftBounds):
+                raise InputError("only soft-bounds devices have a symmetry point")
+            g_ref = m.symmetry_point(self.steps[..., 0], self.steps[..., 1]).clone()
+        else:
+            raise InputError(f"unknown reference {reference!r}; choose middle or symmetry")
+        if calibration_error:
+            g_ref = g_ref + calibration_error * (m.g_max - m.g_min) * torch.randn(
+                shape, generator=self.generator, dtype=torch.float64)
+        return g_ref
+
+    def sync(self) -> None:
+        with torch.no_grad():
+            self.weight.copy_(self.k_w * (self.g - self.g_ref))
+
+    def program(self, count: torch.Tensor) -> None:
+        """Apply `count` pulses per device (positive: up) and refresh the weights."""
+        self.g = self.model.pulse(self.g, count, self.steps, self.generator)
+        self.sync()
+
+    def set_reference(self, g_ref: torch.Tensor) -> None:
+        """Re-program the reference devices (and move G with them, keeping the weights)."""
+        self.g = self.g + (g_ref - self.g_ref)
+        self.g_ref = g_ref.clone()
+        self.sync()
+
+    def zero_shift(self, pulses: int = 2000) -> int:
+        """Zero-shifting: pulse every device up and down alternately until it sits at its
+        symmetry point, program its reference device to that conductance (w = 0 there), then
+        program the initial weights again from it. Returns the pulses applied per device."""
+        from ..devices.programming import find_symmetry_point
+
+        if not isinstance(self.model, SoftBounds):
+            raise InputError("zero-shifting needs soft-bounds devices")
+        found, count = find_symmetry_point(self.model, self.g, self.steps, self.generator, pulses)
+        self.g_ref = found.clone()
+        self.g = found.clone()
+        self.program(self.init_counts)
+        return count
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([x, torch.ones(x.shape[0], 1, dtype=x.dtype)], dim=1)
+        self.last_input = x.detach()
+        out = x @ self.weight.to(x.dtype)
+        if out.requires_grad:
+            out.register_hook(self._keep_delta)
+        return out
+
+    def _keep_delta(self, grad: torch.Tensor) -> None:
+        self.last_delta = grad.detach()
+
+    @property
+    def weight_step(self) -> float:
+        return self.k_w * self.model.step
+
+
+def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
+    """One update of `layer` from the gradient / inputs and errors of the last batch."""
+    if rule.name == "float":
+        with torch.no_grad():
+            layer.g = layer.g_ref + (layer.weight.double() - rule.learning_rate * layer.weight.grad.double()) / layer.k_w
+        layer.sync()
+        return
+    if rule.name == "rounding":
+        desired = -rule.learning_rate * layer.weight.grad.double() / layer.weight_step
+        floor = torch.floor(desired)
+        up = torch.rand(desired.shape, generator=layer.generator, dtype=torch.float64) < (desired - floor)
+        layer.program(floor + up.double())
+        return
+    if rule.name == "pulse":
+        # δ_b is sample b's share of the batch loss's gradient, so Σ_b x_b·δ_b = ∂L/∂w and the
+        # expected change equals the other rules' −lr·∂L/∂w
+        x, delta = layer.last_input.double(), layer.last_delta.double()
+        bl = rule.pulse_length
+        c = math.sqrt(rule.learning_rate / (bl * layer.weight_step))
+        rows = torch.rand((x.shape[0], bl, x.shape[1]), generator=layer.generator, dtype=torch.float64) \
+            < (c * x.abs()).clamp(max=1.0)[:, None, :]
+        cols = torch.rand((x.shape[0], bl, delta.shape[1]), generator=layer.generator, dtype=torch.float64) \
+            < (c * delta.abs()).clamp(max=1.0)[:, None, :]
+        coincidences = torch.bmm(rows.transpose(1, 2).double(), cols.double())  # (B, in + 1, out)
+        direction = -torch.sign(x)[:, :, None] * torch.sign(delta)[:, None, :]
+        up = (coincidences * (direction > 0)).sum(0)
+        down = (coincidences * (direction < 0)).sum(0)
+        layer.program(up)
+        layer.program(-down)
+        return
+    raise InputError("the binary rule trains a BinaryStochasticMLP (train_on_chip picks it)")
+
+
+class DeviceMLP(nn.Module):
+    """Sigmoid MLP of `DeviceLinear` layers (logits out)."""
+
+    def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0, **layer_options):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.sizes = tuple(sizes)
+        self.layers = nn.ModuleList(DeviceLinear(a, b, model, generator=generator, **layer_options)
+                                    for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for index, layer in enumerate(self.layers):
+            x = layer(x)
+            if index < len(self.layers) - 1:
+                x = torch.sigmoid(x)
+        return x
+
+
+class BinaryStochasticMLP(DeviceMLP):
+    """Binary stochastic learning (after Li et al.): the forward signals of training are
+    Bernoulli samples (inputs with probability equal to the pixel, hidden units with σ(h)),
+    the activation derivative σ'(h) = σ(1 − σ) is replaced by a Bernoulli sample with
+    probability 4σ'(h) (so it is 0 or 1), errors are replaced by their signs, and each weight
+    takes at most one device step per batch, against the sign of S = Σ_b x_b·e_b (an integer:
+    only AND and sign logic), with probability |S|/B. Inference uses the analog
+    (deterministic) forward pass. Output errors are ternary, sign(p − t) where |p − t| exceeds
+    `error_threshold` and 0 elsewhere (plain signs would push every wrong class down at every
+    sample). Choices not given by the paper are these parameters."""
+
+    error_threshold: float = 0.2
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, classes: int) -> tuple[torch.Tensor, int]:
+        g = self.layers[0].generator
+        signals = [(torch.rand(x.shape, generator=g) < x).double()]
+        derivatives = []
+        h = signals[0]
+        for index, layer in enumerate(self.layers):
+            h = torch.cat([h, torch.ones(h.shape[0], 1, dtype=h.dtype)], 1) @ layer.weight.double()
+            if index < len(self.layers) - 1:
+                s = torch.sigmoid(h)
+                derivatives.append((torch.rand(h.shape, generator=g, dtype=h.dtype) < 4 * s * (1 - s)).double())
+                h = (torch.rand(h.shape, generator=g, dtype=h.dtype) < s).double()
+                signals.append(h)
+        logits = h
+        self.last_signals = signals + derivatives  # kept for inspection: all are 0/1
+        residual = torch.softmax(logits, 1) - nn.functional.one_hot(y, classes).double()
+        error = torch.sign(residual) * (residual.abs() > self.error_threshold)
+        self.last_errors = []
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            inputs = torch.cat([signals[index], torch.ones(x.shape[0], 1, dtype=torch.float64)], 1)
+            update = inputs.T @ error  # integer counts: only AND/sign logic, no multiplications
+            previous_error = None
+            if index > 0:
+                previous_error = torch.sign((error @ layer.weight.double()[:-1].T) * derivatives[index - 1])
+            # one step at most, taken with probability |Σ x·e|/B: the expected step follows the
+            # batch's mean binary update, and weights with inconsistent signals stay put
+            take = torch.rand(update.shape, generator=g, dtype=update.dtype) < update.abs() / x.shape[0]
+            layer.program(-torch.sign(update) * take)
+            self.last_errors.append(error)
+            error = previous_error
+        return logits, int((logits.argmax(1) == y).sum())

@@ -1,0 +1,70 @@
+"""Training loops for on-chip learning, evaluation under input noise, and the SPICE check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .data import Data
+from .learning import BinaryStochasticMLP, DeviceMLP, UpdateRule, apply_rule
+
+
+def train_on_chip(model: DeviceMLP, data: Data, rule: UpdateRule, epochs: int, batch_size: int = 10,
+                  seed: int = 0, progress: bool = False) -> list[float]:
+    """Train in place; returns the validation accuracy after each epoch."""
+    x = torch.as_tensor(data.train.x, dtype=torch.float64)
+    y = torch.as_tensor(data.train.y)
+    classes = model.sizes[-1]
+    history = []
+    epochs_iter = range(epochs)
+    if progress:
+        from tqdm import tqdm
+
+        epochs_iter = tqdm(epochs_iter, desc=f"{rule.name} updates", unit="epoch")
+    for epoch in epochs_iter:
+        order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(len(y)))
+        for start in range(0, len(y), batch_size):
+            index = order[start:start + batch_size]
+            if isinstance(model, BinaryStochasticMLP):
+                with torch.no_grad():
+                    model.train_step(x[index], y[index], classes)
+                continue
+            model.zero_grad()
+            # summed over the batch: each sample contributes a full SGD step, as in on-chip learning
+            loss = torch.nn.functional.cross_entropy(model(x[index]), y[index], reduction="sum")
+            loss.backward()
+            for layer in model.layers:
+                apply_rule(layer, rule)
+        history.append(accuracy(model, data.validation.x, data.validation.y))
+    return history
+
+
+@torch.no_grad()
+def accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, noise_std: float = 0.0, seed: int = 0) -> float:
+    """Test accuracy, optionally with Gaussian pixel noise of std `noise_std` (clipped to [0, 1])."""
+    x = torch.as_tensor(x, dtype=torch.float64)
+    if noise_std:
+        generator = torch.Generator().manual_seed(seed)
+        x = (x + noise_std * torch.randn(x.shape, generator=generator, dtype=torch.float64)).clamp(0.0, 1.0)
+    return float((model(x).argmax(1).numpy() == np.asarray(y)).mean())
+
+
+def spice_accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, k_v: float = 0.5, r_word: float = 0.0,
+                   r_bit: float = 0.0, engine: str = "shared") -> dict[str, Any]:
+    """The trained network read out in ngspice: each layer a crossbar of its devices (ohmic)
+    with every weight's device and reference device in neighbouring columns, inputs at
+    V = k_V·x plus a bias row at k_V; y = k_w·(I_device − I_reference)/k_V."""
+    from ..crossbar import Crossbar
+    from ..spice import simulate
+
+    inputs = np.asarray(x, dtype=float)
+    for index, layer in enumerate(model.layers):
+        g = torch.stack([layer.g, layer.g_ref], dim=-1).reshape(layer.g.shape[0], -1).numpy()
+        v = k_v * np.concatenate([inputs, np.ones((len(inputs), 1))], axis=1)
+        currents = simulate(Crossbar(g, "linear", r_word=r_word, r_bit=r_bit), v, engine=engine).currents
+        out = layer.k_w * (currents[:, 0::2] - currents[:, 1::2]) / k_v
+        inputs = 1.0 / (1.0 + np.exp(-out)) if index < len(model.layers) - 1 else out
+    predicted = inputs.argmax(1)
+    return {"accuracy": float((predicted == np.asarray(y)).mean()), "logits": inputs}

@@ -1,0 +1,48 @@
+"""What every reproduction shares: the output folder, results written atomically, plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..io import atomic_path
+
+
+def write_results(out: Path, results: dict[str, Any]) -> None:
+    with atomic_path(out / "results.json") as temporary:
+        temporary.write_text(json.dumps(results, indent=1))
+
+
+def resume(out: Path, setup: dict[str, Any]) -> dict[str, Any]:
+    """The partial results of an interrupted run with the same setup (JSON-normalised), else
+    a fresh record: each finished case is written at once, so a rerun skips it."""
+    setup = json.loads(json.dumps(setup))
+    path = out / "results.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("setup") == setup:
+            return saved
+    return {"setup": setup}
+
+
+def figure(columns: int = 2, width: float = 9.0, height: float = 3.6):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(1, columns, figsize=(width, height))
+
+
+def spice_check(model, x, y, images: int) -> dict[str, Any]:
+    """A device-trained network's accuracy read out in ngspice beside the simulated one."""
+    from ..nn.onchip import accuracy, spice_accuracy
+
+    x, y = x[:images], y[:images]
+    return {"images": len(y), "spice": spice_accuracy(model, x, y)["accuracy"], "simulated": accuracy(model, x, y)}
+
+
+def spice_check_line(label: str, check: dict[str, Any]) -> str:
+    return (f"  SPICE check ({label}, {check['images']} images): ngspice {100 * check['spice']:.1f}% "
+            f"vs simulated {100 * check['simulated']:.1f}% accuracy")
