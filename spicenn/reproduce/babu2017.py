@@ -27,7 +27,7 @@ LOW_VARIABILITY = 0.1
 
 
 def settings(quick: bool) -> dict[str, Any]:
-    return {"epochs": 4 if quick else 20, "hidden": 100, "learning_rate": 0.1, "batch_size": 10,
+    return {"epochs": 4 if quick else 10, "hidden": 100, "learning_rate": 0.1, "batch_size": 10,
             "spice_images": 50 if quick else 200, "variabilities": list(VARIABILITIES[::2] if quick else VARIABILITIES)}
 
 

@@ -1,0 +1,42 @@
+"""Write the measured tables of the reproductions into RESULTS.md, from their results.json.
+
+    spicenn reproduce joksas2022 --out runs/joksas2022          # (and the others)
+    python scripts/results_tables.py --runs runs                # fills RESULTS.md
+
+Each table goes between `<!-- name:start -->` and `<!-- name:end -->` markers; the prose
+around them (the papers' claims, the comparison) is written by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bench_spice import write_section
+from spicenn.reproduce import babu2017, joksas2022, kim2019, li2023, wires
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = {"joksas2022": joksas2022.table, "joksas2022-wires": wires.table, "babu2017": babu2017.table,
+          "kim2019": kim2019.table, "li2023": li2023.table}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="folder holding one folder per reproduction")
+    args = parser.parse_args()
+    for name, table in TABLES.items():
+        path = args.runs / name / "results.json"
+        if not path.exists():
+            print(f"skipped {name}: no {path}")
+            continue
+        results = json.loads(path.read_text())
+        setup = results.get("setup", {})
+        body = (f"Command: `spicenn reproduce {name}`" + (" --quick" if setup.get("quick") else "") +
+                f". Setup: `{json.dumps(setup)}`.\n\n```\n{table(results)}\n```")
+        write_section(ROOT / "RESULTS.md", name, body)
+        print(f"wrote {name}")
+
+
+if __name__ == "__main__":
+    main()
