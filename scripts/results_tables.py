@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from bench_spice import write_section
 from spicenn.reproduce import babu2017, joksas2022, kim2019, li2023, wires
 
 ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "docs" / "results"
 TABLES = {"joksas2022": joksas2022.table, "joksas2022-wires": wires.table, "babu2017": babu2017.table,
           "kim2019": kim2019.table, "li2023": li2023.table}
 
@@ -34,6 +36,13 @@ def main() -> None:
         setup = results.get("setup", {})
         body = (f"Command: `spicenn reproduce {name}`" + (" --quick" if setup.get("quick") else "") +
                 f". Setup: `{json.dumps(setup)}`.\n\n```\n{table(results)}\n```")
+        pictures = sorted(path.parent.glob("*.png"))
+        if pictures:
+            FIGURES.mkdir(parents=True, exist_ok=True)
+            for picture in pictures:
+                target = FIGURES / f"{name}-{picture.name}" if not picture.stem.startswith(name) else FIGURES / picture.name
+                shutil.copyfile(picture, target)
+                body += f"\n\n![{picture.stem}]({target.relative_to(ROOT)})"
         write_section(ROOT / "RESULTS.md", name, body)
         print(f"wrote {name}")
 

@@ -79,7 +79,8 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
                peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False) -> Efficiency:
     """ops = 2 × synapses (biases included). Paper convention: 50 ns × Σ|V|·|I| per layer read,
     averaged over `x`. Full convention: the first `spice_images` of `x` through ngspice tile by
-    tile (devices, word and bit lines), plus DACs, ADCs and TIAs of every tile."""
+    tile (devices, word and bit lines), plus DACs, ADCs and TIAs of every tile — all of a
+    tile's rows and columns, padding included, as a fixed-size tile has them."""
     peripherals = peripherals or Peripherals()
     ops = 2 * model.synapses
     paper = float(np.mean(paper_power(model, x, chip))) * peripherals.t_read
