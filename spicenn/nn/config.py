@@ -11,6 +11,7 @@ from ..devices import ConductanceNonidealities, Device, from_dict
 from ..errors import InputError
 
 WEIGHT_MAPPINGS = ("double", "differential")
+DEFAULT_G_OFF, DEFAULT_G_ON = 1e-6, 1e-4  # S, for device models without a preset range
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,9 @@ class CrossbarConfig:
         device = self.device if isinstance(self.device, Device) else from_dict(
             {"name": self.device} if isinstance(self.device, str) else dict(self.device))
         object.__setattr__(self, "device", device.to_dict())
-        g_off = self.g_off if self.g_off is not None else device.g_off
-        g_on = self.g_on if self.g_on is not None else device.g_on
-        if g_off is None or g_on is None:
-            raise InputError(f"device {device.name!r} has no conductance range: give g_off and g_on")
+        # the device preset's range, else the generic [1 µS, 100 µS] of a model without one
+        g_off = self.g_off if self.g_off is not None else (device.g_off or DEFAULT_G_OFF)
+        g_on = self.g_on if self.g_on is not None else (device.g_on or DEFAULT_G_ON)
         g_off = finite_number("g_off", g_off, minimum=0.0, strict_minimum=True)
         object.__setattr__(self, "g_off", g_off)
         object.__setattr__(self, "g_on", finite_number("g_on", g_on, minimum=g_off, strict_minimum=True))

@@ -45,7 +45,7 @@ class CrossbarLinear(nn.Module):
         if in_features < 1 or out_features < 1:
             raise InputError(f"a layer needs at least one input and one output, got {in_features}x{out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.hardware = hardware or CrossbarConfig(g_off=1e-6, g_on=1e-4)
+        self.hardware = hardware or CrossbarConfig()
         self.device_model = self.hardware.device_model()
         self.layer_index = layer_index
         self.grid = TileGrid.of(self.in_features + 1, 2 * self.out_features,

@@ -108,7 +108,7 @@ class RunConfig:
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
-    crossbar: CrossbarConfig = field(default_factory=lambda: CrossbarConfig(g_off=1e-6, g_on=1e-4))
+    crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)

@@ -101,6 +101,9 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
     _check_run_folder(config, run_dir)
     data = data or run_data(config)
     model = build_model(config)
+    if "surrogate" in (config.training.backend, config.validation.backend, config.evaluation.backend):
+        for layer in model.layers:
+            layer.surrogate_model()  # a missing or mismatched surrogate fails now, not after an epoch
     t = config.training
     optimiser = torch.optim.SGD(model.parameters(), lr=t.learning_rate)
     state = {"epoch": 0, "metrics": [], "best": -1.0}
