@@ -283,3 +283,15 @@ def test_surrogate_dataset_from_a_trained_network(tmp_path):
         assert found
     with pytest.raises(InputError, match="changed since"):
         DatasetSpec.from_json(spec.to_json().replace(spec.network_sha256, "0" * 64))
+
+
+def test_bad_settings_fail_before_any_training(tmp_path):
+    from spicenn.nn import training
+
+    with pytest.raises(InputError, match="epochs must be a whole number"):
+        RunConfig.from_dict({"training": {"epochs": -1}})
+    config = RunConfig.from_dict({**TINY, "crossbar": {**TINY["crossbar"], "surrogate": str(tmp_path / "no.pt")},
+                                  "training": {**TINY["training"], "backend": "surrogate"}})
+    with pytest.raises(InputError, match="does not exist"):
+        training.train(config, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "last.pt").exists()
