@@ -112,9 +112,7 @@ def test_a_tiny_network_learns_with_each_rule(rule, model):
     data = load_data("digits")
     cls = BinaryStochasticMLP if rule == "binary" else DeviceMLP
     # soft bounds pull weights toward their symmetry point: a wider weight range per siemens
-    # binary stochastic hidden units need more of them to carry the signal
-    hidden = 50 if rule == "binary" else 24
-    net = cls((64, hidden, 10), model, seed=0, w_max=4.0 if isinstance(model, SoftBounds) else 1.0)
+    net = cls((64, 24, 10), model, seed=0, w_max=4.0 if isinstance(model, SoftBounds) else 1.0)
     before = accuracy(net, data.test.x, data.test.y)
     train_on_chip(net, data, UpdateRule(rule, 0.1), epochs=3, batch_size=10)
     after = accuracy(net, data.test.x, data.test.y)

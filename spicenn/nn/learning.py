@@ -188,7 +188,10 @@ class BinaryStochasticMLP(DeviceMLP):
     only AND and sign logic), with probability |S|/B. Inference uses the analog
     (deterministic) forward pass. Output errors are ternary, sign(p − t) where |p − t| exceeds
     `error_threshold` and 0 elsewhere (plain signs would push every wrong class down at every
-    sample). Choices not given by the paper are these parameters."""
+    sample), with p = σ(logits) per class: softmax is blind to a shift common to all logits,
+    and signed errors then drift every output weight together into its bounds (measured on
+    the 8x8 digits: learning, then collapse to one class). Choices not given by the paper are
+    these parameters."""
 
     error_threshold: float = 0.2
 
@@ -206,7 +209,7 @@ class BinaryStochasticMLP(DeviceMLP):
                 signals.append(h)
         logits = h
         self.last_signals = signals + derivatives  # kept for inspection: all are 0/1
-        residual = torch.softmax(logits, 1) - nn.functional.one_hot(y, classes).double()
+        residual = torch.sigmoid(logits) - nn.functional.one_hot(y, classes).double()
         error = torch.sign(residual) * (residual.abs() > self.error_threshold)
         self.last_errors = []
         for index in range(len(self.layers) - 1, -1, -1):
