@@ -34,6 +34,11 @@ def main() -> None:
             continue
         results = json.loads(path.read_text())
         setup = results.get("setup", {})
+        try:
+            table(results)
+        except KeyError:
+            print(f"skipped {name}: its run is not finished")
+            continue
         body = (f"Command: `spicenn reproduce {name}`" + (" --quick" if setup.get("quick") else "") +
                 f". Setup: `{json.dumps(setup)}`.\n\n```\n{table(results)}\n```")
         pictures = sorted(path.parent.glob("*.png"))
