@@ -86,7 +86,7 @@ def run(out: str | Path, quick: bool = False, workers: int = 1, progress: bool =
              "standard, high-resistance": (standard, paper["standard"].crossbar),
              "aware (device model), high-resistance": (aware, paper["aware"].crossbar),
              "aware (surrogate in the loop), high-resistance": (aware_surrogate, paper["aware"].crossbar)}
-    results: dict[str, Any] = {"setup": {**s, "tile": TILE, "r_wire": R_WIRE, "images": len(y)},
+    results: dict[str, Any] = {"setup": {**s, "quick": quick, "tile": TILE, "r_wire": R_WIRE, "images": len(y)},
                                "surrogate": surrogate, "surrogate_training_s": time.perf_counter() - started}
     for label, (model, hardware) in cases.items():
         on_chip = _program(model, paper["standard"], wired(hardware, surrogate["path"] if hardware.g_on < 1e-3 else None))
