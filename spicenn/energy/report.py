@@ -79,6 +79,18 @@ def combine(energy_parts: dict[str, float], peripheral_parts: dict[str, float]) 
     return energy
 
 
+# per-vector powers of a SimulationResult -> the array parts they feed
+POWER_FIELDS = {"device_power": "devices", "word_line_power": "word_lines", "bit_line_power": "bit_lines",
+                "source_power": "driver_resistance"}
+
+
+def dc_array_energy(powers: dict, peripherals: Peripherals) -> dict[str, float]:
+    """Array energy per MVM of DC reads from per-vector powers (W) named as in
+    `SimulationResult`: mean power x t_read x reads per MVM, per part."""
+    scale = peripherals.t_read * peripherals.reads_per_mvm
+    return {part: float(np.mean(powers[name])) * scale for name, part in POWER_FIELDS.items()}
+
+
 def dc_report(result: SimulationResult, peripherals: Peripherals | None = None, ops: int | None = None,
               label: str = "crossbar") -> EnergyReport:
     """Energy of DC reads: each part's power x t_read, x the reads per MVM (bit-serial inputs,
@@ -86,10 +98,6 @@ def dc_report(result: SimulationResult, peripherals: Peripherals | None = None, 
     peripherals = peripherals or Peripherals()
     batch, columns = result.currents.shape
     rows = result.word_voltages.shape[1]
-    scale = peripherals.t_read * peripherals.reads_per_mvm
-    array = {"devices": np.mean(result.device_power) * scale,
-             "word_lines": np.mean(result.word_line_power) * scale,
-             "bit_lines": np.mean(result.bit_line_power) * scale,
-             "driver_resistance": np.mean(result.source_power) * scale}
+    array = dc_array_energy({name: getattr(result, name) for name in POWER_FIELDS}, peripherals)
     return EnergyReport(ops if ops is not None else 2 * rows * columns,
                         combine(array, peripherals.energies(rows, columns)), peripherals, label)

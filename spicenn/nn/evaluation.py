@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..energy.peripherals import Peripherals
-from ..energy.report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine
+from ..energy.report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine, dc_array_energy
 from .network import ACTIVATIONS, CrossbarMLP
 
 VALIDATION_CHIP_BASE = 1_000_000  # chip seeds: validation and test chips never coincide
@@ -91,17 +91,14 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
         inputs = torch.as_tensor(x[:spice_images])
         array = dict.fromkeys(ARRAY_PARTS, 0.0)
         periph = dict.fromkeys(PERIPHERAL_PARTS, 0.0)
-        scale = peripherals.t_read * peripherals.reads_per_mvm
         act = ACTIVATIONS[model.activation]
         for index, layer in enumerate(model.layers):
             currents, powers = layer.spice(inputs)
             inputs = layer.outputs(torch.as_tensor(currents, dtype=inputs.dtype))
             if index < len(model.layers) - 1:
                 inputs = act(inputs)
-            array["devices"] += float(np.mean(powers["device_power"])) * scale
-            array["word_lines"] += float(np.mean(powers["word_line_power"])) * scale
-            array["bit_lines"] += float(np.mean(powers["bit_line_power"])) * scale
-            array["driver_resistance"] += float(np.mean(powers["source_power"])) * scale
+            for part, value in dc_array_energy(powers, peripherals).items():
+                array[part] += value
             for part, value in peripherals.energies(layer.grid.tile_rows, layer.grid.tile_columns).items():
                 periph[part] += value * layer.grid.tiles
         full = EnergyReport(ops, combine(array, periph), peripherals, label="network")

@@ -84,9 +84,11 @@ def configs(devices: str = "powerlaw", quick: bool = False, seed: int = 0) -> di
     return {"standard": standard, "aware": aware, "aware-l1": aware_l1, "low": low_resistance}
 
 
-def _on_device(model: CrossbarMLP, config: RunConfig) -> CrossbarMLP:
-    """The trained weights programmed onto the devices of `config`."""
-    moved = CrossbarMLP(config.network.sizes, config.crossbar, config.network.activation, "device", seed=config.seed)
+def on_chip(model: CrossbarMLP, config: RunConfig, hardware: CrossbarConfig | None = None) -> CrossbarMLP:
+    """The trained weights programmed onto `hardware` (default: the devices of `config`);
+    the weight mapping must match the one trained."""
+    hardware = hardware or config.crossbar
+    moved = CrossbarMLP(config.network.sizes, hardware, config.network.activation, "device", seed=config.seed)
     moved.load_state_dict(model.state_dict())
     moved.eval()
     return moved
@@ -114,8 +116,8 @@ def run(out: str | Path, quick: bool = False, devices: str = "powerlaw", seed: i
     aware_l1 = train(runs["aware-l1"], out / "aware-l1", progress, data)
     ideal_seeds = [None]
     results: dict[str, Any] = {
-        "a": evaluate_case(_on_device(standard, runs["low"]), runs["low"], data, workers, progress),
-        "b": evaluate_case(_on_device(standard, runs["standard"]), runs["standard"], data, workers, progress),
+        "a": evaluate_case(on_chip(standard, runs["low"]), runs["low"], data, workers, progress),
+        "b": evaluate_case(on_chip(standard, runs["standard"]), runs["standard"], data, workers, progress),
         "c": evaluate_case(aware, runs["aware"], data, workers, progress),
         "d": evaluate_case(aware_l1, runs["aware-l1"], data, workers, progress),
         "ideal": {"error": 1.0 - accuracies(standard, data.test.x, data.test.y, "ideal", ideal_seeds)[0]},

@@ -24,8 +24,6 @@ import numpy as np
 from ..io import atomic_path
 from ..nn.config import CrossbarConfig
 from ..nn.evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends, efficiency
-from ..nn.network import CrossbarMLP
-from ..nn.run_config import RunConfig
 from ..nn.training import run_data, train
 from ..surrogate import DatasetSpec, generate
 from ..surrogate.model import CrossbarSurrogate
@@ -89,24 +87,16 @@ def run(out: str | Path, quick: bool = False, workers: int = 1, progress: bool =
     results: dict[str, Any] = {"setup": {**s, "quick": quick, "tile": TILE, "r_wire": R_WIRE, "images": len(y)},
                                "surrogate": surrogate, "surrogate_training_s": time.perf_counter() - started}
     for label, (model, hardware) in cases.items():
-        on_chip = _program(model, paper["standard"], wired(hardware, surrogate["path"] if hardware.g_on < 1e-3 else None))
+        programmed = joksas2022.on_chip(model, paper["standard"], wired(hardware, surrogate["path"] if hardware.g_on < 1e-3 else None))
         backends = ["spice", "device"] + (["surrogate"] if hardware.g_on < 1e-3 else [])
-        accuracy = compare_backends(on_chip, x, y, backends, seeds, workers, progress)
-        eff = efficiency(on_chip, data.test.x, seeds[0], spice_images=s["energy_images"], workers=workers)
+        accuracy = compare_backends(programmed, x, y, backends, seeds, workers, progress)
+        eff = efficiency(programmed, data.test.x, seeds[0], spice_images=s["energy_images"], workers=workers)
         results[label] = {"accuracy": {b: float(np.median(a)) for b, a in accuracy.items()},
                           "tops_per_w_full": eff.full_tops_per_w, "energy_full_j": eff.full.energy_j,
                           "tops_per_w_paper": eff.paper_tops_per_w}
     with atomic_path(out / "results.json") as temporary:
         temporary.write_text(json.dumps(results, indent=1))
     return results
-
-
-def _program(model: CrossbarMLP, config: RunConfig, hardware: CrossbarConfig) -> CrossbarMLP:
-    """The trained weights on another chip layout (the weight mapping must match)."""
-    moved = CrossbarMLP(config.network.sizes, hardware, config.network.activation, "device", seed=config.seed)
-    moved.load_state_dict(model.state_dict())
-    moved.eval()
-    return moved
 
 
 def table(results: dict[str, Any]) -> str:
