@@ -3,9 +3,9 @@ training digits, batches of 64, SGD) with each backend in the loop, side by side
 
 * ideal: V·G;
 * device: the power-law I-V model of every device (high-resistance set, per-device n);
-* surrogate: 64x64 tiles with 1 ohm wires through the SPICE surrogate (3 relaxation sweeps,
-  the configuration of `spicenn reproduce joksas2022-wires`; an untrained schedule costs the
-  same time as a trained one).
+* surrogate: 64x64 tiles with 1 ohm wires through the SPICE surrogate, of either kind: 3
+  relaxation sweeps, or the first-order model with one bit-line mode (the configuration of
+  `spicenn reproduce joksas2022-wires`; untrained parameters cost the same time as trained ones).
 
 An epoch is every training batch (forward, backward, SGD step, a fresh chip per batch); the
 validation pass is left out. Best of 2 epochs per backend.
@@ -51,19 +51,23 @@ def main() -> None:
     data = load_data("mnist")
     x, y = torch.as_tensor(data.train.x), torch.as_tensor(data.train.y)
     device = CrossbarConfig(device={"name": "powerlaw-high"}).device
+    hardware = CrossbarConfig(device=device, weights="double")
     with tempfile.TemporaryDirectory() as folder:
-        surrogate = Path(folder) / "tile.pt"
-        hardware = CrossbarConfig(device=device, weights="double")
-        CrossbarSurrogate(SurrogateConfig(rows=TILE, columns=TILE, device=device, r_word=R_WIRE, r_bit=R_WIRE,
-                                          g_off=hardware.g_off, g_on=hardware.g_on, v_max=0.5,
-                                          iterations=3)).save(surrogate)
-        wired = CrossbarConfig(device=device, weights="double", tile_rows=TILE, tile_columns=TILE, r_word=R_WIRE,
-                               r_bit=R_WIRE, surrogate=str(surrogate))
+        cases = [("ideal", "ideal", hardware), ("device", "device", hardware)]
+        for kind, label in (("relaxation", "surrogate (relaxation, 3 sweeps)"),
+                            ("first-order", "surrogate (first-order, 1 mode)")):
+            surrogate = Path(folder) / f"{kind}.pt"
+            CrossbarSurrogate(SurrogateConfig(rows=TILE, columns=TILE, device=device, r_word=R_WIRE, r_bit=R_WIRE,
+                                              g_off=hardware.g_off, g_on=hardware.g_on, v_max=0.5,
+                                              iterations=3, kind=kind)).save(surrogate)
+            wired = CrossbarConfig(device=device, weights="double", tile_rows=TILE, tile_columns=TILE,
+                                   r_word=R_WIRE, r_bit=R_WIRE, surrogate=str(surrogate))
+            cases.append((label, "surrogate", wired))
         times = {}
-        for backend, config in (("ideal", hardware), ("device", hardware), ("surrogate", wired)):
+        for label, backend, config in cases:
             net = CrossbarMLP([784, 25, 10], config, backend=backend)
-            times[backend] = min(epoch_seconds(net, x, y) for _ in range(2))
-            print(backend, f"{times[backend]:.2f} s", flush=True)
+            times[label] = min(epoch_seconds(net, x, y) for _ in range(2))
+            print(label, f"{times[label]:.2f} s", flush=True)
     rows = ["| backend in the loop | epoch time | / ideal |", "|---|---|---|"]
     for backend, seconds in times.items():
         rows.append(f"| {backend} | {seconds:.2f} s | {seconds / times['ideal']:.1f}x |")

@@ -262,13 +262,17 @@ def surrogate_dataset(rows, columns, device, params, r_word, r_bit, g_off, g_on,
 @click.option("--data", "-D", required=True, type=click.Path(path_type=Path), help="SPICE dataset (.h5)")
 @click.option("--iterations", "-k", default=6, type=click.IntRange(1, 200), show_default=True,
               help="relaxation sweeps per evaluation")
+@click.option("--kind", type=click.Choice(["relaxation", "first-order"]), default="relaxation", show_default=True,
+              help="relaxation: any loading; first-order: a few matmuls, for weakly loaded lines")
+@click.option("--modes", default=1, type=click.IntRange(1, 64), show_default=True,
+              help="bit-line modes of the first-order kind")
 @click.option("--epochs", default=100, type=click.IntRange(1, 100000), show_default=True)
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="model file to write (.pt)")
-def surrogate_train(data, iterations, epochs, out) -> None:
+def surrogate_train(data, iterations, kind, modes, epochs, out) -> None:
     """Fit the surrogate to a SPICE dataset."""
     from .surrogate.training import train
 
-    model, history = train(data, iterations=iterations, epochs=epochs)
+    model, history = train(data, iterations=iterations, epochs=epochs, kind=kind, modes=modes)
     model.save(out)
     click.echo(f"wrote {out}: training NRMSE {history[0]:.3g} -> {history[-1]:.3g}")
 

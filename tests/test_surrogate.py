@@ -12,7 +12,7 @@ from spicenn.crossbar import Crossbar
 from spicenn.errors import InputError
 from spicenn.spice import simulate
 from spicenn.surrogate import DatasetSpec, generate
-from spicenn.surrogate.model import CrossbarSurrogate
+from spicenn.surrogate.model import CrossbarSurrogate, SurrogateConfig
 from spicenn.surrogate.training import train, validate
 
 CONFIG = dict(rows=16, columns=12, device={"name": "powerlaw", "v_ref": 0.25, "n": 2.13}, r_word=0.25,
@@ -96,3 +96,29 @@ def test_shipped_surrogates_meet_an_accuracy_floor_on_fresh_spice_cases(name):
         predicted = model(torch.from_numpy(v), torch.from_numpy(g)).numpy()
     nrmse = np.sqrt(np.mean((predicted - spice) ** 2)) / np.sqrt(np.mean(spice**2))
     assert nrmse < 5e-3
+
+
+WEAK = dict(rows=16, columns=12, device={"name": "powerlaw-high"}, r_word=100.0, r_bit=100.0, g_off=5.25e-7,
+            g_on=2.62e-6)
+
+
+def test_first_order_surrogate_on_weakly_loaded_lines(tmp_path):
+    """The matmul-shaped kind: fitted to SPICE, beats both baselines on an unseen distribution,
+    survives save/load, and refuses a device whose current is not G·f(V)."""
+    train_path = generate(DatasetSpec(**WEAK, vectors=6, cases=4, seed=1), tmp_path / "train.h5", progress=False)
+    held_out = generate(DatasetSpec(**WEAK, vectors=6, cases=3, seed=2, conductances="skewed", inputs="sparse"),
+                        tmp_path / "held_out.h5", progress=False)
+    model, history = train(train_path, epochs=40, learning_rate=0.01, progress=False, kind="first-order")
+    assert history[-1] <= history[0]
+    report = validate(model, held_out)
+    assert report["surrogate"]["nrmse"] < min(report["ideal"]["nrmse"], report["device_only"]["nrmse"]) / 5
+    model.save(tmp_path / "m.pt")
+    loaded = CrossbarSurrogate.load(tmp_path / "m.pt")
+    assert loaded.config.kind == "first-order"
+    g = torch.full((16, 12), 1e-6, dtype=torch.float64)
+    v = torch.full((2, 16), 0.3, dtype=torch.float64)
+    torch.testing.assert_close(loaded(v, g), model(v, g))
+    with pytest.raises(InputError, match="G·f"):
+        SurrogateConfig(**{**WEAK, "device": {"name": "poole-frenkel-high"}, "kind": "first-order"})
+    with pytest.raises(InputError, match="unknown surrogate kind"):
+        SurrogateConfig(rows=4, columns=4, kind="magic")

@@ -27,6 +27,8 @@ class Device:
 
     name: ClassVar[str] = ""
     cell_parameter_names: ClassVar[tuple[str, ...]] = ()
+    # whether the current is G·φ(V) at fixed cell parameters (what matmul-shaped models need)
+    separable: ClassVar[bool] = False
 
     g_off: float | None = None
     g_on: float | None = None
@@ -66,6 +68,22 @@ class Device:
         """
         cell = cell or {}
         return self.formula(v, g, self.constants(g, xp, cell), xp)
+
+    def row_terms(self, v: Any, g: Any, cell: Mapping[str, Any] | None = None,
+                  terms: int = 6) -> tuple[Any, Any] | None:
+        """The devices' currents as separable terms, for torch tensors v (..., B, M) and
+        g (..., M, N): current(v_i, g_ij, cell_ij) = Σ_k feature_k(v_i)·weight_k(g_ij, cell_ij),
+        returned stacked as (features (..., B, K·M), weights (..., K·M, N)) so that the column
+        currents are one matmul, features @ weights. The first block of features is φ(v), the
+        current per unit G at the nominal (or common) parameters. Here one exact term where
+        every device has the same parameters; models with a per-device parameter may expand
+        in it (`terms` bounds the expansion); None if the model has no such form."""
+        import torch
+
+        scalars = uniform_cell(cell or {})
+        if not self.separable or scalars is None:
+            return None
+        return self.current(v, torch.ones((), dtype=v.dtype), torch, scalars), g
 
     def spice_template(self) -> str:
         """The behavioural current expression with `{p}`, `{n}`, `{g}` and constant placeholders."""
@@ -127,3 +145,17 @@ class Device:
         if not np.all(np.isfinite(worst)):
             raise InputError(f"{self.describe()}: current overflows at |V| = {max_abs_voltage:g} V; "
                              "use smaller voltages or a gentler nonlinearity")
+
+
+def uniform_cell(cell: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Per-device parameters as scalars if every device has the same value, else None."""
+    import torch
+
+    scalars = {}
+    for key, value in cell.items():
+        value = torch.as_tensor(value)
+        first = value.reshape(-1)[0]
+        if not bool(torch.all(value == first)):
+            return None
+        scalars[key] = first
+    return scalars

@@ -1,13 +1,23 @@
-"""The crossbar surrogate: the line relaxation (physics.py) with a learned damping schedule.
+"""The crossbar surrogate: a differentiable circuit model (physics.py) with parameters fitted to SPICE.
 
-A few relaxation sweeps with a schedule fitted to SPICE results reach the accuracy that a
-fixed damping needs several times more sweeps for. The model carries its configuration
-(tile size, device, wires, value ranges) and refuses inputs outside them.
+Two kinds:
+* "relaxation": the line relaxation with a learned damping schedule. A few sweeps with a
+  schedule fitted to SPICE results reach the accuracy that a fixed damping needs several
+  times more sweeps for. Exact in the limit, for any loading; costs every device's current
+  for every vector in every sweep.
+* "first-order": the device-only currents less the line drops to first order, every term a
+  matmul (2 + 2·modes per vector), with one fitted scale per term. Accurate where the lines
+  load the devices weakly (high-resistance devices); `spicenn surrogate validate` says
+  whether a tile is such a case.
+
+The model carries its configuration (tile size, device, wires, value ranges) and refuses
+inputs outside them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +26,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..io import atomic_path
-from .physics import relax
+from .physics import bit_line_modes, first_order, relax
 from .sampling import TileConfig
 
 
@@ -25,15 +35,28 @@ class SurrogateConfig(TileConfig):
     iterations: int = 8
     # float32 is ~5x faster here and its error (~1e-7 relative) is far below the model's
     compute_dtype: str = "float32"
+    kind: str = "relaxation"
+    modes: int = 1  # bit-line modes of the first-order kind
 
     @classmethod
-    def from_dataset(cls, spec: TileConfig, iterations: int = 8) -> "SurrogateConfig":
-        return cls(**spec.tile(), iterations=iterations)
+    def from_dataset(cls, spec: TileConfig, iterations: int = 8, kind: str = "relaxation",
+                     modes: int = 1) -> "SurrogateConfig":
+        return cls(**spec.tile(), iterations=iterations, kind=kind, modes=modes)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.compute_dtype not in ("float32", "float64"):
             raise InputError(f"compute_dtype must be float32 or float64, got {self.compute_dtype!r}")
+        if self.kind not in KINDS:
+            raise InputError(f"unknown surrogate kind {self.kind!r}: choose one of {', '.join(KINDS)}")
+        if not 1 <= self.modes <= self.rows:
+            raise InputError(f"modes must be between 1 and the number of rows ({self.rows}), got {self.modes}")
+        if self.kind == "first-order" and not self.device_model().separable:
+            raise InputError(f"the first-order surrogate needs a device whose current is G·f(V) "
+                             f"(linear, sinh, powerlaw), not {self.device['name']!r}")
+
+
+KINDS = ("relaxation", "first-order")
 
 
 class CrossbarSurrogate(nn.Module):
@@ -45,8 +68,13 @@ class CrossbarSurrogate(nn.Module):
         self.device_model = config.device_model()
         self.cell = {key: torch.from_numpy(value) for key, value in
                      self.device_model.cell_parameters((config.rows, config.columns)).items()}
-        # damping = sigmoid(logit); 0 -> 0.5, the safe fixed value before training
-        self.damping_logits = nn.Parameter(torch.zeros(config.iterations, dtype=torch.float64))
+        if config.kind == "relaxation":
+            # damping = sigmoid(logit); 0 -> 0.5, the safe fixed value before training
+            self.damping_logits = nn.Parameter(torch.zeros(config.iterations, dtype=torch.float64))
+        else:
+            # the word-line term's and each bit-line mode's scale; ones = the plain expansion
+            self.scales = nn.Parameter(torch.ones(1 + config.modes, dtype=torch.float64))
+            self.register_buffer("modes", bit_line_modes(config.rows, config.modes))
 
     def damping(self) -> torch.Tensor:
         return torch.sigmoid(self.damping_logits)
@@ -58,16 +86,16 @@ class CrossbarSurrogate(nn.Module):
                              f"{tuple(conductances.shape)}")
         if voltages.shape[-1] != c.rows:
             raise InputError(f"voltages must have {c.rows} entries per vector, got {tuple(voltages.shape)}")
-        for name, x in (("voltages", voltages), ("conductances", conductances)):
-            if not torch.all(torch.isfinite(x)):
-                raise InputError(f"{name} contain NaN or inf")
+        # one pass per tensor: NaN fails every comparison, inf fails the range check
         tolerance = 1e-9
-        if conductances.min() < c.g_off * (1 - tolerance) or conductances.max() > c.g_on * (1 + tolerance):
-            raise InputError(f"conductances outside the surrogate's range [{c.g_off:g}, {c.g_on:g}] S "
-                             f"(got {float(conductances.detach().min()):g} ... {float(conductances.detach().max()):g})")
-        if voltages.min() < -tolerance or voltages.max() > c.v_max * (1 + tolerance):
-            raise InputError(f"voltages outside the surrogate's range [0, {c.v_max:g}] V "
-                             f"(got {float(voltages.detach().min()):g} ... {float(voltages.detach().max()):g})")
+        for name, x, low, high, unit in (("conductances", conductances, c.g_off, c.g_on, "S"),
+                                         ("voltages", voltages, 0.0, c.v_max, "V")):
+            smallest, largest = (float(value) for value in torch.aminmax(x.detach()))
+            if not (math.isfinite(smallest) and math.isfinite(largest)):
+                raise InputError(f"{name} contain NaN or inf")
+            if smallest < low - tolerance * high or largest > high * (1 + tolerance):
+                raise InputError(f"{name} outside the surrogate's range [{low:g}, {high:g}] {unit} "
+                                 f"(got {smallest:g} ... {largest:g})")
 
     def forward(self, voltages: torch.Tensor, conductances: torch.Tensor,
                 cell: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
@@ -77,8 +105,12 @@ class CrossbarSurrogate(nn.Module):
         c = self.config
         dtype = getattr(torch, c.compute_dtype)
         cell = {key: torch.as_tensor(value).to(dtype) for key, value in (cell if cell is not None else self.cell).items()}
-        currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit, 0.0,
-                         c.iterations, self.damping().to(dtype), cell)
+        if c.kind == "first-order":
+            currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
+                                   self.modes.to(dtype), self.scales.to(dtype), cell)
+        else:
+            currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
+                             0.0, c.iterations, self.damping().to(dtype), cell)
         return currents.to(voltages.dtype)
 
     def save(self, path: str | Path) -> None:

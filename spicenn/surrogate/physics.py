@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 import torch
 
 from ..devices import Device
+from ..errors import InputError
 
 
 def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
@@ -47,3 +48,72 @@ def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_
         word = word + damping[step] * (new_word - word)
         bit = bit + damping[step] * (new_bit - bit)
     return device.current(word - bit, g, torch, cell).sum(-2)
+
+
+# --- the first-order (matmul-shaped) model ----------------------------------------------
+#
+# Where the lines load the devices weakly, the circuit's currents are the device-only
+# currents less a first-order correction for the line drops, and every term of that
+# correction is a matmul. For a device whose current is G·φ(V):
+#   word-line drop at cell (i, j):  r_word·φ(V_i)·(G·C)[i, j],  C[j, l] = min(j, l) + 1,
+#   bit-line drop at cell (i, j):   r_bit·Σ_l D[i, l]·G[l, j]·φ(V_l),  D[i, l] = M - max(i, l),
+# and I_j = Σ_i G_ij·(φ(V_i) - φ'(V_i)·(drop_word + drop_bit)). The word-line term is one
+# matmul, exactly; the bit-line term is bilinear in the inputs, and D (a Brownian-motion
+# covariance: eigenvalues fall as 1/(2k-1)^2) taken to its leading modes makes it two
+# matmuls per mode. Per vector the cost is 2 + 2·modes matmuls, no per-device work.
+
+
+def line_kernels(rows: int, columns: int, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """C (columns, columns) and D (rows, rows): the drop at one cell per unit current drawn
+    at another, in units of the segment resistance, along a word line and a bit line."""
+    j = torch.arange(columns)
+    word = (torch.minimum(j[:, None], j[None, :]) + 1).to(dtype)
+    i = torch.arange(rows)
+    bit = (rows - torch.maximum(i[:, None], i[None, :])).to(dtype)
+    return word, bit
+
+
+def bit_line_modes(rows: int, modes: int) -> torch.Tensor:
+    """The leading `modes` eigenvectors of D scaled by sqrt(eigenvalue): (rows, modes)."""
+    _, bit = line_kernels(rows, 1)
+    values, vectors = torch.linalg.eigh(bit)
+    order = torch.argsort(values, descending=True)[:modes]
+    return vectors[:, order] * values[order].sqrt()
+
+
+def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
+                modes: torch.Tensor, scales: torch.Tensor | None = None,
+                cell: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Output currents (..., B, N) to first order in the line resistances.
+
+    `modes` (M, R) from `bit_line_modes`; `scales` (1 + R) multiply the word-line term and
+    each bit-line mode's term (ones = the plain expansion; a surrogate fits them to SPICE).
+    Per-device parameters in `cell` enter the device-only term through the device's
+    separable terms (`Device.row_terms`); the corrections use the nominal parameters (their
+    spread changes them at second order).
+    """
+    cell = dict(cell or {})
+    dtype = conductances.dtype
+    word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
+    if scales is None:
+        scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
+    with torch.enable_grad():
+        v = voltages if voltages.requires_grad else voltages.detach().requires_grad_()
+        terms = device.row_terms(v, conductances, cell)
+        if terms is None:
+            raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
+        features, weights = terms
+        # the first block of features is φ(V) at the nominal (or common) parameters; φ' by
+        # autograd, exact for any separable model, kept in the graph when d/dV is wanted
+        phi = features[..., : voltages.shape[-1]]
+        slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
+    if not voltages.requires_grad:
+        features, phi, slope = features.detach(), phi.detach(), slope.detach()
+    device_only = features @ weights
+    word_drop = conductances * (conductances @ word_kernel)
+    word_term = (slope * phi) @ word_drop
+    # bit-line term: Σ_r [(φ'·u_r) @ G]·[(φ·u_r) @ G], both stacked into one batched matmul
+    u = modes.to(dtype).T.reshape(-1, *([1] * (voltages.ndim - 1)), modes.shape[0])  # (R, 1.., M)
+    projected = torch.stack((slope * u, phi * u)) @ conductances.unsqueeze(0).unsqueeze(0)
+    bit_term = (projected[0] * projected[1] * scales[1:].to(dtype).reshape(-1, *([1] * voltages.ndim))).sum(0)
+    return device_only - r_word * scales[0].to(dtype) * word_term - r_bit * bit_term

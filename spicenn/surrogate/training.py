@@ -17,11 +17,12 @@ def _tensors(path):
 
 
 def train(data: str | Path, iterations: int = 8, epochs: int = 200, learning_rate: float = 0.05,
-          progress: bool = True) -> tuple[CrossbarSurrogate, list[float]]:
-    """Fit the damping schedule to a SPICE dataset (full batch, Adam, relative squared error)."""
+          progress: bool = True, kind: str = "relaxation", modes: int = 1) -> tuple[CrossbarSurrogate, list[float]]:
+    """Fit the model's parameters (the relaxation's damping schedule, or the first-order
+    model's term scales) to a SPICE dataset (full batch, Adam, relative squared error)."""
     spec, v, g, arrays = _tensors(data)
     target = torch.from_numpy(arrays["currents"])
-    model = CrossbarSurrogate(SurrogateConfig.from_dataset(spec, iterations))
+    model = CrossbarSurrogate(SurrogateConfig.from_dataset(spec, iterations, kind, modes))
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     scale = target.pow(2).mean()
     history = []
