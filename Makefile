@@ -32,6 +32,7 @@ bench: setup
 	$(PY) scripts/bench_energy.py
 	$(PY) scripts/bench_dataset.py
 	$(PY) scripts/bench_surrogate.py
+	$(PY) scripts/bench_first_order.py
 	$(PY) scripts/bench_training.py
 
 netlists: setup

@@ -47,6 +47,11 @@ def test_save_load_and_refusals(datasets, tmp_path):
     g = torch.full((16, 12), 2e-3, dtype=torch.float64)
     v = torch.full((2, 16), 0.3, dtype=torch.float64)
     torch.testing.assert_close(loaded(v, g), model(v, g))
+    # the range's ends pass in float32 too, where g_off and g_on round
+    edges = torch.tensor([CONFIG["g_off"], CONFIG["g_on"]] * 96, dtype=torch.float32).reshape(16, 12)
+    assert loaded(v.float(), edges).dtype == torch.float32
+    with pytest.raises(InputError, match="NaN or inf"):
+        loaded(v, torch.full((16, 12), float("nan"), dtype=torch.float64))
     with pytest.raises(InputError, match="16x12 tiles"):
         loaded(v, torch.full((8, 12), 2e-3, dtype=torch.float64))
     with pytest.raises(InputError, match="conductances outside"):

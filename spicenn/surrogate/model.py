@@ -87,13 +87,14 @@ class CrossbarSurrogate(nn.Module):
         if voltages.shape[-1] != c.rows:
             raise InputError(f"voltages must have {c.rows} entries per vector, got {tuple(voltages.shape)}")
         # one pass per tensor: NaN fails every comparison, inf fails the range check
-        tolerance = 1e-9
         for name, x, low, high, unit in (("conductances", conductances, c.g_off, c.g_on, "S"),
                                          ("voltages", voltages, 0.0, c.v_max, "V")):
             smallest, largest = (float(value) for value in torch.aminmax(x.detach()))
             if not (math.isfinite(smallest) and math.isfinite(largest)):
                 raise InputError(f"{name} contain NaN or inf")
-            if smallest < low - tolerance * high or largest > high * (1 + tolerance):
+            # the bounds as the tensor's precision represents them (float32 rounds g_off)
+            slack = max(1e-9, 4 * torch.finfo(x.dtype).eps if x.is_floating_point() else 0.0) * high
+            if smallest < low - slack or largest > high + slack:
                 raise InputError(f"{name} outside the surrogate's range [{low:g}, {high:g}] {unit} "
                                  f"(got {smallest:g} ... {largest:g})")
 
