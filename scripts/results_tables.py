@@ -19,8 +19,11 @@ from spicenn.reproduce import babu2017, joksas2022, kim2019, li2023, wires
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "docs" / "results"
-TABLES = {"joksas2022": joksas2022.table, "joksas2022-wires": wires.table, "babu2017": babu2017.table,
-          "kim2019": kim2019.table, "li2023": li2023.table}
+TABLES = {"joksas2022": joksas2022.table, "joksas2022-poole-frenkel": joksas2022.table,
+          "joksas2022-wires": wires.table, "babu2017": babu2017.table, "kim2019": kim2019.table,
+          "li2023": li2023.table}
+# run folders whose command is not `spicenn reproduce <folder name>`
+COMMANDS = {"joksas2022-poole-frenkel": "spicenn reproduce joksas2022 --devices poole-frenkel"}
 
 
 def main() -> None:
@@ -39,7 +42,8 @@ def main() -> None:
         except KeyError:
             print(f"skipped {name}: its run is not finished")
             continue
-        body = (f"Command: `spicenn reproduce {name}`" + (" --quick" if setup.get("quick") else "") +
+        command = COMMANDS.get(name, f"spicenn reproduce {name}")
+        body = (f"Command: `{command}" + (" --quick" if setup.get("quick") else "") + "`" +
                 f". Setup: `{json.dumps(setup)}`.\n\n```\n{table(results)}\n```")
         pictures = sorted(path.parent.glob("*.png"))
         if pictures:
