@@ -12,6 +12,7 @@ best of 5); SPICE per MVM from one 64-vector batch through the shared engine.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from bench_spice import best, publish
-from rebuild_surrogates import CONFIGS, TRAINING_CASES, VECTORS
+from rebuild_surrogates import CONFIGS, MODELS, TRAINING_CASES, VECTORS
 from spicenn.crossbar import Crossbar
 from spicenn.spice import simulate
 from spicenn.surrogate import DatasetSpec, generate
@@ -41,20 +42,23 @@ def main() -> None:
     speed = ["| model | SPICE (batched) per MVM | surrogate per MVM | ideal matmul per MVM | SPICE / surrogate "
              "| surrogate / matmul |", "|---|---|---|---|---|---|"]
     torch.set_num_threads(2)
-    for name, config in CONFIGS.items():
+    held_out_folder = Path(tempfile.mkdtemp(prefix="spicenn-bench-"))  # shared by models of one tile
+    for name, (tile, _) in MODELS.items():
+        config = CONFIGS[tile]
         model = CrossbarSurrogate.load(ROOT / "models" / "surrogates" / f"{name}.pt")
-        with tempfile.TemporaryDirectory() as folder:
-            for label, extra in (("uniform (training distribution)", dict(seed=100)),
-                                 ("skewed G, sparse V (unseen)", dict(seed=101, conductances="skewed",
-                                                                      inputs="sparse"))):
-                spec = DatasetSpec(**config, cases=args.cases, vectors=VECTORS, **extra)
-                path = generate(spec, Path(folder) / f"{name}-{extra['seed']}.h5", workers=2, progress=False)
-                r = validate(model, path, plots=ROOT / "runs" / "surrogates" / f"{name}-{extra['seed']}")
-                baseline = min(r["ideal"]["nrmse"], r["device_only"]["nrmse"])
-                accuracy.append(f"| {name} | {label} | {100 * r['surrogate']['nrmse']:.4f} % | "
-                                f"{100 * r['surrogate']['worst_column']:.4f} % | {100 * r['ideal']['nrmse']:.2f} % | "
-                                f"{100 * r['device_only']['nrmse']:.2f} % | 1/{baseline / r['surrogate']['nrmse']:.0f} |")
-                print(accuracy[-1], flush=True)
+        for label, extra in (("uniform (training distribution)", dict(seed=100)),
+                             ("skewed G, sparse V (unseen)", dict(seed=101, conductances="skewed",
+                                                                  inputs="sparse"))):
+            spec = DatasetSpec(**config, cases=args.cases, vectors=VECTORS, **extra)
+            path = held_out_folder / f"{tile}-{extra['seed']}.h5"
+            if not path.exists():
+                generate(spec, path, workers=2, progress=False)
+            r = validate(model, path, plots=ROOT / "runs" / "surrogates" / f"{name}-{extra['seed']}")
+            baseline = min(r["ideal"]["nrmse"], r["device_only"]["nrmse"])
+            accuracy.append(f"| {name} | {label} | {100 * r['surrogate']['nrmse']:.4f} % | "
+                            f"{100 * r['surrogate']['worst_column']:.4f} % | {100 * r['ideal']['nrmse']:.2f} % | "
+                            f"{100 * r['device_only']['nrmse']:.2f} % | 1/{baseline / r['surrogate']['nrmse']:.0f} |")
+            print(accuracy[-1], flush=True)
         rng = np.random.default_rng(0)
         c = model.config
         g = rng.uniform(c.g_off, c.g_on, (16, c.rows, c.columns))
@@ -69,19 +73,21 @@ def main() -> None:
         speed.append(f"| {name} | {spice * 1e3:.3g} ms | {surrogate * 1e6:.3g} µs | {matmul * 1e6:.3g} µs | "
                      f"{spice / surrogate:.3g}x | {surrogate / matmul:.3g}x |")
         print(speed[-1], flush=True)
+    shutil.rmtree(held_out_folder)
     # data cost: how few SPICE cases the training needs (held-out: the unseen distribution)
     cost = ["| model | training cases (x 16 vectors) | held-out NRMSE (unseen distribution) |", "|---|---|---|"]
     from spicenn.surrogate.training import train
 
     with tempfile.TemporaryDirectory() as folder:
-        for name, config in CONFIGS.items():
+        for name, (tile, kind) in MODELS.items():
+            config = CONFIGS[tile]
             held_out = generate(DatasetSpec(**config, cases=args.cases, vectors=VECTORS, seed=101,
                                             conductances="skewed", inputs="sparse"),
-                                Path(folder) / f"{name}-held.h5", workers=2, progress=False)
+                                Path(folder) / f"{tile}-held.h5", workers=2, progress=False)
             for cases in (1, 2, 4):
                 data = generate(DatasetSpec(**config, cases=cases, vectors=VECTORS, seed=200),
-                                Path(folder) / f"{name}-{cases}.h5", progress=False)
-                model, _ = train(data, iterations=6, epochs=100, progress=False)
+                                Path(folder) / f"{tile}-{cases}.h5", progress=False)
+                model, _ = train(data, iterations=6, epochs=100, progress=False, kind=kind)
                 cost.append(f"| {name} | {cases} | {100 * validate(model, held_out)['surrogate']['nrmse']:.4f} % |")
                 print(cost[-1], flush=True)
     note = (f"models trained on {TRAINING_CASES} SPICE cases x {VECTORS} vectors each "

@@ -6,8 +6,9 @@ Two kinds:
   times more sweeps for. Exact in the limit, for any loading; costs every device's current
   for every vector in every sweep.
 * "first-order": the device-only currents less the line drops to first order, every term a
-  matmul (2 + 2·modes per vector), with one fitted scale per term. Accurate where the lines
-  load the devices weakly (high-resistance devices); `spicenn surrogate validate` says
+  matmul (2 + 2·modes per vector), resummed per column (I0/(1 + loss/I0)), with one fitted
+  scale per term. Accurate where the lines load the devices weakly, and to a few tenths of
+  a percent where they move the currents by ~10-20 %; `spicenn surrogate validate` says
   whether a tile is such a case.
 
 The model carries its configuration (tile size, device, wires, value ranges) and refuses

@@ -61,6 +61,13 @@ def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_
 # matmul, exactly; the bit-line term is bilinear in the inputs, and D (a Brownian-motion
 # covariance: eigenvalues fall as 1/(2k-1)^2) taken to its leading modes makes it two
 # matmuls per mode. Per vector the cost is 2 + 2·modes matmuls, no per-device work.
+#
+# Resummed: the drops lower the currents that cause them, so the first-order loss x_j
+# (relative to the device-only current I0_j of the column) overstates the true one; summing
+# that feedback as a geometric series gives I_j = I0_j / (1 + x_j), the exact form for one
+# device on a resistive line, equal to the plain expansion to first order. Per column, a few
+# element-wise operations on (B, N); it takes strongly loaded tiles (line drops of tens of
+# percent) from errors of several percent to a few tenths.
 
 
 def line_kernels(rows: int, columns: int, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,8 +90,9 @@ def bit_line_modes(rows: int, modes: int) -> torch.Tensor:
 
 def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
                 modes: torch.Tensor, scales: torch.Tensor | None = None,
-                cell: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """Output currents (..., B, N) to first order in the line resistances.
+                cell: Mapping[str, torch.Tensor] | None = None, resummed: bool = True) -> torch.Tensor:
+    """Output currents (..., B, N) to first order in the line resistances, resummed per
+    column (`resummed=False`: the plain expansion, I0 - loss).
 
     `modes` (M, R) from `bit_line_modes`; `scales` (1 + R) multiply the word-line term and
     each bit-line mode's term (ones = the plain expansion; a surrogate fits them to SPICE).
@@ -116,4 +124,8 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     u = modes.to(dtype).T.reshape(-1, *([1] * (voltages.ndim - 1)), modes.shape[0])  # (R, 1.., M)
     projected = torch.stack((slope * u, phi * u)) @ conductances.unsqueeze(0).unsqueeze(0)
     bit_term = (projected[0] * projected[1] * scales[1:].to(dtype).reshape(-1, *([1] * voltages.ndim))).sum(0)
-    return device_only - r_word * scales[0].to(dtype) * word_term - r_bit * bit_term
+    loss = r_word * scales[0].to(dtype) * word_term + r_bit * bit_term
+    if not resummed:
+        return device_only - loss
+    # I0 = 0 only where every input of the column is 0, and then the loss is 0 too
+    return device_only / (1 + loss / device_only.abs().clamp_min(torch.finfo(dtype).tiny))
