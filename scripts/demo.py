@@ -77,5 +77,6 @@ with torch.no_grad():
     predicted32 = surrogate(torch.from_numpy(v32), torch.from_numpy(g32)).numpy()
 error = np.sqrt(np.mean((predicted32 - spice32) ** 2)) / np.sqrt(np.mean(spice32**2))
 ideal_error = np.sqrt(np.mean((v32 @ g32 - spice32) ** 2)) / np.sqrt(np.mean(spice32**2))
-print(f"\nSurrogate models/surrogates/powerlaw32.pt on 8 fresh SPICE vectors (32x32 power-law, 0.25 ohm wires): "
+print(f"\nSurrogate models/surrogates/powerlaw32.pt ({c.kind} kind) on 8 fresh SPICE vectors "
+      "(32x32 power-law, 0.25 ohm wires): "
       f"NRMSE {100 * error:.4f} % (ideal V·G: {100 * ideal_error:.1f} %)")

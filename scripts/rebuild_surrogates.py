@@ -3,9 +3,9 @@
     python scripts/rebuild_surrogates.py            # all; datasets under runs/surrogates/
     python scripts/rebuild_surrogates.py sinh64
 
-Shipped: sinh64.pt (first-order kind: a few matmuls per read, 0.1-0.3 % on fresh SPICE
-cases), sinh64-relaxation.pt (the same tile, relaxation kind: ~0.004 %, ~10^3x slower) and
-powerlaw32.pt (relaxation kind: the first-order one is not accurate on sparse inputs there).
+Shipped: sinh64.pt and powerlaw32.pt (first-order kind: a few matmuls per read, 0.1-0.5 % on
+fresh SPICE cases), and the same tiles as the relaxation kind, sinh64-relaxation.pt and
+powerlaw32-relaxation.pt (~0.003 %, ~10^3x slower).
 Equivalent to, for sinh64:
     spicenn surrogate dataset -m 64 -n 64 -d sinh -p k=3 --r-word 1 --r-bit 1 --g-off 1e-6 --g-on 1e-4 \
         --cases 32 --vectors 16 --seed 0 --workers 2 --out runs/surrogates/sinh64-train.h5
@@ -30,7 +30,7 @@ CONFIGS = {
 }
 # shipped model -> (tile configuration, surrogate kind)
 MODELS = {"sinh64": ("sinh64", "first-order"), "sinh64-relaxation": ("sinh64", "relaxation"),
-          "powerlaw32": ("powerlaw32", "relaxation")}
+          "powerlaw32": ("powerlaw32", "first-order"), "powerlaw32-relaxation": ("powerlaw32", "relaxation")}
 TRAINING_CASES = 32
 VECTORS = 16
 ITERATIONS = 6

@@ -81,7 +81,8 @@ def test_power_law_row_terms_expand_per_device_exponents(rng):
     assert get_device("poole-frenkel-high").row_terms(v, g) is None  # not G·f(V)
 
 
-def test_first_order_gradients_in_v_and_g_match_finite_differences(rng):
+@pytest.mark.parametrize("slope_step", [0.0, 0.02])
+def test_first_order_gradients_in_v_and_g_match_finite_differences(slope_step, rng):
     device = get_device("powerlaw-high")
     g0 = 2e-6
     cell = {k: torch.tensor(x) for k, x in device.cell_parameters((4, 3), seed=6).items()}
@@ -89,7 +90,8 @@ def test_first_order_gradients_in_v_and_g_match_finite_differences(rng):
     v = torch.tensor(rng.uniform(0.05, 0.5, (2, 4)), requires_grad=True)
     modes = bit_line_modes(4, 2)
     assert torch.autograd.gradcheck(
-        lambda volts, s: first_order(device, volts, s * g0, 2e4, 2e4, modes, cell=cell) / g0, (v, scale),
+        lambda volts, s: first_order(device, volts, s * g0, 2e4, 2e4, modes, cell=cell, slope_step=slope_step) / g0,
+        (v, scale),
         eps=1e-6, atol=1e-8, rtol=1e-5)
 
 

@@ -87,7 +87,7 @@ def test_predict_cli_matches_spice(datasets, tmp_path, rng):
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1 and "voltages outside" in done.stderr
 
 
-@pytest.mark.parametrize("name", ["sinh64", "sinh64-relaxation", "powerlaw32"])
+@pytest.mark.parametrize("name", ["sinh64", "sinh64-relaxation", "powerlaw32", "powerlaw32-relaxation"])
 def test_shipped_surrogates_meet_an_accuracy_floor_on_fresh_spice_cases(name):
     from conftest import ROOT
 

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 import torch
 
 from ..devices import Device
+from ..devices.base import uniform_cell
 from ..errors import InputError
 
 
@@ -90,9 +91,15 @@ def bit_line_modes(rows: int, modes: int) -> torch.Tensor:
 
 def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
                 modes: torch.Tensor, scales: torch.Tensor | None = None,
-                cell: Mapping[str, torch.Tensor] | None = None, resummed: bool = True) -> torch.Tensor:
+                cell: Mapping[str, torch.Tensor] | None = None, resummed: bool = True,
+                slope_step: float = 0.0) -> torch.Tensor:
     """Output currents (..., B, N) to first order in the line resistances, resummed per
     column (`resummed=False`: the plain expansion, I0 - loss).
+
+    The drops enter through the device's slope φ'. `slope_step` > 0 takes it as the central
+    difference (φ(V + h) - φ(V - h))/2h instead: where an input is below the drop (sparse
+    inputs: a row at 0 V back-biased by its bit line), the secant over the drop is what the
+    device sees, and for a power law with φ'(0) = 0 the tangent misses that sneak current.
 
     `modes` (M, R) from `bit_line_modes`; `scales` (1 + R) multiply the word-line term and
     each bit-line mode's term (ones = the plain expansion; a surrogate fits them to SPICE).
@@ -105,18 +112,28 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
     if scales is None:
         scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
-    with torch.enable_grad():
-        v = voltages if voltages.requires_grad else voltages.detach().requires_grad_()
-        terms = device.row_terms(v, conductances, cell)
-        if terms is None:
-            raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
-        features, weights = terms
-        # the first block of features is φ(V) at the nominal (or common) parameters; φ' by
-        # autograd, exact for any separable model, kept in the graph when d/dV is wanted
-        phi = features[..., : voltages.shape[-1]]
-        slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
-    if not voltages.requires_grad:
-        features, phi, slope = features.detach(), phi.detach(), slope.detach()
+    if slope_step > 0:
+        terms = device.row_terms(voltages, conductances, cell)
+    else:
+        with torch.enable_grad():
+            v = voltages if voltages.requires_grad else voltages.detach().requires_grad_()
+            terms = device.row_terms(v, conductances, cell)
+    if terms is None:
+        raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
+    features, weights = terms
+    # the first block of features is φ(V) at the nominal (or common) parameters
+    phi = features[..., : voltages.shape[-1]]
+    if slope_step > 0:
+        common = uniform_cell(cell) or {}
+        unit = torch.ones((), dtype=dtype)
+        slope = (device.current(voltages + slope_step, unit, torch, common)
+                 - device.current(voltages - slope_step, unit, torch, common)) / (2 * slope_step)
+    else:
+        # φ' by autograd, exact for any separable model, kept in the graph when d/dV is wanted
+        with torch.enable_grad():
+            slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
+        if not voltages.requires_grad:
+            features, phi, slope = features.detach(), phi.detach(), slope.detach()
     device_only = features @ weights
     word_drop = conductances * (conductances @ word_kernel)
     word_term = (slope * phi) @ word_drop
