@@ -26,7 +26,7 @@ from spicenn.nn.evaluation import TEST_CHIP_BASE, accuracies, chip_seeds
 from spicenn.nn.training import run_data, train
 from spicenn.reproduce import joksas2022
 
-LENGTHS = (15, 150, 500, 1500)
+LENGTHS = (15, 150, 500)
 
 
 def weight_spread(model) -> float:
