@@ -27,7 +27,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..io import atomic_path
-from .physics import bit_line_modes, first_order, relax
+from .physics import bit_line_modes, first_order, line_kernels, relax
 from .sampling import TileConfig
 
 
@@ -79,6 +79,9 @@ class CrossbarSurrogate(nn.Module):
             # the word-line term's and each bit-line mode's scale; ones = the plain expansion
             self.scales = nn.Parameter(torch.ones(1 + config.modes, dtype=torch.float64))
             self.register_buffer("modes", bit_line_modes(config.rows, config.modes))
+            # the word-line kernel in the compute precision, kept out of the state_dict
+            self.register_buffer("word_kernel", line_kernels(1, config.columns, getattr(torch, config.compute_dtype))[0],
+                                 persistent=False)
 
     def damping(self) -> torch.Tensor:
         return torch.sigmoid(self.damping_logits)
@@ -113,7 +116,7 @@ class CrossbarSurrogate(nn.Module):
         if c.kind == "first-order":
             currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
                                    self.modes.to(dtype), self.scales.to(dtype), cell,
-                                   slope_step=c.slope_step)
+                                   slope_step=c.slope_step, word_kernel=self.word_kernel.to(dtype))
         else:
             currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
                              0.0, c.iterations, self.damping().to(dtype), cell)

@@ -92,7 +92,7 @@ def bit_line_modes(rows: int, modes: int) -> torch.Tensor:
 def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
                 modes: torch.Tensor, scales: torch.Tensor | None = None,
                 cell: Mapping[str, torch.Tensor] | None = None, resummed: bool = True,
-                slope_step: float = 0.0) -> torch.Tensor:
+                slope_step: float = 0.0, word_kernel: torch.Tensor | None = None) -> torch.Tensor:
     """Output currents (..., B, N) to first order in the line resistances, resummed per
     column (`resummed=False`: the plain expansion, I0 - loss).
 
@@ -100,6 +100,7 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     difference (φ(V + h) - φ(V - h))/2h instead: where an input is below the drop (sparse
     inputs: a row at 0 V back-biased by its bit line), the secant over the drop is what the
     device sees, and for a power law with φ'(0) = 0 the tangent misses that sneak current.
+    `word_kernel`: C from `line_kernels`, if the caller keeps it (saves rebuilding it per call).
 
     `modes` (M, R) from `bit_line_modes`; `scales` (1 + R) multiply the word-line term and
     each bit-line mode's term (ones = the plain expansion; a surrogate fits them to SPICE).
@@ -109,7 +110,8 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     """
     cell = dict(cell or {})
     dtype = conductances.dtype
-    word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
+    if word_kernel is None:
+        word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
     if scales is None:
         scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
     if slope_step > 0:
