@@ -100,7 +100,8 @@ def test_shipped_surrogates_meet_an_accuracy_floor_on_fresh_spice_cases(name):
     with torch.no_grad():
         predicted = model(torch.from_numpy(v), torch.from_numpy(g)).numpy()
     nrmse = np.sqrt(np.mean((predicted - spice) ** 2)) / np.sqrt(np.mean(spice**2))
-    assert nrmse < 5e-3
+    # loose floors: the benchmark measures the figures (first-order ~0.1-0.5 %, relaxation ~0.003 %)
+    assert nrmse < (1e-2 if model.config.kind == "first-order" else 1e-3)
 
 
 WEAK = dict(rows=16, columns=12, device={"name": "powerlaw-high"}, r_word=100.0, r_bit=100.0, g_off=5.25e-7,
