@@ -45,13 +45,16 @@ def main() -> None:
         command = COMMANDS.get(name, f"spicenn reproduce {name}")
         body = (f"Command: `{command}" + (" --quick" if setup.get("quick") else "") + "`" +
                 f". Setup: `{json.dumps(setup)}`.\n\n```\n{table(results)}\n```")
-        pictures = sorted(path.parent.glob("*.png"))
+        # the run's own figures, and the surrogates' parity plots and error histograms (per kind)
+        pictures = sorted(path.parent.glob("*.png")) + sorted(path.parent.glob("*/parity.png")) + \
+            sorted(path.parent.glob("*/error_histogram.png"))
         if pictures:
             FIGURES.mkdir(parents=True, exist_ok=True)
             for picture in pictures:
-                target = FIGURES / f"{name}-{picture.name}" if not picture.stem.startswith(name) else FIGURES / picture.name
+                stem = picture.stem if picture.parent == path.parent else f"{picture.parent.name}-{picture.stem}"
+                target = FIGURES / (stem + ".png" if stem.startswith(name) else f"{name}-{stem}.png")
                 shutil.copyfile(picture, target)
-                body += f"\n\n![{picture.stem}]({target.relative_to(ROOT)})"
+                body += f"\n\n![{stem}]({target.relative_to(ROOT)})"
         write_section(ROOT / "RESULTS.md", name, body)
         print(f"wrote {name}")
 
