@@ -104,6 +104,10 @@ class SharedEngine:
 
         self._ffi = ffi
         self._lib = self._ng._ngspice_shared
+        # ngspice's OpenMP threads keep spinning after a run and starve torch's in the same
+        # process (small torch ops measured 8-14x slower after one simulation on 2 cores);
+        # one thread costs ngspice nothing measurable on these circuits (KLU solves serially)
+        self._command("set num_threads=1")
         self.version, self.klu = parse_version(self._command("version -f"))
         self.library = self._ng.library_path
 
