@@ -147,8 +147,9 @@ class Device:
                              "use smaller voltages or a gentler nonlinearity")
 
 
-def uniform_cell(cell: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Per-device parameters as scalars if every device has the same value, else None."""
+def uniform_cell(cell: Mapping[str, Any]) -> dict[str, float] | None:
+    """Per-device parameters as Python floats if every device has the same value, else None
+    (floats, not 0-d tensors: torch's pow with a float exponent is several times faster)."""
     import torch
 
     scalars = {}
@@ -157,5 +158,5 @@ def uniform_cell(cell: Mapping[str, Any]) -> dict[str, Any] | None:
         first = value.reshape(-1)[0]
         if not bool(torch.all(value == first)):
             return None
-        scalars[key] = first
+        scalars[key] = float(first)
     return scalars

@@ -92,8 +92,8 @@ class PowerLaw(Device):
         return {"n": n}
 
     def constants(self, g, xp, cell):
-        n = cell.get("n")
-        return {"p": math.log2(self.n) if n is None else xp.log(n) / math.log(2.0)}
+        n = cell.get("n", self.n)
+        return {"p": math.log2(n) if isinstance(n, (int, float)) else xp.log(n) / math.log(2.0)}
 
     def formula(self, v, g, k, xp):
         return xp.sign(v) * self.v_ref * g * (xp.abs(v) / self.v_ref) ** k["p"]

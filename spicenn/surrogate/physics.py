@@ -114,28 +114,33 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
         word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
     if scales is None:
         scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
-    if slope_step > 0:
-        terms = device.row_terms(voltages, conductances, cell)
+    common = uniform_cell(cell)
+    if slope_step > 0 and common is not None and device.separable:
+        # every device alike: φ at V, V + h and V - h in one evaluation (the device-only term
+        # is then φ(V) @ G, what `row_terms` gives for this case)
+        shifted = device.current(torch.stack((voltages, voltages + slope_step, voltages - slope_step)),
+                                 torch.ones((), dtype=dtype), torch, common)
+        phi, slope = shifted[0], (shifted[1] - shifted[2]) / (2 * slope_step)
+        features, weights = phi, conductances
     else:
         with torch.enable_grad():
-            v = voltages if voltages.requires_grad else voltages.detach().requires_grad_()
+            v = voltages if voltages.requires_grad or slope_step > 0 else voltages.detach().requires_grad_()
             terms = device.row_terms(v, conductances, cell)
-    if terms is None:
-        raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
-    features, weights = terms
-    # the first block of features is φ(V) at the nominal (or common) parameters
-    phi = features[..., : voltages.shape[-1]]
-    if slope_step > 0:
-        common = uniform_cell(cell) or {}
-        unit = torch.ones((), dtype=dtype)
-        slope = (device.current(voltages + slope_step, unit, torch, common)
-                 - device.current(voltages - slope_step, unit, torch, common)) / (2 * slope_step)
-    else:
-        # φ' by autograd, exact for any separable model, kept in the graph when d/dV is wanted
-        with torch.enable_grad():
-            slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
-        if not voltages.requires_grad:
-            features, phi, slope = features.detach(), phi.detach(), slope.detach()
+        if terms is None:
+            raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
+        features, weights = terms
+        # the first block of features is φ(V) at the nominal (or common) parameters
+        phi = features[..., : voltages.shape[-1]]
+        if slope_step > 0:
+            shifted = device.current(torch.stack((voltages + slope_step, voltages - slope_step)),
+                                     torch.ones((), dtype=dtype), torch, common or {})
+            slope = (shifted[0] - shifted[1]) / (2 * slope_step)
+        else:
+            # φ' by autograd, exact for any separable model, kept in the graph when d/dV is wanted
+            with torch.enable_grad():
+                slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
+            if not voltages.requires_grad:
+                features, phi, slope = features.detach(), phi.detach(), slope.detach()
     device_only = features @ weights
     word_drop = conductances * (conductances @ word_kernel)
     word_term = (slope * phi) @ word_drop
@@ -146,5 +151,6 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     loss = r_word * scales[0].to(dtype) * word_term + r_bit * bit_term
     if not resummed:
         return device_only - loss
-    # I0 = 0 only where every input of the column is 0, and then the loss is 0 too
-    return device_only / (1 + loss / device_only.abs().clamp_min(torch.finfo(dtype).tiny))
+    # I0 >= 0 for inputs >= 0; I0 = 0 only where every input of the column is 0, and then the
+    # loss is 0 too
+    return device_only / (1 + loss / device_only.clamp_min(torch.finfo(dtype).tiny))
