@@ -154,6 +154,9 @@ def uniform_cell(cell: Mapping[str, Any]) -> dict[str, float] | None:
 
     scalars = {}
     for key, value in cell.items():
+        if isinstance(value, (int, float)):
+            scalars[key] = float(value)
+            continue
         value = torch.as_tensor(value)
         first = value.reshape(-1)[0]
         if not bool(torch.all(value == first)):

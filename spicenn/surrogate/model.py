@@ -27,6 +27,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..io import atomic_path
+from ..devices.base import uniform_cell
 from .physics import bit_line_modes, first_order, line_kernels, relax
 from .sampling import TileConfig
 
@@ -72,6 +73,7 @@ class CrossbarSurrogate(nn.Module):
         self.device_model = config.device_model()
         self.cell = {key: torch.from_numpy(value) for key, value in
                      self.device_model.cell_parameters((config.rows, config.columns)).items()}
+        self.common_cell = uniform_cell(self.cell)
         if config.kind == "relaxation":
             # damping = sigmoid(logit); 0 -> 0.5, the safe fixed value before training
             self.damping_logits = nn.Parameter(torch.zeros(config.iterations, dtype=torch.float64))
@@ -112,7 +114,11 @@ class CrossbarSurrogate(nn.Module):
         self.check(voltages, conductances)
         c = self.config
         dtype = getattr(torch, c.compute_dtype)
-        cell = {key: torch.as_tensor(value).to(dtype) for key, value in (cell if cell is not None else self.cell).items()}
+        if cell is None and c.kind == "first-order" and self.common_cell is not None:
+            cell = self.common_cell  # every device alike: scalars, no per-call conversion
+        else:
+            cell = {key: torch.as_tensor(value).to(dtype)
+                    for key, value in (cell if cell is not None else self.cell).items()}
         if c.kind == "first-order":
             currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
                                    self.modes.to(dtype), self.scales.to(dtype), cell,

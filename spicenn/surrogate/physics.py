@@ -141,14 +141,25 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
                 slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
             if not voltages.requires_grad:
                 features, phi, slope = features.detach(), phi.detach(), slope.detach()
-    device_only = features @ weights
+    # bit-line modes folded into the conductances once per tile, (φ·u_r) @ G = φ @ (u_r·G), laid
+    # side by side as (..., M, R·N) so that each input meets all modes in one matmul
+    rows, columns, count = conductances.shape[-2], conductances.shape[-1], modes.shape[-1]
+    by_mode = (modes.to(dtype).T.unsqueeze(-1) * conductances.unsqueeze(-3)).transpose(-3, -2)
+    by_mode = by_mode.reshape(*conductances.shape[:-2], rows, count * columns)
+    if features is phi:  # device-only term and φ's projections in one matmul
+        both = phi @ torch.cat((weights, by_mode), -1)
+        device_only, phi_projected = both[..., :columns], both[..., columns:]
+    else:
+        device_only, phi_projected = features @ weights, phi @ by_mode
+    slope_projected = slope @ by_mode
     word_drop = conductances * (conductances @ word_kernel)
     word_term = (slope * phi) @ word_drop
-    # bit-line term: Σ_r [(φ'·u_r) @ G]·[(φ·u_r) @ G], both stacked into one batched matmul
-    u = modes.to(dtype).T.reshape(-1, *([1] * (voltages.ndim - 1)), modes.shape[0])  # (R, 1.., M)
-    projected = torch.stack((slope * u, phi * u)) @ conductances.unsqueeze(0).unsqueeze(0)
-    bit_term = (projected[0] * projected[1] * scales[1:].to(dtype).reshape(-1, *([1] * voltages.ndim))).sum(0)
-    loss = r_word * scales[0].to(dtype) * word_term + r_bit * bit_term
+    scales = scales.to(dtype)
+    if count == 1:
+        bit_term = phi_projected * slope_projected * scales[1]
+    else:
+        bit_term = ((phi_projected * slope_projected).unflatten(-1, (count, columns)) * scales[1:, None]).sum(-2)
+    loss = (r_word * scales[0]) * word_term + r_bit * bit_term
     if not resummed:
         return device_only - loss
     # I0 >= 0 for inputs >= 0; I0 = 0 only where every input of the column is 0, and then the
