@@ -23,9 +23,9 @@ import torch
 
 from bench_spice import best, publish
 from rebuild_surrogates import CONFIGS, VECTORS
-from spicenn.reproduce.wires import R_WIRE, TILE, meets_target
+from spicenn.reproduce.wires import R_WIRE, TILE
 from spicenn.surrogate import DatasetSpec, generate
-from spicenn.surrogate.training import train, validate
+from spicenn.surrogate.training import meets_target, train, validate
 
 TILES = {**CONFIGS,
          "wires64-high": dict(rows=TILE, columns=TILE, device={"name": "powerlaw-high"}, r_word=R_WIRE,

@@ -27,9 +27,9 @@ from ..nn.config import CrossbarConfig
 from ..nn.evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends, efficiency
 from ..nn.training import run_data, train
 from ..surrogate import DatasetSpec, generate
-from ..surrogate.model import CrossbarSurrogate
+from ..surrogate.model import KINDS, CrossbarSurrogate
 from ..surrogate.training import train as train_surrogate
-from ..surrogate.training import validate
+from ..surrogate.training import meets_target, validate
 from . import joksas2022
 
 TILE = 64
@@ -68,15 +68,6 @@ def build_surrogate(out: Path, hardware: CrossbarConfig, s: dict[str, Any], prog
     kind = "first-order" if meets_target(reports["first-order"]) else "relaxation"
     return {"path": str(out / f"surrogate-{kind}.pt"), "kind": kind, "validation": reports[kind],
             "validation_by_kind": reports}
-
-
-KINDS = ("relaxation", "first-order")
-
-
-def meets_target(report: dict[str, dict]) -> bool:
-    """NRMSE <= 0.5 % and at most 1/5 of the better of the ideal and device-only models'."""
-    nrmse = report["surrogate"]["nrmse"]
-    return nrmse <= 0.005 and nrmse <= min(report["ideal"]["nrmse"], report["device_only"]["nrmse"]) / 5
 
 
 def run(out: str | Path, quick: bool = False, workers: int = 1, progress: bool = True) -> dict[str, Any]:

@@ -61,7 +61,7 @@ class SurrogateConfig(TileConfig):
                              f"(linear, sinh, powerlaw), not {self.device['name']!r}")
 
 
-KINDS = ("relaxation", "first-order")
+KINDS = ("relaxation", "first-order")  # also listed by `spicenn surrogate train --kind` (kept torch-free)
 
 
 class CrossbarSurrogate(nn.Module):

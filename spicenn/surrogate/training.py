@@ -65,6 +65,13 @@ def validate(model: CrossbarSurrogate, data: str | Path, plots: str | Path | Non
     return report
 
 
+def meets_target(report: dict[str, dict]) -> bool:
+    """The surrogate's accuracy target on a `validate` report: NRMSE <= 0.5 % and at most 1/5
+    of the better of the ideal and device-only models'."""
+    nrmse = report["surrogate"]["nrmse"]
+    return nrmse <= 0.005 and nrmse <= min(report["ideal"]["nrmse"], report["device_only"]["nrmse"]) / 5
+
+
 def _plots(folder: Path, predicted: np.ndarray, ideal: np.ndarray, spice: np.ndarray) -> None:
     import matplotlib
 
