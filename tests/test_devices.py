@@ -60,6 +60,43 @@ def test_gradient_is_finite_at_zero_volts(name):
     assert torch.all(torch.isfinite(v.grad)) and torch.all(torch.isfinite(g.grad))
 
 
+@pytest.mark.parametrize("k", [0.5, 3.0, 12.0])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sinh_fast_response_equals_the_formula(k, dtype):
+    """Sinh.response (one expm1) against the generic Device.response, down to microvolts."""
+    from spicenn.devices.base import Device
+
+    device = get_device("sinh", k=k)
+    v = torch.cat((torch.linspace(-0.5, 0.5, 41, dtype=dtype), torch.tensor([0.0, 1e-6, -1e-6, 3e-4], dtype=dtype)))
+    tolerance = dict(rtol=2e-6, atol=0.0) if dtype == torch.float32 else dict(rtol=1e-13, atol=0.0)
+    for got, expected in zip(device.response(v, 0.02), Device.response(device, v, 0.02)):
+        assert got.dtype == dtype
+        torch.testing.assert_close(got, expected, **tolerance)
+
+
+@pytest.mark.parametrize("n", [2.0, 2.13, 3.5])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_power_law_fast_response_equals_the_formula(n, dtype):
+    """PowerLaw.response (numpy log2/exp2) against the generic Device.response (the formula
+    through torch): values at, between and across 0 V, and the analytic gradient."""
+    from spicenn.devices.base import Device
+
+    device = get_device("powerlaw", n=n)
+    v = torch.cat((torch.linspace(-0.5, 0.5, 41, dtype=dtype), torch.tensor([0.0, 0.02, -0.02, 1e-9], dtype=dtype)))
+    fast = device.response(v, 0.02, {"n": n})
+    generic = Device.response(device, v, 0.02, {"n": n})
+    tolerance = dict(rtol=2e-6, atol=1e-9) if dtype == torch.float32 else dict(rtol=1e-13, atol=1e-16)
+    for got, expected in zip(fast, generic):
+        assert got.dtype == dtype
+        torch.testing.assert_close(got, expected, **tolerance)
+    # gradients of both outputs, at points away from the kinks at 0 and ±h
+    x = torch.tensor([[0.005, 0.05, 0.3], [0.49, 0.01, 0.11]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a: device.response(a, 0.02), (x,), eps=1e-7, atol=1e-8, rtol=1e-6)
+    zero = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    device.response(zero, 0.02)[0].sum().backward()
+    assert torch.all(zero.grad == (1.0 if n == 2.0 else 0.0))  # φ'(0): 1 for a linear device, else 0
+
+
 def test_lib_file_is_in_sync_with_the_models():
     assert (ROOT / "models" / "spicenn_devices.lib").read_text() == lib_text()
 

@@ -95,6 +95,19 @@ def test_first_order_gradients_in_v_and_g_match_finite_differences(slope_step, r
         eps=1e-6, atol=1e-8, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["powerlaw", "sinh"])
+def test_first_order_gradients_with_devices_alike(name, rng):
+    """Every device alike: the path where the device gives φ and its secant directly."""
+    device = get_device(name)
+    g0 = 2e-3 if name == "powerlaw" else 1e-4
+    scale = torch.tensor(rng.uniform(0.3, 1.0, (2, 4, 3)), requires_grad=True)
+    v = torch.tensor(rng.uniform(0.0, 0.5, (2, 5, 4)), requires_grad=True)
+    modes, scales = bit_line_modes(4, 2), torch.tensor([0.9, 1.1, 0.7], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda volts, s, k: first_order(device, volts, s * g0, 5.0, 5.0, modes, k, slope_step=0.02) / g0,
+        (v, scale, scales), eps=1e-7, atol=1e-8, rtol=1e-5)
+
+
 def test_resummed_first_order_model_on_strongly_loaded_lines(rng):
     """Lines that move the currents by ~10 %: the plain expansion is off by percents, the
     resummed one by a few tenths of a percent (sinh devices, against ngspice)."""

@@ -85,6 +85,16 @@ class Device:
             return None
         return self.current(v, torch.ones((), dtype=v.dtype), torch, scalars), g
 
+    def response(self, v: Any, step: float, cell: Mapping[str, float] | None = None) -> tuple[Any, Any]:
+        """For torch voltages v: φ(v), the current per unit G at common cell parameters (floats),
+        and its secant slope (φ(v + step) - φ(v - step)) / (2·step), both shaped like v and
+        differentiable in v. What the first-order surrogate evaluates per input; a model may
+        override it with a faster evaluation of its own formula (tests hold the two equal)."""
+        import torch
+
+        shifted = self.current(torch.stack((v, v + step, v - step)), torch.ones((), dtype=v.dtype), torch, cell or {})
+        return shifted[0], (shifted[1] - shifted[2]) / (2 * step)
+
     def spice_template(self) -> str:
         """The behavioural current expression with `{p}`, `{n}`, `{g}` and constant placeholders."""
         k = {key: Expr("{k_" + key + "}") for key in self.constant_names()}

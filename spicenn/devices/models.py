@@ -52,6 +52,18 @@ class Sinh(Device):
     def formula(self, v, g, k, xp):
         return g * xp.sinh(self.k * v) / self.k
 
+    def response(self, v, step, cell=None):
+        """φ and its secant slope (see `Device.response`) from two exponentials instead of three
+        sinh: sinh(k(v ± h)) = sinh(kv)·cosh(kh) ± cosh(kv)·sinh(kh), so the secant is
+        cosh(kv)·sinh(kh)/(kh). With m = e^x - 1 and d = e^-x, sinh x = m(1 + d)/2 has no
+        cancellation near 0 V (as (e^x - e^-x)/2 has) nor for x < 0, and cosh x = (m + 1 + d)/2."""
+        import torch
+
+        x = self.k * v
+        grown, decay = torch.expm1(x), torch.exp(-x)
+        phi = grown * (decay + 1) * (0.5 / self.k)
+        return phi, (grown + decay + 1) * (0.5 * math.sinh(self.k * step) / (self.k * step))
+
 
 @dataclass(frozen=True, kw_only=True)
 class PowerLaw(Device):
@@ -117,6 +129,17 @@ class PowerLaw(Device):
         deviation = torch.log2(torch.as_tensor(cell["n"], dtype=g.dtype)) - math.log2(self.n)
         weights = torch.cat([g * deviation**k for k in range(terms)], -2)
         return features.reshape(*v.shape[:-1], terms * m), weights
+
+    def response(self, v, step, cell=None):
+        """φ and its secant slope (see `Device.response`) from numpy's SIMD log2 and exp2, ~5x
+        faster here than torch's pow, which dominated the first-order surrogate's time per
+        call; the gradient is the formula's own derivative. Off the CPU: the generic path."""
+        if v.device.type != "cpu":
+            return super().response(v, step, cell)
+        from .fast import power_law_response
+
+        n = (cell or {}).get("n", self.n)
+        return power_law_response(v, step, self.v_ref, math.log2(n))
 
     def lib_cell_defaults(self):
         return {"n": self.n}

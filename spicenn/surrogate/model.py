@@ -64,6 +64,10 @@ class SurrogateConfig(TileConfig):
 KINDS = ("relaxation", "first-order")  # also listed by `spicenn surrogate train --kind` (kept torch-free)
 
 
+def _refresh_compute_modes(module: "CrossbarSurrogate", _incompatible) -> None:
+    module.modes_compute = module.modes.to(module.modes_compute.dtype)
+
+
 class CrossbarSurrogate(nn.Module):
     """(voltages (..., B, M), conductances (..., M, N)) -> output currents (..., B, N)."""
 
@@ -81,9 +85,11 @@ class CrossbarSurrogate(nn.Module):
             # the word-line term's and each bit-line mode's scale; ones = the plain expansion
             self.scales = nn.Parameter(torch.ones(1 + config.modes, dtype=torch.float64))
             self.register_buffer("modes", bit_line_modes(config.rows, config.modes))
-            # the word-line kernel in the compute precision, kept out of the state_dict
-            self.register_buffer("word_kernel", line_kernels(1, config.columns, getattr(torch, config.compute_dtype))[0],
-                                 persistent=False)
+            # the modes and the word-line kernel in the compute precision, kept out of the state_dict
+            compute = getattr(torch, config.compute_dtype)
+            self.register_buffer("modes_compute", self.modes.to(compute), persistent=False)
+            self.register_buffer("word_kernel", line_kernels(1, config.columns, compute)[0], persistent=False)
+            self.register_load_state_dict_post_hook(_refresh_compute_modes)
 
     def damping(self) -> torch.Tensor:
         return torch.sigmoid(self.damping_logits)
@@ -121,7 +127,7 @@ class CrossbarSurrogate(nn.Module):
                     for key, value in (cell if cell is not None else self.cell).items()}
         if c.kind == "first-order":
             currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
-                                   self.modes.to(dtype), self.scales.to(dtype), cell,
+                                   self.modes_compute.to(dtype), self.scales.to(dtype), cell,
                                    slope_step=c.slope_step, word_kernel=self.word_kernel.to(dtype))
         else:
             currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,

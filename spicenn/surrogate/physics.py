@@ -116,11 +116,9 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
         scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
     common = uniform_cell(cell)
     if slope_step > 0 and common is not None and device.separable:
-        # every device alike: φ at V, V + h and V - h in one evaluation (the device-only term
-        # is then φ(V) @ G, what `row_terms` gives for this case)
-        shifted = device.current(torch.stack((voltages, voltages + slope_step, voltages - slope_step)),
-                                 torch.ones((), dtype=dtype), torch, common)
-        phi, slope = shifted[0], (shifted[1] - shifted[2]) / (2 * slope_step)
+        # every device alike: φ and its secant slope from the device (the device-only term is
+        # then φ(V) @ G, what `row_terms` gives for this case)
+        phi, slope = device.response(voltages, slope_step, common)
         features, weights = phi, conductances
     else:
         with torch.enable_grad():
@@ -132,9 +130,7 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
         # the first block of features is φ(V) at the nominal (or common) parameters
         phi = features[..., : voltages.shape[-1]]
         if slope_step > 0:
-            shifted = device.current(torch.stack((voltages + slope_step, voltages - slope_step)),
-                                     torch.ones((), dtype=dtype), torch, common or {})
-            slope = (shifted[0] - shifted[1]) / (2 * slope_step)
+            _, slope = device.response(voltages, slope_step, common or {})
         else:
             # φ' by autograd, exact for any separable model, kept in the graph when d/dV is wanted
             with torch.enable_grad():
@@ -144,24 +140,28 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     # bit-line modes folded into the conductances once per tile, (φ·u_r) @ G = φ @ (u_r·G), laid
     # side by side as (..., M, R·N) so that each input meets all modes in one matmul
     rows, columns, count = conductances.shape[-2], conductances.shape[-1], modes.shape[-1]
-    by_mode = (modes.to(dtype).T.unsqueeze(-1) * conductances.unsqueeze(-3)).transpose(-3, -2)
-    by_mode = by_mode.reshape(*conductances.shape[:-2], rows, count * columns)
+    modes = modes.to(dtype)
+    if count == 1:
+        by_mode = conductances * modes
+    else:
+        by_mode = (modes.T.unsqueeze(-1) * conductances.unsqueeze(-3)).transpose(-3, -2)
+        by_mode = by_mode.reshape(*conductances.shape[:-2], rows, count * columns)
     if features is phi:  # device-only term and φ's projections in one matmul
         both = phi @ torch.cat((weights, by_mode), -1)
         device_only, phi_projected = both[..., :columns], both[..., columns:]
     else:
         device_only, phi_projected = features @ weights, phi @ by_mode
-    slope_projected = slope @ by_mode
-    word_drop = conductances * (conductances @ word_kernel)
-    word_term = (slope * phi) @ word_drop
+    # the fitted scales go into the per-tile matrices, not the per-vector products
     scales = scales.to(dtype)
+    word_drop = conductances * (conductances @ word_kernel) * (r_word * scales[0])
+    loss = (slope * phi) @ word_drop
     if count == 1:
-        bit_term = phi_projected * slope_projected * scales[1]
+        loss = loss + phi_projected * (slope @ (by_mode * (r_bit * scales[1])))
     else:
-        bit_term = ((phi_projected * slope_projected).unflatten(-1, (count, columns)) * scales[1:, None]).sum(-2)
-    loss = (r_word * scales[0]) * word_term + r_bit * bit_term
+        by_mode_scaled = by_mode * (r_bit * scales[1:]).repeat_interleave(columns)
+        loss = loss + (phi_projected * (slope @ by_mode_scaled)).unflatten(-1, (count, columns)).sum(-2)
     if not resummed:
         return device_only - loss
-    # I0 >= 0 for inputs >= 0; I0 = 0 only where every input of the column is 0, and then the
-    # loss is 0 too
-    return device_only / (1 + loss / device_only.clamp_min(torch.finfo(dtype).tiny))
+    # I0/(1 + loss/I0) as I0·(I0/(I0 + loss)): I0 >= 0 for inputs >= 0; I0 = 0 only where every
+    # input of the column is 0, and then the loss is 0 too
+    return device_only * (device_only / (device_only + loss).clamp_min(torch.finfo(dtype).tiny))

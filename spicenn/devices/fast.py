@@ -1,0 +1,63 @@
+"""Fast torch evaluations of model formulas where the generic path is the bottleneck.
+
+Each one computes exactly what `Device.current` computes (tests hold them equal to float
+precision) and returns torch tensors with an analytic gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
+
+
+def _signed_power(x: np.ndarray, v_ref: float, exponent: float, out: np.ndarray) -> np.ndarray:
+    """sign(x)·v_ref·(|x|/v_ref)^exponent into `out`, as exp2(exponent·log2(|x|/v_ref))."""
+    np.abs(x, out=out)
+    out *= 1.0 / v_ref
+    with np.errstate(divide="ignore"):  # log2(0) = -inf, and exp2(-inf) = 0: the right value at 0 V
+        np.log2(out, out=out)
+    out *= exponent
+    np.exp2(out, out=out)
+    out *= v_ref
+    # the sign bit of x into out (out >= 0): integer SIMD; numpy's copysign is not vectorised
+    # and cost as much as everything else here
+    bits = out.view(np.int32 if out.dtype == np.float32 else np.int64)
+    sign_bit = np.array(1 << (8 * out.itemsize - 1), dtype=np.uint64).astype(bits.dtype)
+    bits |= x.view(bits.dtype) & sign_bit
+    return out
+
+
+class _PowerLawResponse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, v: torch.Tensor, step: float, v_ref: float, exponent: float):
+        values = v.detach().numpy()
+        points = np.empty((3, *values.shape), values.dtype)
+        points[0] = values
+        np.add(values, step, out=points[1])
+        np.subtract(values, step, out=points[2])
+        currents = _signed_power(points, v_ref, exponent, np.empty_like(points))
+        slope = np.subtract(currents[1], currents[2])
+        slope *= 1.0 / (2 * step)
+        ctx.constants = (step, exponent)
+        currents = torch.from_numpy(currents)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(torch.from_numpy(points), currents)
+        # φ is a view of the saved currents: changing it in place would be caught by autograd
+        return currents[0], torch.from_numpy(slope)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_phi: torch.Tensor, grad_slope: torch.Tensor):
+        points, currents = ctx.saved_tensors
+        step, exponent = ctx.constants
+        # φ'(x) = exponent·φ(x)/x; at 0 it is 0 for exponent > 1 and 1 for a linear device
+        at_zero = torch.tensor(1.0 if exponent == 1 else 0.0, dtype=points.dtype)
+        derivative = torch.where(points != 0, exponent * currents / points, at_zero)
+        grad = grad_phi * derivative[0] + grad_slope * (derivative[1] - derivative[2]) / (2 * step)
+        return grad, None, None, None
+
+
+def power_law_response(v: torch.Tensor, step: float, v_ref: float, exponent: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """φ(v) = sign(v)·v_ref·(|v|/v_ref)^exponent and (φ(v + step) - φ(v - step))/(2·step)."""
+    return _PowerLawResponse.apply(v, step, v_ref, exponent)
