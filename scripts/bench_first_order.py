@@ -7,7 +7,8 @@ Accuracy: a first-order model fitted to 4 SPICE cases x 16 vectors (uniform G an
 200), validated on 4 held-out cases of the unseen distribution (G skewed toward G_off, sparse
 inputs, seed 101), beside the relaxation kind fitted to the same data (6 sweeps). Speed:
 per-MVM time of each kind for 16 tiles x B vectors in one call (float64 in and out, CPU, 2
-threads, best of 5), against an ideal torch matmul of the same tensors, for B = 64 and 1024.
+threads), against an ideal torch matmul of the same tensors, for B = 64 and 1024: ratios per
+round of 21 interleaved rounds (7 at 1024 vectors), median [quartiles].
 
     python scripts/bench_first_order.py            # writes its table into BENCHMARKS.md
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench_spice import best, publish
+from bench_spice import publish, ratio, side_by_side
 from rebuild_surrogates import CONFIGS, VECTORS
 from spicenn.reproduce.wires import R_WIRE, TILE
 from spicenn.surrogate import DatasetSpec, generate
@@ -33,15 +34,15 @@ TILES = {**CONFIGS,
 BATCHES = (64, 1024)
 
 
-def per_mvm(model, config: dict, vectors: int) -> tuple[float, float]:
-    """(model, ideal matmul) seconds per MVM on 16 tiles x `vectors` uniform vectors."""
+def speeds(models: dict, config: dict, vectors: int) -> dict[str, list[float]]:
+    """Seconds per call of each model and of the ideal matmul on 16 tiles x `vectors` uniform
+    vectors, side by side (interleaved rounds)."""
     rng = np.random.default_rng(0)
     g = torch.from_numpy(rng.uniform(config["g_off"], config["g_on"], (16, config["rows"], config["columns"])))
     v = torch.from_numpy(rng.uniform(0, config["v_max"], (16, vectors, config["rows"])))
-    with torch.no_grad():
-        model(v, g)
-        return (best(lambda: model(v, g), repeats=5) / (16 * vectors),
-                best(lambda: torch.matmul(v, g), repeats=5) / (16 * vectors))
+    with torch.no_grad():  # fewer rounds at the large batch, where a relaxation call takes seconds
+        return side_by_side({**{name: (lambda m=model: m(v, g)) for name, model in models.items()},
+                             "matmul": lambda: torch.matmul(v, g)}, rounds=21 if vectors <= 64 else 7)
 
 
 def main() -> None:
@@ -71,11 +72,9 @@ def main() -> None:
                             f"{'yes' if meets_target(fast_report) else 'no'} |")
             print(accuracy[-1], flush=True)
             for vectors in BATCHES:
-                fast_s, matmul_s = per_mvm(fast, config, vectors)
-                relax_s, matmul_again = per_mvm(relaxation, config, vectors)
-                matmul_s = min(matmul_s, matmul_again)
-                speed.append(f"| {name} | {vectors} | {fast_s / matmul_s:.3g}x | {relax_s / matmul_s:.3g}x | "
-                             f"{relax_s / fast_s:.3g}x |")
+                times = speeds({"first-order": fast, "relaxation": relaxation}, config, vectors)
+                speed.append(f"| {name} | {vectors} | {ratio(times, 'first-order', 'matmul')} | "
+                             f"{ratio(times, 'relaxation', 'matmul')} | {ratio(times, 'relaxation', 'first-order')} |")
                 print(speed[-1], flush=True)
     note = (f"{args.cases} training and {args.cases} held-out SPICE cases x {VECTORS} vectors per tile; "
             "target: NRMSE <= 0.5 % and <= 1/5 of the better baseline")

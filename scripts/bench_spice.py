@@ -205,6 +205,34 @@ def best(function, repeats: int = 3) -> float:
     return min(times)
 
 
+def side_by_side(functions: dict, rounds: int = 21, block: float = 0.02) -> dict[str, list[float]]:
+    """Seconds per call of each function, in `rounds` interleaved rounds: each round runs every
+    function in turn, repeated to fill about `block` seconds. This machine's speed drifts by
+    tens of percent within a minute (a shared virtual machine), so compare per round and take
+    the median: `ratio(times, a, b)`."""
+    repeats = {}
+    for name, function in functions.items():
+        function()  # warm
+        repeats[name] = max(1, int(block / max(best(function, repeats=2), 1e-9)))
+    times = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            for _ in range(repeats[name]):
+                function()
+            times[name].append((time.perf_counter() - started) / repeats[name])
+    return times
+
+
+def ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> str:
+    """The median over rounds of the per-round ratio, with its quartiles, as text."""
+    import numpy as np
+
+    per_round = np.array(times[numerator]) / np.array(times[denominator])
+    low, middle, high = np.percentile(per_round, [25, 50, 75])
+    return f"{middle:.3g}x [{low:.3g}, {high:.3g}]"
+
+
 def publish(section: str, command: str, note: str, table_rows: list[str], write: bool) -> None:
     """Print a table with machine, date and command, and put it into BENCHMARKS.md."""
     body = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.\n"

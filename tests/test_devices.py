@@ -89,6 +89,9 @@ def test_power_law_fast_response_equals_the_formula(n, dtype):
     for got, expected in zip(fast, generic):
         assert got.dtype == dtype
         torch.testing.assert_close(got, expected, **tolerance)
+    from spicenn.devices.fast import power_law
+
+    torch.testing.assert_close(power_law(v, device.v_ref, np.log2(n)), generic[0], **tolerance)
     # gradients of both outputs, at points away from the kinks at 0 and ±h
     x = torch.tensor([[0.005, 0.05, 0.3], [0.49, 0.01, 0.11]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda a: device.response(a, 0.02), (x,), eps=1e-7, atol=1e-8, rtol=1e-6)

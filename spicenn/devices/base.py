@@ -85,15 +85,16 @@ class Device:
             return None
         return self.current(v, torch.ones((), dtype=v.dtype), torch, scalars), g
 
-    def response(self, v: Any, step: float, cell: Mapping[str, float] | None = None) -> tuple[Any, Any]:
-        """For torch voltages v: φ(v), the current per unit G at common cell parameters (floats),
-        and its secant slope (φ(v + step) - φ(v - step)) / (2·step), both shaped like v and
-        differentiable in v. What the first-order surrogate evaluates per input; a model may
-        override it with a faster evaluation of its own formula (tests hold the two equal)."""
-        import torch
-
-        shifted = self.current(torch.stack((v, v + step, v - step)), torch.ones((), dtype=v.dtype), torch, cell or {})
-        return shifted[0], (shifted[1] - shifted[2]) / (2 * step)
+    def response(self, v: Any, step: float, cell: Mapping[str, float] | None = None, xp: Any = None) -> tuple[Any, Any]:
+        """φ(v), the current per unit G at common cell parameters (floats), and its secant slope
+        (φ(v + step) - φ(v - step)) / (2·step), both shaped like v: what the first-order
+        surrogate evaluates per input. `xp`: torch (default; differentiable in v) or numpy.
+        A model may override it with a faster evaluation of its own formula (tests hold the
+        two equal)."""
+        if xp is None:
+            import torch as xp
+        shifted = self.current(xp.stack((v, v + step, v - step)), xp.ones((), dtype=v.dtype), xp, cell or {})
+        return shifted[0], (shifted[1] - shifted[2]) * (1.0 / (2 * step))
 
     def spice_template(self) -> str:
         """The behavioural current expression with `{p}`, `{n}`, `{g}` and constant placeholders."""

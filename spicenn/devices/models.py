@@ -52,15 +52,15 @@ class Sinh(Device):
     def formula(self, v, g, k, xp):
         return g * xp.sinh(self.k * v) / self.k
 
-    def response(self, v, step, cell=None):
+    def response(self, v, step, cell=None, xp=None):
         """φ and its secant slope (see `Device.response`) from two exponentials instead of three
         sinh: sinh(k(v ± h)) = sinh(kv)·cosh(kh) ± cosh(kv)·sinh(kh), so the secant is
         cosh(kv)·sinh(kh)/(kh). With m = e^x - 1 and d = e^-x, sinh x = m(1 + d)/2 has no
         cancellation near 0 V (as (e^x - e^-x)/2 has) nor for x < 0, and cosh x = (m + 1 + d)/2."""
-        import torch
-
+        if xp is None:
+            import torch as xp
         x = self.k * v
-        grown, decay = torch.expm1(x), torch.exp(-x)
+        grown, decay = xp.expm1(x), xp.exp(-x)
         phi = grown * (decay + 1) * (0.5 / self.k)
         return phi, (grown + decay + 1) * (0.5 * math.sinh(self.k * step) / (self.k * step))
 
@@ -122,7 +122,12 @@ class PowerLaw(Device):
 
         m = v.shape[-1]
         log_ratio = torch.log(torch.clamp_min(v.abs(), 1e-30) / self.v_ref)
-        features = [self.current(v, torch.ones((), dtype=v.dtype), torch)]
+        if v.device.type == "cpu":
+            from .fast import power_law
+
+            features = [power_law(v, self.v_ref, math.log2(self.n))]
+        else:
+            features = [self.current(v, torch.ones((), dtype=v.dtype), torch)]
         for k in range(1, terms):
             features.append(features[-1] * log_ratio / k)
         features = torch.stack(features, -2)  # (..., B, K, M): one matmul after a reshape
@@ -130,16 +135,19 @@ class PowerLaw(Device):
         weights = torch.cat([g * deviation**k for k in range(terms)], -2)
         return features.reshape(*v.shape[:-1], terms * m), weights
 
-    def response(self, v, step, cell=None):
+    def response(self, v, step, cell=None, xp=None):
         """φ and its secant slope (see `Device.response`) from numpy's SIMD log2 and exp2, ~5x
         faster here than torch's pow, which dominated the first-order surrogate's time per
-        call; the gradient is the formula's own derivative. Off the CPU: the generic path."""
-        if v.device.type != "cpu":
-            return super().response(v, step, cell)
+        call; for torch the gradient is the formula's own derivative. Torch tensors off the
+        CPU take the generic path."""
         from .fast import power_law_response
 
-        n = (cell or {}).get("n", self.n)
-        return power_law_response(v, step, self.v_ref, math.log2(n))
+        exponent = math.log2((cell or {}).get("n", self.n))
+        if xp is np:
+            return power_law_response(v, step, self.v_ref, exponent)
+        if v.device.type != "cpu":
+            return super().response(v, step, cell)
+        return power_law_response(v, step, self.v_ref, exponent)
 
     def lib_cell_defaults(self):
         return {"n": self.n}

@@ -1,0 +1,79 @@
+"""The first-order surrogate's inference path: `physics.first_order` for tiles whose devices
+are all alike, evaluated in numpy with buffers kept between calls.
+
+Same arithmetic as the torch function (tests hold the two equal to float precision), for
+calls that need no gradient. Why a second path: at the batches a network layer sends (tens
+of vectors per tile) a call of the torch function is ~25 small operations, and on this kind
+of machine each costs more in dispatch and in page faults on freshly allocated buffers than
+in arithmetic (a call took 7-13x an ideal matmul, depending on the machine's mood). Here
+each step is one numpy ufunc or matmul writing into a buffer reused by the next call of the
+same shapes, and the whole call costs a few matmuls.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Mapping
+
+import numpy as np
+
+from ..devices import Device
+
+
+class FirstOrderInference:
+    """Callable (voltages (..., B, M), conductances (..., M, N), scales (1 + R)) -> currents
+    (..., B, N), numpy in and out; the leading dimensions broadcast like a matmul's."""
+
+    def __init__(self, device: Device, r_word: float, r_bit: float, modes: np.ndarray, word_kernel: np.ndarray,
+                 slope_step: float, cell: Mapping[str, float], dtype: np.dtype):
+        self.device, self.r_word, self.r_bit, self.slope_step = device, r_word, r_bit, slope_step
+        self.dtype = np.dtype(dtype)
+        self.modes = np.ascontiguousarray(modes, dtype=self.dtype)  # (M, R)
+        self.word_kernel = np.ascontiguousarray(word_kernel, dtype=self.dtype)  # (N, N)
+        self.cell = dict(cell)
+        # one set of buffers per thread: a model may serve several threads at once
+        self._local = threading.local()
+
+    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        buffers = self._local.__dict__.setdefault("buffers", {})
+        array = buffers.get(name)
+        if array is None or array.shape != shape:
+            array = buffers[name] = np.empty(shape, self.dtype)
+        return array
+
+    def __call__(self, voltages: np.ndarray, conductances: np.ndarray, scales: np.ndarray,
+                 out_dtype: np.dtype | None = None) -> np.ndarray:
+        rows, columns = conductances.shape[-2:]
+        count = self.modes.shape[1]
+        tiles = conductances.shape[:-2]
+        # per tile: G, the modes folded into G (u_r·G side by side), the scaled word-line drop
+        # kernel G∘(G·C) and the scaled modes (what `first_order` builds, scales folded in)
+        g = self._buffer("g", conductances.shape)
+        np.copyto(g, conductances, casting="same_kind")
+        by_mode = self._buffer("by_mode", (*tiles, rows, count * columns))
+        for mode in range(count):
+            np.multiply(g, self.modes[:, mode : mode + 1], out=by_mode[..., mode * columns : (mode + 1) * columns])
+        word_drop = np.matmul(g, self.word_kernel, out=self._buffer("word_drop", g.shape))
+        word_drop *= g
+        word_drop *= self.dtype.type(self.r_word * scales[0])
+        mode_scales = np.repeat((self.r_bit * np.asarray(scales[1:])).astype(self.dtype), columns)
+        by_mode_scaled = np.multiply(by_mode, mode_scales, out=self._buffer("by_mode_scaled", by_mode.shape))
+        # per vector: four matmuls and a few element-wise steps on (..., B, N)
+        v = np.asarray(voltages, dtype=self.dtype)
+        phi, slope = self.device.response(v, self.slope_step, self.cell, np)
+        shape = (*np.broadcast_shapes(v.shape[:-2], tiles), v.shape[-2])
+        device_only = np.matmul(phi, g, out=self._buffer("device_only", (*shape, columns)))
+        phi_projected = np.matmul(phi, by_mode, out=self._buffer("phi_projected", (*shape, count * columns)))
+        slope_projected = np.matmul(slope, by_mode_scaled, out=self._buffer("slope_projected", phi_projected.shape))
+        slope *= phi
+        loss = np.matmul(slope, word_drop, out=self._buffer("loss", device_only.shape))
+        slope_projected *= phi_projected
+        if count == 1:
+            loss += slope_projected
+        else:
+            loss += slope_projected.reshape(*shape, count, columns).sum(-2)
+        # resummed: I0·(I0/(I0 + loss)); I0 = 0 only where every input of the column is 0
+        loss += device_only
+        np.maximum(loss, np.finfo(self.dtype).tiny, out=loss)
+        np.divide(device_only, loss, out=loss)
+        return np.multiply(device_only, loss, out=np.empty(device_only.shape, out_dtype or self.dtype))

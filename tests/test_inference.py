@@ -1,0 +1,107 @@
+"""The first-order surrogate's numpy inference path against the torch function it mirrors."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from spicenn.devices import get_device
+from spicenn.surrogate.inference import FirstOrderInference
+from spicenn.surrogate.model import CrossbarSurrogate, SurrogateConfig
+from spicenn.surrogate.physics import bit_line_modes, first_order, line_kernels
+
+DEVICES = {"sinh": (1e-6, 1e-4), "powerlaw": (9.97e-4, 3.51e-3), "linear": (1e-6, 1e-4)}
+
+
+def _case(rng, g_range, tiles, vectors, rows, columns):
+    g = rng.uniform(*g_range, (*tiles, rows, columns))
+    v = rng.uniform(0, 0.5, (*tiles, vectors, rows))
+    v[..., ::3] = 0.0  # zero inputs (back-biased rows), and one vector of zeros only
+    v.reshape(-1, rows)[0] = 0.0
+    return v, g
+
+
+@pytest.mark.parametrize("name", sorted(DEVICES))
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inference_path_equals_the_torch_function(name, count, dtype, rng):
+    device = get_device(name)
+    rows, columns = 12, 7
+    modes, (word_kernel, _) = bit_line_modes(rows, count), line_kernels(1, columns)
+    scales = rng.uniform(0.7, 1.3, 1 + count)
+    kernel = FirstOrderInference(device, 0.5, 0.3, modes.numpy(), word_kernel.numpy(), 0.02, {}, np.dtype(dtype))
+    torch_dtype = getattr(torch, dtype)
+    tolerance = dict(rtol=2e-5, atol=0.0) if dtype == "float32" else dict(rtol=1e-12, atol=0.0)
+    # tiles with their own vectors, and one tile broadcast over several batches
+    for v_shape_tiles, g_tiles in (((4,), (4,)), ((3, 2), ())):
+        v, _ = _case(rng, DEVICES[name], v_shape_tiles, 5, rows, columns)
+        _, g = _case(rng, DEVICES[name], g_tiles, 5, rows, columns)
+        got = kernel(v, g, scales, np.float64)
+        expected = first_order(device, torch.tensor(v, dtype=torch_dtype), torch.tensor(g, dtype=torch_dtype), 0.5, 0.3,
+                               modes.to(torch_dtype), torch.tensor(scales), slope_step=0.02)
+        assert got.shape == tuple(expected.shape) and got.dtype == np.float64
+        np.testing.assert_allclose(got, expected.double().numpy(), **tolerance)
+        assert np.all(got.reshape(-1, columns)[0] == 0.0)  # the all-zero vector: no current, no NaN
+
+
+def test_model_takes_the_inference_path_only_without_gradients(rng):
+    config = SurrogateConfig(rows=10, columns=6, device={"name": "powerlaw"}, r_word=0.25, r_bit=0.25,
+                             g_off=9.97e-4, g_on=3.51e-3, kind="first-order", modes=2)
+    model = CrossbarSurrogate(config)
+    with torch.no_grad():
+        model.scales.copy_(torch.tensor([0.9, 1.2, 0.8]))
+    v, g = (torch.from_numpy(x) for x in _case(rng, DEVICES["powerlaw"], (3,), 4, 10, 6))
+    calls = []
+    original = FirstOrderInference.__call__
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    FirstOrderInference.__call__ = counted
+    try:
+        with_gradient = model(v, g)
+        with torch.no_grad():
+            without = model(v, g)
+        assert len(calls) == 1 and with_gradient.grad_fn is not None and without.grad_fn is None
+        torch.testing.assert_close(without, with_gradient.detach(), rtol=2e-6, atol=0.0)
+        # a chip's own cell parameters go through the torch function
+        with torch.no_grad():
+            model(v, g, cell={"n": torch.full((10, 6), 2.13)})
+        assert len(calls) == 1
+    finally:
+        FirstOrderInference.__call__ = original
+    # new scales loaded into the model are used on the next call
+    state = model.state_dict()
+    state["scales"] = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64)
+    model.load_state_dict(state)
+    with torch.no_grad():
+        plain = model(v, g)
+    assert not torch.allclose(plain, without)
+    torch.testing.assert_close(plain, model(v, g).detach(), rtol=2e-6, atol=0.0)
+
+
+def test_inference_buffers_are_per_thread(rng):
+    """Two threads calling one model with different shapes get their own, right answers."""
+    config = SurrogateConfig(rows=8, columns=5, device={"name": "sinh"}, r_word=1.0, r_bit=1.0, kind="first-order")
+    model = CrossbarSurrogate(config)
+    cases = [tuple(torch.from_numpy(x) for x in _case(rng, DEVICES["sinh"], (tiles,), vectors, 8, 5))
+             for tiles, vectors in ((2, 3), (5, 7))]
+    with torch.no_grad():
+        expected = [model(v, g) for v, g in cases]
+    failures = []
+
+    def work(index):
+        v, g = cases[index]
+        with torch.no_grad():
+            for _ in range(50):
+                if not torch.equal(model(v, g), expected[index]):
+                    failures.append(index)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
