@@ -69,9 +69,26 @@ def test_sinh_fast_response_equals_the_formula(k, dtype):
     device = get_device("sinh", k=k)
     v = torch.cat((torch.linspace(-0.5, 0.5, 41, dtype=dtype), torch.tensor([0.0, 1e-6, -1e-6, 3e-4], dtype=dtype)))
     tolerance = dict(rtol=2e-6, atol=0.0) if dtype == torch.float32 else dict(rtol=1e-13, atol=0.0)
-    for got, expected in zip(device.response(v, 0.02), Device.response(device, v, 0.02)):
-        assert got.dtype == dtype
-        torch.testing.assert_close(got, expected, **tolerance)
+    expected = Device.response(device, v, 0.02)
+    for got in (device.response(v, 0.02), *_numpy_responses(device, v)):
+        for got_one, expected_one in zip(got, expected):
+            assert got_one.dtype == dtype
+            torch.testing.assert_close(got_one, expected_one, **tolerance)
+
+
+def _numpy_responses(device, v):
+    """The numpy path of `response`, allocating and with kept buffers (called twice: the second
+    call reuses the buffers of the first), as torch tensors."""
+    buffers = {}
+
+    def scratch(name, shape, dtype):
+        return buffers.setdefault(name, np.empty(shape, dtype))
+
+    values = v.numpy()
+    plain = device.response(values, 0.02, None, np)
+    device.response(values * 0.5, 0.02, None, np, scratch)
+    kept = device.response(values, 0.02, None, np, scratch)
+    return [tuple(torch.from_numpy(np.array(x)) for x in pair) for pair in (plain, kept)]
 
 
 @pytest.mark.parametrize("n", [2.0, 2.13, 3.5])
@@ -83,12 +100,12 @@ def test_power_law_fast_response_equals_the_formula(n, dtype):
 
     device = get_device("powerlaw", n=n)
     v = torch.cat((torch.linspace(-0.5, 0.5, 41, dtype=dtype), torch.tensor([0.0, 0.02, -0.02, 1e-9], dtype=dtype)))
-    fast = device.response(v, 0.02, {"n": n})
     generic = Device.response(device, v, 0.02, {"n": n})
     tolerance = dict(rtol=2e-6, atol=1e-9) if dtype == torch.float32 else dict(rtol=1e-13, atol=1e-16)
-    for got, expected in zip(fast, generic):
-        assert got.dtype == dtype
-        torch.testing.assert_close(got, expected, **tolerance)
+    for fast in (device.response(v, 0.02, {"n": n}), *_numpy_responses(device, v)):
+        for got, expected in zip(fast, generic):
+            assert got.dtype == dtype
+            torch.testing.assert_close(got, expected, **tolerance)
     from spicenn.devices.fast import power_law
 
     torch.testing.assert_close(power_law(v, device.v_ref, np.log2(n)), generic[0], **tolerance)

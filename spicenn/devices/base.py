@@ -85,12 +85,14 @@ class Device:
             return None
         return self.current(v, torch.ones((), dtype=v.dtype), torch, scalars), g
 
-    def response(self, v: Any, step: float, cell: Mapping[str, float] | None = None, xp: Any = None) -> tuple[Any, Any]:
+    def response(self, v: Any, step: float, cell: Mapping[str, float] | None = None, xp: Any = None,
+                 scratch: Any = None) -> tuple[Any, Any]:
         """φ(v), the current per unit G at common cell parameters (floats), and its secant slope
         (φ(v + step) - φ(v - step)) / (2·step), both shaped like v: what the first-order
         surrogate evaluates per input. `xp`: torch (default; differentiable in v) or numpy.
         A model may override it with a faster evaluation of its own formula (tests hold the
-        two equal)."""
+        two equal); with numpy, such an override may take its buffers from `scratch`
+        ((name, shape, dtype) -> array, kept between calls; see `devices.fast`)."""
         if xp is None:
             import torch as xp
         shifted = self.current(xp.stack((v, v + step, v - step)), xp.ones((), dtype=v.dtype), xp, cell or {})

@@ -34,12 +34,17 @@ class FirstOrderInference:
         # one set of buffers per thread: a model may serve several threads at once
         self._local = threading.local()
 
-    def _buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> np.ndarray:
+        """This thread's buffer `name`, kept between calls while the shape stays the same."""
         buffers = self._local.__dict__.setdefault("buffers", {})
+        dtype = np.dtype(dtype or self.dtype)
         array = buffers.get(name)
-        if array is None or array.shape != shape:
-            array = buffers[name] = np.empty(shape, self.dtype)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = buffers[name] = np.empty(shape, dtype)
         return array
+
+    def _device_buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return self._buffer("device." + name, shape, dtype)
 
     def __call__(self, voltages: np.ndarray, conductances: np.ndarray, scales: np.ndarray,
                  out_dtype: np.dtype | None = None) -> np.ndarray:
@@ -59,8 +64,9 @@ class FirstOrderInference:
         mode_scales = np.repeat((self.r_bit * np.asarray(scales[1:])).astype(self.dtype), columns)
         by_mode_scaled = np.multiply(by_mode, mode_scales, out=self._buffer("by_mode_scaled", by_mode.shape))
         # per vector: four matmuls and a few element-wise steps on (..., B, N)
-        v = np.asarray(voltages, dtype=self.dtype)
-        phi, slope = self.device.response(v, self.slope_step, self.cell, np)
+        v = self._buffer("v", voltages.shape)
+        np.copyto(v, voltages, casting="same_kind")
+        phi, slope = self.device.response(v, self.slope_step, self.cell, np, self._device_buffer)
         shape = (*np.broadcast_shapes(v.shape[:-2], tiles), v.shape[-2])
         device_only = np.matmul(phi, g, out=self._buffer("device_only", (*shape, columns)))
         phi_projected = np.matmul(phi, by_mode, out=self._buffer("phi_projected", (*shape, count * columns)))

@@ -9,7 +9,8 @@ Two kinds:
   matmul (2 + 2·modes per vector), resummed per column (I0/(1 + loss/I0)), with one fitted
   scale per term. Accurate where the lines load the devices weakly, and to a few tenths of
   a percent where they move the currents by ~10-20 %; `spicenn surrogate validate` says
-  whether a tile is such a case.
+  whether a tile is such a case. Calls that need no gradient take the same arithmetic in
+  numpy (inference.py), several times cheaper per call at a layer's batch.
 
 The model carries its configuration (tile size, device, wires, value ranges) and refuses
 inputs outside them.
