@@ -72,6 +72,12 @@ def test_model_takes_the_inference_path_only_without_gradients(rng):
         assert len(calls) == 1
     finally:
         FirstOrderInference.__call__ = original
+    # one vector (M,) against one tile, and one vector against several tiles
+    for one, tiles in ((v[0, 1], g[0]), (v[0, 1], g)):
+        with torch.no_grad():
+            fast = model(one, tiles)
+        torch.testing.assert_close(fast, model(one, tiles).detach(), rtol=2e-6, atol=0.0)
+        assert fast.shape == (*tiles.shape[:-2], 6)
     # new scales loaded into the model are used on the next call
     state = model.state_dict()
     state["scales"] = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64)

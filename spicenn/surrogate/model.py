@@ -133,9 +133,11 @@ class CrossbarSurrogate(nn.Module):
         self.check(voltages, conductances)
         c = self.config
         if c.kind == "first-order" and cell is None and self._inference_applies(voltages, conductances):
-            currents = self._inference()(voltages.detach().numpy(), conductances.detach().numpy(),
-                                         self.scales.detach().numpy(), voltages.detach().numpy().dtype)
-            return torch.from_numpy(currents)
+            single = voltages.ndim == 1  # one vector (M,): as a batch of one
+            v = voltages.detach().numpy()
+            currents = self._inference()(v[None] if single else v, conductances.detach().numpy(),
+                                         self.scales.detach().numpy(), v.dtype)
+            return torch.from_numpy(currents[..., 0, :] if single else currents)
         dtype = getattr(torch, c.compute_dtype)
         if cell is None and c.kind == "first-order" and self.common_cell is not None:
             cell = self.common_cell  # every device alike: scalars, no per-call conversion
