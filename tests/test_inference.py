@@ -11,7 +11,8 @@ from spicenn.surrogate.inference import FirstOrderInference
 from spicenn.surrogate.model import CrossbarSurrogate, SurrogateConfig
 from spicenn.surrogate.physics import bit_line_modes, first_order, line_kernels
 
-DEVICES = {"sinh": (1e-6, 1e-4), "powerlaw": (9.97e-4, 3.51e-3), "linear": (1e-6, 1e-4)}
+DEVICES = {"sinh": (1e-6, 1e-4), "powerlaw": (9.97e-4, 3.51e-3), "linear": (1e-6, 1e-4),
+           "powerlaw-high": (5.25e-7, 2.62e-6)}  # the last with an exponent per device
 
 
 def _case(rng, g_range, tiles, vectors, rows, columns):
@@ -30,16 +31,25 @@ def test_inference_path_equals_the_torch_function(name, count, dtype, rng):
     rows, columns = 12, 7
     modes, (word_kernel, _) = bit_line_modes(rows, count), line_kernels(1, columns)
     scales = rng.uniform(0.7, 1.3, 1 + count)
-    kernel = FirstOrderInference(device, 0.5, 0.3, modes.numpy(), word_kernel.numpy(), 0.02, {}, np.dtype(dtype))
+    cell = device.cell_parameters((rows, columns))
+    assert (name == "powerlaw-high") == (len(cell) > 0 and np.ptp(cell["n"]) > 0)
+    # lines that move the currents by percents: G_on·r·rows ~ 0.1
+    r_word, r_bit = (0.1 / (DEVICES[name][1] * rows), 0.06 / (DEVICES[name][1] * rows))
+    kernel = FirstOrderInference(device, r_word, r_bit, modes.numpy(), word_kernel.numpy(), 0.02, np.dtype(dtype))
     torch_dtype = getattr(torch, dtype)
     tolerance = dict(rtol=2e-5, atol=0.0) if dtype == "float32" else dict(rtol=1e-12, atol=0.0)
     # tiles with their own vectors, and one tile broadcast over several batches
     for v_shape_tiles, g_tiles in (((4,), (4,)), ((3, 2), ())):
         v, _ = _case(rng, DEVICES[name], v_shape_tiles, 5, rows, columns)
         _, g = _case(rng, DEVICES[name], g_tiles, 5, rows, columns)
-        got = kernel(v, g, scales, np.float64)
-        expected = first_order(device, torch.tensor(v, dtype=torch_dtype), torch.tensor(g, dtype=torch_dtype), 0.5, 0.3,
-                               modes.to(torch_dtype), torch.tensor(scales), slope_step=0.02)
+        got = kernel(v, g, scales, cell, np.float64)
+        expected = first_order(device, torch.tensor(v, dtype=torch_dtype), torch.tensor(g, dtype=torch_dtype), r_word,
+                               r_bit, modes.to(torch_dtype), torch.tensor(scales), slope_step=0.02,
+                               cell={key: torch.tensor(x, dtype=torch_dtype) for key, x in cell.items()})
+        # the lines move the currents by percents: a wrong correction term would show
+        device_only = first_order(device, torch.tensor(v), torch.tensor(g), 0.0, 0.0, modes, slope_step=0.02,
+                                  cell={key: torch.tensor(x) for key, x in cell.items()})
+        assert float((device_only - expected.double()).abs().max()) > 0.01 * float(device_only.abs().max())
         assert got.shape == tuple(expected.shape) and got.dtype == np.float64
         np.testing.assert_allclose(got, expected.double().numpy(), **tolerance)
         assert np.all(got.reshape(-1, columns)[0] == 0.0)  # the all-zero vector: no current, no NaN
@@ -66,10 +76,13 @@ def test_model_takes_the_inference_path_only_without_gradients(rng):
             without = model(v, g)
         assert len(calls) == 1 and with_gradient.grad_fn is not None and without.grad_fn is None
         torch.testing.assert_close(without, with_gradient.detach(), rtol=2e-6, atol=0.0)
-        # a chip's own cell parameters go through the torch function
+        # a chip's own cell parameters (an exponent per device) take the inference path too
+        chip = {"n": torch.from_numpy(rng.uniform(2.0, 3.0, (10, 6)))}
         with torch.no_grad():
-            model(v, g, cell={"n": torch.full((10, 6), 2.13)})
-        assert len(calls) == 1
+            fast = model(v, g, cell=chip)
+        assert len(calls) == 2
+        torch.testing.assert_close(fast, model(v, g, cell=chip).detach(), rtol=2e-6, atol=0.0)
+        assert not torch.allclose(fast, without)
     finally:
         FirstOrderInference.__call__ = original
     # one vector (M,) against one tile, and one vector against several tiles

@@ -69,21 +69,23 @@ class Device:
         cell = cell or {}
         return self.formula(v, g, self.constants(g, xp, cell), xp)
 
-    def row_terms(self, v: Any, g: Any, cell: Mapping[str, Any] | None = None,
-                  terms: int = 6) -> tuple[Any, Any] | None:
-        """The devices' currents as separable terms, for torch tensors v (..., B, M) and
-        g (..., M, N): current(v_i, g_ij, cell_ij) = Σ_k feature_k(v_i)·weight_k(g_ij, cell_ij),
-        returned stacked as (features (..., B, K·M), weights (..., K·M, N)) so that the column
-        currents are one matmul, features @ weights. The first block of features is φ(v), the
-        current per unit G at the nominal (or common) parameters. Here one exact term where
-        every device has the same parameters; models with a per-device parameter may expand
-        in it (`terms` bounds the expansion); None if the model has no such form."""
-        import torch
-
+    def row_terms(self, v: Any, g: Any, cell: Mapping[str, Any] | None = None, terms: int = 6,
+                  xp: Any = None, phi: Any = None, scratch: Any = None) -> tuple[Any, Any] | None:
+        """The devices' currents as separable terms, for v (..., B, M) and g (..., M, N):
+        current(v_i, g_ij, cell_ij) = Σ_k feature_k(v_i)·weight_k(g_ij, cell_ij), returned
+        stacked as (features (..., B, K·M), weights (..., K·M, N)) so that the column currents
+        are one matmul, features @ weights. The first block of features is φ(v), the current
+        per unit G at the common parameters where every device has the same ones (then this
+        one exact term), else at the nominal ones; models with a per-device parameter may
+        expand in it (`terms` bounds the expansion); None if the model has no such form.
+        `xp`: torch (default) or numpy; `phi`: that φ(v), if the caller has it already;
+        `scratch`: buffers for numpy, as for `response`."""
+        if xp is None:
+            import torch as xp
         scalars = uniform_cell(cell or {})
         if not self.separable or scalars is None:
             return None
-        return self.current(v, torch.ones((), dtype=v.dtype), torch, scalars), g
+        return (self.current(v, xp.ones((), dtype=v.dtype), xp, scalars) if phi is None else phi), g
 
     def response(self, v: Any, step: float, cell: Mapping[str, float] | None = None, xp: Any = None,
                  scratch: Any = None) -> tuple[Any, Any]:

@@ -111,8 +111,11 @@ class _PowerLawResponse(torch.autograd.Function):
         return grad, None, None, None
 
 
-def power_law(v: torch.Tensor, v_ref: float, exponent: float) -> torch.Tensor:
-    """φ(v) = sign(v)·v_ref·(|v|/v_ref)^exponent, differentiable (twice) in v."""
+def power_law(v, v_ref: float, exponent: float):
+    """φ(v) = sign(v)·v_ref·(|v|/v_ref)^exponent, for a numpy array or a torch tensor
+    (differentiable twice in v)."""
+    if isinstance(v, np.ndarray):
+        return _signed_power(v.copy(), v_ref, exponent, np.empty_like(v))
     return _PowerLaw.apply(v, v_ref, exponent)
 
 

@@ -123,30 +123,49 @@ class PowerLaw(Device):
     def formula(self, v, g, k, xp):
         return xp.sign(v) * self.v_ref * g * (xp.abs(v) / self.v_ref) ** k["p"]
 
-    def row_terms(self, v, g, cell=None, terms=6):
+    def row_terms(self, v, g, cell=None, terms=6, xp=None, phi=None, scratch=None):
         """With per-device n, the Taylor series in the exponent's deviation from the nominal:
         (|v|/v_ref)^p = (|v|/v_ref)^p0 · Σ_k (δp·ln(|v|/v_ref))^k / k!, so term k is
         φ0(v)·ln(|v|/v_ref)^k/k! against G·δp^k. Six terms: ~1e-6 relative for inputs near
-        v_ref, ~5e-4 where every input is below v_ref/10 (whose currents are small)."""
-        exact = super().row_terms(v, g, cell, terms)
+        v_ref, ~5e-4 where every input is below v_ref/10 (whose currents are small).
+        With numpy, the same steps in place, into `scratch` buffers if given."""
+        exact = super().row_terms(v, g, cell, terms, xp, phi)
         if exact is not None or not cell:
             return exact
-        import torch
+        from .fast import power_law
 
-        m = v.shape[-1]
-        log_ratio = torch.log(torch.clamp_min(v.abs(), 1e-30) / self.v_ref)
-        if v.device.type == "cpu":
-            from .fast import power_law
-
-            features = [power_law(v, self.v_ref, math.log2(self.n))]
-        else:
-            features = [self.current(v, torch.ones((), dtype=v.dtype), torch)]
+        if xp is None:
+            import torch as xp
+        if phi is None:  # φ at the nominal n
+            phi = (power_law(v, self.v_ref, math.log2(self.n)) if xp is np or v.device.type == "cpu"
+                   else self.current(v, xp.ones((), dtype=v.dtype), xp))
+        rows = v.shape[-1]
+        if xp is np:
+            scratch = scratch or (lambda name, shape, dtype: np.empty(shape, dtype))
+            log_ratio = np.abs(v, out=scratch("log_ratio", v.shape, v.dtype))
+            log_ratio += 1e-30  # finite at 0 V
+            log_ratio *= 1.0 / self.v_ref
+            np.log(log_ratio, out=log_ratio)
+            features = scratch("features", (*v.shape[:-1], terms, rows), v.dtype)
+            features[..., 0, :] = phi
+            for k in range(1, terms):
+                np.multiply(features[..., k - 1, :], log_ratio, out=features[..., k, :])
+                features[..., k, :] *= 1.0 / k
+            deviation = np.log2(np.asarray(cell["n"], dtype=g.dtype)) - g.dtype.type(math.log2(self.n))
+            weights = scratch("weights", (*g.shape[:-2], terms * rows, g.shape[-1]), g.dtype)
+            power = np.ones_like(deviation)
+            for k in range(terms):
+                np.multiply(g, power, out=weights[..., k * rows : (k + 1) * rows, :])
+                power *= deviation
+            return features.reshape(*v.shape[:-1], terms * rows), weights
+        log_ratio = xp.log((v.abs() + 1e-30) / self.v_ref)  # finite at 0 V
+        features = [phi]
         for k in range(1, terms):
             features.append(features[-1] * log_ratio / k)
-        features = torch.stack(features, -2)  # (..., B, K, M): one matmul after a reshape
-        deviation = torch.log2(torch.as_tensor(cell["n"], dtype=g.dtype)) - math.log2(self.n)
-        weights = torch.cat([g * deviation**k for k in range(terms)], -2)
-        return features.reshape(*v.shape[:-1], terms * m), weights
+        features = xp.stack(features, -2)  # (..., B, K, M): one matmul after a reshape
+        deviation = xp.log2(xp.as_tensor(cell["n"], dtype=g.dtype, device=g.device)) - math.log2(self.n)
+        weights = xp.cat([g * deviation**k for k in range(terms)], -2)
+        return features.reshape(*v.shape[:-1], terms * rows), weights
 
     def response(self, v, step, cell=None, xp=None, scratch=None):
         """φ and its secant slope (see `Device.response`) from numpy's SIMD log2 and exp2, ~5x

@@ -1,5 +1,5 @@
-"""The first-order surrogate's inference path: `physics.first_order` for tiles whose devices
-are all alike, evaluated in numpy with buffers kept between calls.
+"""The first-order surrogate's inference path: `physics.first_order` evaluated in numpy with
+buffers kept between calls.
 
 Same arithmetic as the torch function (tests hold the two equal to float precision), for
 calls that need no gradient. Why a second path: at the batches a network layer sends (tens
@@ -18,6 +18,7 @@ from typing import Mapping
 import numpy as np
 
 from ..devices import Device
+from ..devices.base import uniform_cell
 
 
 class FirstOrderInference:
@@ -25,12 +26,11 @@ class FirstOrderInference:
     (..., B, N), numpy in and out; the leading dimensions broadcast like a matmul's."""
 
     def __init__(self, device: Device, r_word: float, r_bit: float, modes: np.ndarray, word_kernel: np.ndarray,
-                 slope_step: float, cell: Mapping[str, float], dtype: np.dtype):
+                 slope_step: float, dtype: np.dtype):
         self.device, self.r_word, self.r_bit, self.slope_step = device, r_word, r_bit, slope_step
         self.dtype = np.dtype(dtype)
         self.modes = np.ascontiguousarray(modes, dtype=self.dtype)  # (M, R)
         self.word_kernel = np.ascontiguousarray(word_kernel, dtype=self.dtype)  # (N, N)
-        self.cell = dict(cell)
         # one set of buffers per thread: a model may serve several threads at once
         self._local = threading.local()
 
@@ -47,7 +47,11 @@ class FirstOrderInference:
         return self._buffer("device." + name, shape, dtype)
 
     def __call__(self, voltages: np.ndarray, conductances: np.ndarray, scales: np.ndarray,
-                 out_dtype: np.dtype | None = None) -> np.ndarray:
+                 cell: Mapping[str, float | np.ndarray] | None = None, out_dtype: np.dtype | None = None) -> np.ndarray:
+        """`cell`: the devices' parameters, floats (all alike) or arrays shaped like the
+        conductances (then the device term is the model's series, `Device.row_terms`)."""
+        cell = dict(cell or {})
+        common = uniform_cell(cell)
         rows, columns = conductances.shape[-2:]
         count = self.modes.shape[1]
         tiles = conductances.shape[:-2]
@@ -66,9 +70,13 @@ class FirstOrderInference:
         # per vector: four matmuls and a few element-wise steps on (..., B, N)
         v = self._buffer("v", voltages.shape)
         np.copyto(v, voltages, casting="same_kind")
-        phi, slope = self.device.response(v, self.slope_step, self.cell, np, self._device_buffer)
+        phi, slope = self.device.response(v, self.slope_step, common or {}, np, self._device_buffer)
         shape = (*np.broadcast_shapes(v.shape[:-2], tiles), v.shape[-2])
-        device_only = np.matmul(phi, g, out=self._buffer("device_only", (*shape, columns)))
+        if common is None:  # per-device parameters: the device term as the model's series
+            features, weights = self.device.row_terms(v, g, cell, xp=np, phi=phi, scratch=self._device_buffer)
+            device_only = np.matmul(features, weights, out=self._buffer("device_only", (*shape, columns)))
+        else:
+            device_only = np.matmul(phi, g, out=self._buffer("device_only", (*shape, columns)))
         phi_projected = np.matmul(phi, by_mode, out=self._buffer("phi_projected", (*shape, count * columns)))
         slope_projected = np.matmul(slope, by_mode_scaled, out=self._buffer("slope_projected", phi_projected.shape))
         slope *= phi

@@ -132,11 +132,15 @@ class CrossbarSurrogate(nn.Module):
         by default the model's own (drawn from the device's seed)."""
         self.check(voltages, conductances)
         c = self.config
-        if c.kind == "first-order" and cell is None and self._inference_applies(voltages, conductances):
+        if c.kind == "first-order" and self._inference_applies(voltages, conductances):
+            if cell is None:
+                cell = self.common_cell if self.common_cell is not None else self.cell
+            cell = {key: value if isinstance(value, float) else torch.as_tensor(value).detach().cpu().numpy()
+                    for key, value in cell.items()}
             single = voltages.ndim == 1  # one vector (M,): as a batch of one
             v = voltages.detach().numpy()
             currents = self._inference()(v[None] if single else v, conductances.detach().numpy(),
-                                         self.scales.detach().numpy(), v.dtype)
+                                         self.scales.detach().numpy(), cell, v.dtype)
             return torch.from_numpy(currents[..., 0, :] if single else currents)
         dtype = getattr(torch, c.compute_dtype)
         if cell is None and c.kind == "first-order" and self.common_cell is not None:
@@ -154,11 +158,11 @@ class CrossbarSurrogate(nn.Module):
         return currents.to(voltages.dtype)
 
     def _inference_applies(self, voltages: torch.Tensor, conductances: torch.Tensor) -> bool:
-        """The numpy inference path (same arithmetic, no autograd): devices all alike, CPU
-        floating-point tensors, and no gradient wanted."""
+        """The numpy inference path (same arithmetic, no autograd): CPU floating-point tensors,
+        and no gradient wanted."""
         wants_gradient = torch.is_grad_enabled() and (voltages.requires_grad or conductances.requires_grad
                                                       or self.scales.requires_grad)
-        return (self.common_cell is not None and not wants_gradient
+        return (not wants_gradient
                 and all(x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
                         for x in (voltages, conductances)))
 
@@ -167,7 +171,7 @@ class CrossbarSurrogate(nn.Module):
             c = self.config
             self._inference_cache = FirstOrderInference(
                 self.device_model, c.r_word, c.r_bit, self.modes.numpy(), self.word_kernel.numpy(), c.slope_step,
-                self.common_cell, np.dtype(c.compute_dtype))
+                np.dtype(c.compute_dtype))
         return self._inference_cache
 
     def save(self, path: str | Path) -> None:
