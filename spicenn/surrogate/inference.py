@@ -5,9 +5,8 @@ Same arithmetic as the torch function (tests hold the two equal to float precisi
 calls that need no gradient. Why a second path: at the batches a network layer sends (tens
 of vectors per tile) a call of the torch function is ~25 small operations, and on this kind
 of machine each costs more in dispatch and in page faults on freshly allocated buffers than
-in arithmetic (a call took 7-13x an ideal matmul, depending on the machine's mood). Here
-each step is one numpy ufunc or matmul writing into a buffer reused by the next call of the
-same shapes, and the whole call costs a few matmuls.
+in arithmetic. Here each step is one numpy ufunc or matmul writing into a buffer reused by
+the next call of the same shapes, and the whole call costs a few matmuls (BENCHMARKS.md).
 """
 
 from __future__ import annotations
