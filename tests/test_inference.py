@@ -1,5 +1,7 @@
 """The first-order surrogate's numpy inference path against the torch function it mirrors."""
 
+import copy
+import pickle
 import threading
 
 import numpy as np
@@ -124,3 +126,14 @@ def test_inference_buffers_are_per_thread(rng):
     for thread in threads:
         thread.join()
     assert not failures
+
+
+def test_a_model_with_inference_buffers_copies_and_pickles(rng):
+    config = SurrogateConfig(rows=8, columns=5, device={"name": "powerlaw"}, r_word=0.25, r_bit=0.25,
+                             g_off=9.97e-4, g_on=3.51e-3, kind="first-order")
+    model = CrossbarSurrogate(config)
+    v, g = (torch.from_numpy(x) for x in _case(rng, DEVICES["powerlaw"], (2,), 3, 8, 5))
+    with torch.no_grad():
+        expected = model(v, g)  # fills the buffers
+        for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+            assert torch.equal(twin(v, g), expected)

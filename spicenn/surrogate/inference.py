@@ -33,6 +33,17 @@ class FirstOrderInference:
         # one set of buffers per thread: a model may serve several threads at once
         self._local = threading.local()
 
+    def __getstate__(self) -> dict:
+        # the buffers are a cache: a copied or pickled model (copy.deepcopy of a network, a
+        # worker process) starts without them
+        state = dict(self.__dict__)
+        del state["_local"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
     def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> np.ndarray:
         """This thread's buffer `name`, kept between calls while the shape stays the same."""
         buffers = self._local.__dict__.setdefault("buffers", {})
