@@ -18,7 +18,8 @@ from torch.autograd.function import once_differentiable
 Scratch = Callable[[str, tuple, np.dtype], np.ndarray]
 
 
-def _allocate(name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+def allocate(name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """The `scratch` that keeps nothing: a fresh array per call."""
     return np.empty(shape, dtype)
 
 
@@ -49,7 +50,7 @@ def _points(values: np.ndarray, step: float, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _response(values: np.ndarray, step: float, v_ref: float, exponent: float, scratch: Scratch = _allocate,
+def _response(values: np.ndarray, step: float, v_ref: float, exponent: float, scratch: Scratch = allocate,
               currents: np.ndarray | None = None):
     """φ at (v, v + step, v - step) and the secant slope, as numpy arrays."""
     shape, dtype = (3, *values.shape), values.dtype
@@ -123,6 +124,6 @@ def power_law_response(v, step: float, v_ref: float, exponent: float, scratch: S
     """φ(v) and its secant slope (φ(v + step) - φ(v - step))/(2·step), for a torch tensor
     (differentiable once in v) or a numpy array (into `scratch` buffers if given)."""
     if isinstance(v, np.ndarray):
-        currents, slope = _response(v, step, v_ref, exponent, scratch or _allocate)
+        currents, slope = _response(v, step, v_ref, exponent, scratch or allocate)
         return currents[0], slope
     return _PowerLawResponse.apply(v, step, v_ref, exponent)

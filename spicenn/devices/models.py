@@ -58,7 +58,10 @@ class Sinh(Device):
         cosh(kv)·sinh(kh)/(kh). With m = e^x - 1 and d = e^-x, sinh x = m(1 + d)/2 has no
         cancellation near 0 V (as (e^x - e^-x)/2 has) nor for x < 0, and cosh x = (m + 1 + d)/2."""
         secant = 0.5 * math.sinh(self.k * step) / (self.k * step)
-        if xp is np and scratch is not None:  # the same steps in place, in kept buffers
+        if xp is np:  # the same steps in place, in kept buffers if the caller has them
+            from .fast import allocate
+
+            scratch = scratch or allocate
             grown = np.multiply(v, self.k, out=scratch("grown", v.shape, v.dtype))
             np.expm1(grown, out=grown)
             decay = np.multiply(v, -self.k, out=scratch("decay", v.shape, v.dtype))
@@ -132,7 +135,7 @@ class PowerLaw(Device):
         exact = super().row_terms(v, g, cell, terms, xp, phi)
         if exact is not None or not cell:
             return exact
-        from .fast import power_law
+        from .fast import allocate, power_law
 
         if xp is None:
             import torch as xp
@@ -141,7 +144,7 @@ class PowerLaw(Device):
                    else self.current(v, xp.ones((), dtype=v.dtype), xp))
         rows = v.shape[-1]
         if xp is np:
-            scratch = scratch or (lambda name, shape, dtype: np.empty(shape, dtype))
+            scratch = scratch or allocate
             log_ratio = np.abs(v, out=scratch("log_ratio", v.shape, v.dtype))
             log_ratio += 1e-30  # finite at 0 V
             log_ratio *= 1.0 / self.v_ref
@@ -174,12 +177,9 @@ class PowerLaw(Device):
         CPU take the generic path."""
         from .fast import power_law_response
 
-        exponent = math.log2((cell or {}).get("n", self.n))
-        if xp is np:
-            return power_law_response(v, step, self.v_ref, exponent, scratch)
-        if v.device.type != "cpu":
+        if xp is not np and v.device.type != "cpu":
             return super().response(v, step, cell)
-        return power_law_response(v, step, self.v_ref, exponent)
+        return power_law_response(v, step, self.v_ref, math.log2((cell or {}).get("n", self.n)), scratch)
 
     def lib_cell_defaults(self):
         return {"n": self.n}

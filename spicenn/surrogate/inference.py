@@ -61,7 +61,6 @@ class FirstOrderInference:
         """`cell`: the devices' parameters, floats (all alike) or arrays shaped like the
         conductances (then the device term is the model's series, `Device.row_terms`)."""
         cell = dict(cell or {})
-        common = uniform_cell(cell)
         rows, columns = conductances.shape[-2:]
         count = self.modes.shape[1]
         tiles = conductances.shape[:-2]
@@ -80,13 +79,11 @@ class FirstOrderInference:
         # per vector: four matmuls and a few element-wise steps on (..., B, N)
         v = self._buffer("v", voltages.shape)
         np.copyto(v, voltages, casting="same_kind")
-        phi, slope = self.device.response(v, self.slope_step, common or {}, np, self._device_buffer)
+        phi, slope = self.device.response(v, self.slope_step, uniform_cell(cell) or {}, np, self._device_buffer)
         shape = (*np.broadcast_shapes(v.shape[:-2], tiles), v.shape[-2])
-        if common is None:  # per-device parameters: the device term as the model's series
-            features, weights = self.device.row_terms(v, g, cell, xp=np, phi=phi, scratch=self._device_buffer)
-            device_only = np.matmul(features, weights, out=self._buffer("device_only", (*shape, columns)))
-        else:
-            device_only = np.matmul(phi, g, out=self._buffer("device_only", (*shape, columns)))
+        # the device term: φ @ G where the devices are alike, else the model's series
+        features, weights = self.device.row_terms(v, g, cell, xp=np, phi=phi, scratch=self._device_buffer)
+        device_only = np.matmul(features, weights, out=self._buffer("device_only", (*shape, columns)))
         phi_projected = np.matmul(phi, by_mode, out=self._buffer("phi_projected", (*shape, count * columns)))
         slope_projected = np.matmul(slope, by_mode_scaled, out=self._buffer("slope_projected", phi_projected.shape))
         slope *= phi

@@ -76,9 +76,8 @@ def _extremes(x: torch.Tensor) -> tuple[float, float]:
     return tuple(float(value) for value in torch.aminmax(x))
 
 
-def _refresh_compute_modes(module: "CrossbarSurrogate", _incompatible) -> None:
-    module.modes_compute = module.modes.to(module.modes_compute.dtype)
-    module._inference_cache = None
+def _forget_inference(module: "CrossbarSurrogate", _incompatible) -> None:
+    module._inference_cache = None  # it holds a copy of the modes: rebuilt from the loaded ones
 
 
 class CrossbarSurrogate(nn.Module):
@@ -98,11 +97,10 @@ class CrossbarSurrogate(nn.Module):
             # the word-line term's and each bit-line mode's scale; ones = the plain expansion
             self.scales = nn.Parameter(torch.ones(1 + config.modes, dtype=torch.float64))
             self.register_buffer("modes", bit_line_modes(config.rows, config.modes))
-            # the modes and the word-line kernel in the compute precision, kept out of the state_dict
-            compute = getattr(torch, config.compute_dtype)
-            self.register_buffer("modes_compute", self.modes.to(compute), persistent=False)
-            self.register_buffer("word_kernel", line_kernels(1, config.columns, compute)[0], persistent=False)
-            self.register_load_state_dict_post_hook(_refresh_compute_modes)
+            # the word-line kernel in the compute precision, kept out of the state_dict
+            self.register_buffer("word_kernel", line_kernels(1, config.columns, getattr(torch, config.compute_dtype))[0],
+                                 persistent=False)
+            self.register_load_state_dict_post_hook(_forget_inference)
 
     def damping(self) -> torch.Tensor:
         return torch.sigmoid(self.damping_logits)
@@ -132,9 +130,10 @@ class CrossbarSurrogate(nn.Module):
         by default the model's own (drawn from the device's seed)."""
         self.check(voltages, conductances)
         c = self.config
+        if cell is None:
+            # every device alike (first-order kind): scalars, no per-call conversion
+            cell = self.common_cell if c.kind == "first-order" and self.common_cell is not None else self.cell
         if c.kind == "first-order" and self._inference_applies(voltages, conductances):
-            if cell is None:
-                cell = self.common_cell if self.common_cell is not None else self.cell
             cell = {key: value if isinstance(value, float) else torch.as_tensor(value).detach().cpu().numpy()
                     for key, value in cell.items()}
             single = voltages.ndim == 1  # one vector (M,): as a batch of one
@@ -143,14 +142,11 @@ class CrossbarSurrogate(nn.Module):
                                          self.scales.detach().numpy(), cell, v.dtype)
             return torch.from_numpy(currents[..., 0, :] if single else currents)
         dtype = getattr(torch, c.compute_dtype)
-        if cell is None and c.kind == "first-order" and self.common_cell is not None:
-            cell = self.common_cell  # every device alike: scalars, no per-call conversion
-        else:
-            cell = {key: torch.as_tensor(value).to(dtype)
-                    for key, value in (cell if cell is not None else self.cell).items()}
+        cell = {key: value if isinstance(value, float) else torch.as_tensor(value).to(dtype)
+                for key, value in cell.items()}
         if c.kind == "first-order":
             currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
-                                   self.modes_compute.to(dtype), self.scales.to(dtype), cell,
+                                   self.modes.to(dtype), self.scales.to(dtype), cell,
                                    slope_step=c.slope_step, word_kernel=self.word_kernel.to(dtype))
         else:
             currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,

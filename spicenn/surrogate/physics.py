@@ -114,29 +114,26 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
         word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
     if scales is None:
         scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
-    common = uniform_cell(cell)
-    if slope_step > 0 and common is not None and device.separable:
-        # every device alike: φ and its secant slope from the device (the device-only term is
-        # then φ(V) @ G, what `row_terms` gives for this case)
-        phi, slope = device.response(voltages, slope_step, common)
-        features, weights = phi, conductances
+    if slope_step > 0:
+        # φ (at the common parameters, else the nominal ones) and its secant slope from the
+        # device; the device-only term from its separable terms, which reuse that φ
+        phi, slope = device.response(voltages, slope_step, uniform_cell(cell) or {})
+        terms = device.row_terms(voltages, conductances, cell, phi=phi)
     else:
         with torch.enable_grad():
-            v = voltages if voltages.requires_grad or slope_step > 0 else voltages.detach().requires_grad_()
+            v = voltages if voltages.requires_grad else voltages.detach().requires_grad_()
             terms = device.row_terms(v, conductances, cell)
-        if terms is None:
-            raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
-        features, weights = terms
-        # the first block of features is φ(V) at the nominal (or common) parameters
+    if terms is None:
+        raise InputError(f"the first-order model needs a device whose current is G·f(V), not {device.describe()}")
+    features, weights = terms
+    if slope_step <= 0:
+        # the first block of features is φ(V); φ' by autograd, exact for any separable model,
+        # kept in the graph when d/dV is wanted
         phi = features[..., : voltages.shape[-1]]
-        if slope_step > 0:
-            _, slope = device.response(voltages, slope_step, common or {})
-        else:
-            # φ' by autograd, exact for any separable model, kept in the graph when d/dV is wanted
-            with torch.enable_grad():
-                slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
-            if not voltages.requires_grad:
-                features, phi, slope = features.detach(), phi.detach(), slope.detach()
+        with torch.enable_grad():
+            slope = torch.autograd.grad(phi.sum(), v, create_graph=voltages.requires_grad)[0]
+        if not voltages.requires_grad:
+            features, phi, slope = features.detach(), phi.detach(), slope.detach()
     # bit-line modes folded into the conductances once per tile, (φ·u_r) @ G = φ @ (u_r·G), laid
     # side by side as (..., M, R·N) so that each input meets all modes in one matmul
     rows, columns, count = conductances.shape[-2], conductances.shape[-1], modes.shape[-1]
