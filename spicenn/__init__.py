@@ -7,8 +7,7 @@
     (2, 3)
 """
 
-__version__ = "0.1.0"
-
+from .version import __version__  # noqa: E402
 from .crossbar import Crossbar, DifferentialMapping  # noqa: E402
 from .devices import get_device  # noqa: E402
 from .errors import ConvergenceError, InputError, SpiceError, SpicennError, SpiceNotFoundError  # noqa: E402

@@ -52,6 +52,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write an .npz through `atomic_path`."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.savez(stream, **arrays)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file through `atomic_path`."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+
+
 def read_toml(path: str | Path) -> dict:
     """A TOML file as a dict, with one-line errors for a missing or malformed file."""
     import tomllib

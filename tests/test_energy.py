@@ -7,9 +7,12 @@ import sys
 import numpy as np
 import pytest
 
+import nodal
+
 from spicenn.crossbar import Crossbar, DifferentialMapping
 from spicenn.devices import get_device
-from spicenn.energy import Peripherals, crossbar_energy, dc_report, load_config, network_energy, pulse_energies
+from spicenn.energy import (Peripherals, crossbar_energy, load_config, network_energy, programmed_layers,
+                            pulse_energies)
 from spicenn.energy.network import Layer
 from spicenn.errors import InputError
 from spicenn.netlist import ReadPulse
@@ -28,16 +31,37 @@ def test_linear_crossbar_energy_is_t_read_sum_g_v_squared(rng):
     assert report.tops_per_w["crossbar"] == pytest.approx(80 / expected / 1e12, rel=1e-9)
 
 
-def test_parts_add_up_to_the_total(rng):
-    crossbar = Crossbar(rng.uniform(1e-6, 1e-4, (6, 6)), get_device("sinh"), r_word=2.0, r_bit=2.0, r_source=5.0)
-    report = crossbar_energy(crossbar, rng.uniform(0, 0.5, (3, 6)))
-    e = report.energy_j
-    assert e["crossbar"] == pytest.approx(e["devices"] + e["word_lines"] + e["bit_lines"] + e["driver_resistance"]
-                                          + e["capacitive"], rel=1e-12)
-    assert e["total"] == pytest.approx(e["crossbar"] + e["dac"] + e["adc"] + e["tia"], rel=1e-12)
-    # and the circuit's own balance: what the drivers deliver is what the parts dissipate
-    result = simulate(crossbar, rng.uniform(0, 0.5, (3, 6)))
-    assert dc_report(result).energy_j["crossbar"] == pytest.approx(np.mean(result.power) * 50e-9, rel=1e-9)
+def test_energy_parts_equal_an_independent_nodal_solve(rng):
+    """Every array part from the node voltages of tests/nodal.py (its own formulas), by hand."""
+    m, n, k = 5, 4, 3.0
+    g = rng.uniform(1e-5, 1e-3, (m, n))
+    r_word, r_bit, r_source = 2.0, 3.0, 5.0
+    v = rng.uniform(0.05, 0.5, (3, m))
+    peripherals = Peripherals(t_read=50e-9, dac_energy=1e-12, adc_fom=10e-15, adc_bits=6, tia_energy=2e-15)
+    report = crossbar_energy(Crossbar(g, get_device("sinh", k=k), r_word=r_word, r_bit=r_bit, r_source=r_source),
+                             v, peripherals)
+    parts = {"devices": [], "word_lines": [], "bit_lines": [], "driver_resistance": []}
+    for vector in v:
+        _, word, bit = nodal.solve(nodal.iv_sinh(g, k), vector, r_word, r_bit, r_source)
+        across = word - bit
+        device_current = g * np.sinh(k * across) / k
+        row_current = device_current.sum(axis=1)  # what each driver delivers
+        driver_node = vector - row_current * r_source
+        word_drops = np.diff(np.concatenate([driver_node[:, None], word], axis=1), axis=1)
+        bit_drops = np.diff(np.concatenate([bit, np.zeros((1, n))], axis=0), axis=0)
+        parts["devices"].append(np.sum(across * device_current))
+        parts["word_lines"].append(np.sum(word_drops ** 2) / r_word)
+        parts["bit_lines"].append(np.sum(bit_drops ** 2) / r_bit)
+        parts["driver_resistance"].append(np.sum(row_current ** 2) * r_source)
+    for part, powers in parts.items():
+        assert report.energy_j[part] == pytest.approx(50e-9 * np.mean(powers), rel=1e-6), part
+    assert report.energy_j["dac"] == pytest.approx(1e-12 * m)
+    assert report.energy_j["adc"] == pytest.approx(10e-15 * 2**6 * n)
+    assert report.energy_j["tia"] == pytest.approx(2e-15 * n)
+    crossbar_energy_by_hand = 50e-9 * sum(np.mean(p) for p in parts.values())
+    total_by_hand = crossbar_energy_by_hand + 1e-12 * m + (10e-15 * 64 + 2e-15) * n
+    assert report.tops_per_w["crossbar"] == pytest.approx(2 * m * n / crossbar_energy_by_hand / 1e12, rel=1e-6)
+    assert report.tops_per_w["system"] == pytest.approx(2 * m * n / total_by_hand / 1e12, rel=1e-6)
 
 
 def test_wire_dissipation_is_zero_without_wires_and_grows_with_resistance(rng):
@@ -123,7 +147,7 @@ def test_bad_configs_are_clear_errors(tmp_path, text, message):
 def test_network_energy_counts_ops_and_sums_layers(rng):
     layers = [Layer(rng.normal(0, 1, (6, 4)), rng.normal(0, 0.1, 4)), Layer(rng.normal(0, 1, (4, 3)), None)]
     x = rng.uniform(0, 1, (5, 6))
-    reports, total = network_energy(layers, x, "linear", g_off=1e-6, g_on=1e-4)
+    reports, total = network_energy(programmed_layers(layers, 1e-6, 1e-4), x, "linear")
     assert [r.ops for r in reports] == [2 * (24 + 4), 2 * 12]
     assert total.ops == sum(r.ops for r in reports)
     assert total.energy_j["total"] == pytest.approx(sum(r.energy_j["total"] for r in reports))
@@ -132,6 +156,30 @@ def test_network_energy_counts_ops_and_sums_layers(rng):
     g = mapping.conductances(layers[0].weights, layers[0].biases)
     expected = 50e-9 * np.mean((mapping.voltages(x) ** 2) @ g.sum(axis=1))
     assert reports[0].energy_j["crossbar"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_tiled_network_energy_counts_every_tile_and_its_padding(rng):
+    """A 7-input, 5-output layer (8 x 10 devices) on 3 x 4 tiles: 3 x 3 tiles of which the last
+    ones are padded with G_off devices on 0 V rows; by hand on the padded grid."""
+    weights, biases = rng.normal(0, 1, (7, 5)), rng.normal(0, 0.1, 5)
+    x = rng.uniform(0, 1, (4, 7))
+    peripherals = Peripherals(dac_energy=1e-12, adc_fom=10e-15, adc_bits=6, tia_energy=2e-15)
+    (layer,) = programmed_layers([Layer(weights, biases)], 1e-6, 1e-4, tile_rows=3, tile_columns=4)
+    assert (layer.grid.row_tiles, layer.grid.column_tiles) == (3, 3)
+    (report,), total = network_energy([layer], x, "linear", peripherals=peripherals)
+    mapping = DifferentialMapping.fit(weights, 1e-6, 1e-4, 0.5, biases)
+    g = np.full((9, 12), 1e-6)
+    g[:8, :10] = mapping.conductances(weights, biases)
+    v = np.zeros((4, 9))
+    v[:, :8] = mapping.voltages(x)
+    assert report.energy_j["devices"] == pytest.approx(50e-9 * np.mean((v**2) @ g.sum(axis=1)), rel=1e-9)
+    assert report.energy_j["dac"] == pytest.approx(9 * 1e-12 * 3)  # each tile drives its 3 rows
+    assert report.energy_j["adc"] == pytest.approx(9 * 10e-15 * 64 * 4)
+    assert report.ops == total.ops == 2 * 8 * 5
+    # one tile spanning the layer: one DAC per row
+    (untiled,), _ = network_energy(programmed_layers([Layer(weights, biases)], 1e-6, 1e-4), x, "linear",
+                                   peripherals=peripherals)
+    assert untiled.energy_j["dac"] == pytest.approx(8 * 1e-12)
 
 
 def run_cli(*args):

@@ -2,8 +2,22 @@
 
 A layer y = x·W + b (W: inputs x outputs) maps onto a crossbar with one row per input (plus
 a bias row driven at k_V) and two columns per output, G+ and G-, interleaved:
-column 2j carries G+ of output j, column 2j+1 its G-. With k_G = (G_on - G_off)/max|W|,
-G± = G_off + k_G·max(±W, 0), so the ideal output is (I_2j - I_2j+1)/(k_G·k_V) = x·W + b.
+column 2j carries G+ of output j, column 2j+1 its G-. Each weight is a pair of non-negative
+parts (w+, w-): for signed weights w+ = max(w, 0), w- = max(-w, 0); "double weights" train
+both parts directly. With k_G = (G_on - G_off)/max(w+, w-), G± = G_off + k_G·w±, so the ideal
+output is (I_2j - I_2j+1)/(k_G·k_V) = x·W + b.
+
+The functions below are the one implementation of that mapping: each body serves numpy
+arrays and torch tensors alike (torch keeps the gradient), so the crossbar tools, the
+crossbar layers and on-chip learning share it. An all-zero layer takes k_G = G_on - G_off,
+as if its largest weight were 1: every device sits at G_off and the outputs are 0.
+
+>>> import numpy as np
+>>> m = DifferentialMapping.fit(np.array([[1.0, -0.5]]), g_off=1e-6, g_on=1e-4)
+>>> m.conductances(np.array([[1.0, -0.5]]))
+array([[1.00e-04, 1.00e-06, 1.00e-06, 5.05e-05]])
+>>> m.k_g
+9.9e-05
 """
 
 from __future__ import annotations
@@ -13,12 +27,57 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import namespace
 from ..checks import finite_array, finite_number
 from ..errors import InputError
 
 
+def weight_parts(weights: Any) -> tuple[Any, Any]:
+    """Signed weights -> their non-negative parts (w+, w-), w = w+ - w-."""
+    return weights.clip(min=0.0), (-weights).clip(min=0.0)
+
+
+def conductance_scale(positive: Any, negative: Any, g_off: float, g_on: float) -> Any:
+    """k_G, siemens per unit weight: the largest weight part lands at G_on; an all-zero layer
+    gets G_on - G_off. numpy in: a float; torch in: a 0-d tensor (detach the parts to keep the
+    gradient out of it)."""
+    xp = namespace(positive, negative)
+    largest = xp.maximum(positive.max(), negative.max())
+    span = g_on - g_off
+    if xp is np:
+        return span / float(largest) if largest > 0 else span
+    return span / xp.where(largest > 0, largest, xp.ones_like(largest))
+
+
+def interleave(plus: Any, minus: Any) -> Any:
+    """(R, C) and (R, C) -> (R, 2C): column 2j from `plus`, column 2j+1 from `minus`."""
+    xp = namespace(plus, minus)
+    return xp.stack([plus, minus], -1).reshape(plus.shape[0], -1)
+
+
+def pair_conductances(positive: Any, negative: Any, k_g: Any, g_off: float) -> Any:
+    """(R, outputs) weight parts -> (R, 2·outputs) conductances G± = G_off + k_G·w±, interleaved."""
+    return g_off + k_g * interleave(positive, negative)
+
+
+def pair_outputs(currents: Any, scale: Any) -> Any:
+    """(..., 2·outputs) column currents -> (..., outputs) outputs (I+ - I-)/scale."""
+    return (currents[..., 0::2] - currents[..., 1::2]) / scale
+
+
+def input_voltages(inputs: Any, k_v: float, bias: bool = True) -> Any:
+    """(B, inputs) -> (B, inputs [+1]) voltages V = k_V·x, with the bias row last at k_V."""
+    v = k_v * inputs
+    if not bias:
+        return v
+    xp = namespace(inputs)
+    return xp.concatenate([v, xp.ones_like(v[:, :1]) * k_v], 1)
+
+
 @dataclass(frozen=True)
 class DifferentialMapping:
+    """The mapping of one signed weight matrix, for numpy users of a single crossbar."""
+
     g_off: float
     g_on: float
     k_v: float = 0.5  # volts per unit input; the bias row is driven at k_v
@@ -32,11 +91,9 @@ class DifferentialMapping:
         finite_number("k_g", self.k_g, minimum=0.0, strict_minimum=True)
 
     @classmethod
-    def fit(cls, weights: Any, g_off: float, g_on: float, k_v: float = 0.5, biases: Any = None) -> "DifferentialMapping":
+    def fit(cls, weights: Any, g_off: float, g_on: float, k_v: float = 0.5, biases: Any = None) -> DifferentialMapping:
         """The mapping whose largest |weight| (biases included) lands at G_on."""
-        w = _stack(weights, biases)
-        largest = float(np.max(np.abs(w)))
-        k_g = (g_on - g_off) / largest if largest > 0 else g_on - g_off
+        k_g = conductance_scale(*weight_parts(_stack(weights, biases)), g_off, g_on)
         return cls(g_off=g_off, g_on=g_on, k_v=k_v, k_g=k_g, bias=biases is not None)
 
     def conductances(self, weights: Any, biases: Any = None) -> np.ndarray:
@@ -44,9 +101,7 @@ class DifferentialMapping:
         if (biases is not None) != self.bias:
             raise InputError("this mapping was made " + ("with" if self.bias else "without") + " a bias row")
         w = _stack(weights, biases)
-        g = np.empty((w.shape[0], 2 * w.shape[1]))
-        g[:, 0::2] = self.g_off + self.k_g * np.maximum(w, 0.0)
-        g[:, 1::2] = self.g_off + self.k_g * np.maximum(-w, 0.0)
+        g: np.ndarray = pair_conductances(*weight_parts(w), self.k_g, self.g_off)
         if np.max(g) > self.g_on * (1 + 1e-12):
             raise InputError(f"weights exceed the mapping's range: largest |w| is {np.max(np.abs(w)):g}, "
                              f"at most {(self.g_on - self.g_off) / self.k_g:g} fits")
@@ -54,17 +109,13 @@ class DifferentialMapping:
 
     def weights(self, conductances: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """The inverse of `conductances`: (weights, biases or None)."""
-        g = finite_array("conductances", conductances, 2)
-        w = (g[:, 0::2] - g[:, 1::2]) / self.k_g
+        w: np.ndarray = pair_outputs(finite_array("conductances", conductances, 2), self.k_g)
         return (w[:-1], w[-1]) if self.bias else (w, None)
 
     def voltages(self, inputs: Any) -> np.ndarray:
         """(B, inputs) -> (B, inputs [+1]) voltages, V = k_V·x, with the bias row at k_V."""
         x = finite_array("inputs", inputs, (1, 2))
-        x = x[None, :] if x.ndim == 1 else x
-        v = self.k_v * x
-        if self.bias:
-            v = np.concatenate([v, np.full((x.shape[0], 1), self.k_v)], axis=1)
+        v: np.ndarray = input_voltages(x[None, :] if x.ndim == 1 else x, self.k_v, self.bias)
         return v
 
     def outputs(self, currents: Any) -> np.ndarray:
@@ -72,7 +123,8 @@ class DifferentialMapping:
         i = finite_array("currents", currents, 2)
         if i.shape[1] % 2:
             raise InputError(f"differential currents need an even number of columns, got {i.shape[1]}")
-        return (i[:, 0::2] - i[:, 1::2]) / (self.k_g * self.k_v)
+        y: np.ndarray = pair_outputs(i, self.k_g * self.k_v)
+        return y
 
 
 def _stack(weights: Any, biases: Any) -> np.ndarray:

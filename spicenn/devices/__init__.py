@@ -5,7 +5,7 @@ from .base import Device
 from .library import lib_text
 from .models import Linear, PooleFrenkel, PowerLaw, Sinh
 from .nonidealities import ChipDraw, ConductanceNonidealities
-from .registry import MODELS, PRESETS, from_dict, get_device, names
+from .registry import MODELS, PRESETS, describe_all, from_dict, get_device, names
 
 __all__ = ["Device", "Linear", "Sinh", "PowerLaw", "PooleFrenkel", "MODELS", "PRESETS",
-           "get_device", "from_dict", "names", "lib_text", "ConductanceNonidealities", "ChipDraw"]
+           "get_device", "describe_all", "from_dict", "names", "lib_text", "ConductanceNonidealities", "ChipDraw"]

@@ -69,6 +69,12 @@ class Device:
         cell = cell or {}
         return self.formula(v, g, self.constants(g, xp, cell), xp)
 
+    def power(self, v: Any, g: Any, xp: Any = np, cell: Mapping[str, Any] | None = None) -> Any:
+        """Power the device absorbs, V·I(V, G): spicenn's one convention for device power
+        (circuit results, the device backend and network energy). For every model here the
+        current has the sign of V, so V·I = |V|·|I| >= 0."""
+        return v * self.current(v, g, xp, cell)
+
     def row_terms(self, v: Any, g: Any, cell: Mapping[str, Any] | None = None, terms: int = 6,
                   xp: Any = None, phi: Any = None, scratch: Any = None) -> tuple[Any, Any] | None:
         """The devices' currents as separable terms, for v (..., B, M) and g (..., M, N):

@@ -49,6 +49,11 @@ def get_device(name: str, **params: Any) -> Device:
     return cls(**{**defaults, **params})
 
 
+def describe_all() -> list[tuple[str, str]]:
+    """(name, description) of every model and preset, models first."""
+    return [(name, get_device(name).describe()) for name in list(MODELS) + list(PRESETS)]
+
+
 def from_dict(description: Mapping[str, Any]) -> Device:
     """Inverse of `Device.to_dict`."""
     params = dict(description)

@@ -1,28 +1,64 @@
-"""A whole network's energy efficiency: every layer's weights on a crossbar, real inputs."""
+"""A whole network's energy efficiency: each layer's tiles solved in ngspice on real inputs.
+
+This is the one network-energy path. A layer is described by what a chip holds
+(`ProgrammedLayer`: its conductances, the scale that reads them back, its tile grid and
+per-device parameters); a weight file (`load_layers` + `programmed_layers`) and a trained
+crossbar network (`spicenn.nn`) both become such layers, so the same tiles give the same
+figure. Per layer: every tile is solved by ngspice (devices, word and bit lines), the array
+energy is the DC read of those tiles, the peripherals are those of every tile (each tile
+has its own DACs, ADCs and TIAs, padding included, as a fixed-size tile has them), and
+ops = `mvm_ops(weights + bias rows, outputs)`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..crossbar.mapping import DifferentialMapping
-from ..crossbar.spec import Crossbar
+from ..activations import activation as activation_function
+from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
+from ..crossbar.tiles import TileGrid
 from ..devices import Device, get_device
 from ..errors import InputError
-from ..spice.simulate import simulate
+from ..spice.tiles import simulate_tiles
 from .peripherals import Peripherals
-from .report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine, dc_report
-
-ACTIVATIONS = {"sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0.0),
-               "identity": lambda x: x}
+from .report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine, dc_array_energy, mvm_ops, tile_peripherals
 
 
 @dataclass
 class Layer:
     weights: np.ndarray  # (inputs, outputs)
     biases: np.ndarray | None
+
+
+@dataclass
+class ProgrammedLayer:
+    """One layer as a chip holds it.
+
+    conductances (inputs [+1], 2·outputs) S, G+ and G- interleaved (`crossbar.mapping`);
+    k_g siemens per unit weight; grid the tiles it runs on; cell per-device model parameters
+    on the padded grid (empty: the device model's own draw for that grid, as a `Crossbar`
+    of the device would take).
+    """
+
+    conductances: np.ndarray
+    k_g: float
+    grid: TileGrid
+    g_off: float
+    bias: bool = True
+    cell: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> int:
+        return self.conductances.shape[1] // 2
+
+    @property
+    def ops(self) -> int:
+        """Operations of one MVM: a multiply and an add per weight (bias row included)."""
+        return mvm_ops(self.conductances.shape[0], self.outputs)
 
 
 def load_layers(path: str | Path) -> list[Layer]:
@@ -41,7 +77,8 @@ def load_layers(path: str | Path) -> list[Layer]:
             layers = []
             while f"W{count}" in data.files:
                 biases = data[f"b{count}"] if f"b{count}" in data.files else None
-                layers.append(Layer(np.asarray(data[f"W{count}"], float), None if biases is None else np.asarray(biases, float)))
+                layers.append(Layer(np.asarray(data[f"W{count}"], float),
+                                    None if biases is None else np.asarray(biases, float)))
                 count += 1
         if not layers:
             raise InputError(f"network file {path} has no W0 array (expected W0, b0, W1, b1, …)")
@@ -51,7 +88,8 @@ def load_layers(path: str | Path) -> list[Layer]:
 
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file
-        raise InputError(f"network file {path} is neither an .npz nor a torch state_dict ({type(error).__name__})") from None
+        raise InputError(f"network file {path} is neither an .npz nor a torch state_dict "
+                         f"({type(error).__name__})") from None
     if not isinstance(state, dict):
         raise InputError(f"network file {path} does not hold a state_dict")
     layers = []
@@ -65,32 +103,61 @@ def load_layers(path: str | Path) -> list[Layer]:
     return layers
 
 
-def network_energy(layers: list[Layer], inputs: np.ndarray, device: Device | str = "linear",
-                   g_off: float | None = None, g_on: float | None = None, k_v: float = 0.5,
-                   r_word: float = 0.0, r_bit: float = 0.0, activation: str = "sigmoid",
-                   peripherals: Peripherals | None = None, engine: str = "shared") -> tuple[list[EnergyReport], EnergyReport]:
-    """Per-layer reports and the network's total. Each layer maps onto one crossbar with the
-    differential mapping the crossbar layers use; its outputs (from the circuit) pass through
-    `activation` to the next layer. ops = 2 × (weights + biases) per layer."""
-    device = get_device(device) if isinstance(device, str) else device
+def programmed_layers(layers: list[Layer], g_off: float, g_on: float, tile_rows: int | None = None,
+                      tile_columns: int | None = None) -> list[ProgrammedLayer]:
+    """Signed weight layers on differential pairs (largest |w| at G_on, per layer), cut into
+    tiles of `tile_rows` x `tile_columns` (None: one tile spans the layer)."""
+    programmed = []
+    for layer in layers:
+        mapping = DifferentialMapping.fit(layer.weights, g_off, g_on, biases=layer.biases)
+        g = mapping.conductances(layer.weights, layer.biases)
+        programmed.append(ProgrammedLayer(g, mapping.k_g, TileGrid.of(*g.shape, tile_rows, tile_columns), g_off,
+                                          bias=layer.biases is not None))
+    return programmed
+
+
+def device_range(device: Device, g_off: float | None, g_on: float | None) -> tuple[float, float]:
+    """The conductance range to program: as given, else the device preset's."""
     g_off = g_off if g_off is not None else device.g_off
     g_on = g_on if g_on is not None else device.g_on
     if g_off is None or g_on is None:
         raise InputError(f"device {device.name} has no conductance range: give g_off and g_on")
-    if activation not in ACTIVATIONS:
-        raise InputError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    return g_off, g_on
+
+
+def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | str = "linear", k_v: float = 0.5,
+                   r_word: float = 0.0, r_bit: float = 0.0, activation: str = "sigmoid",
+                   peripherals: Peripherals | None = None, engine: str = "shared", workers: int = 1,
+                   progress: bool = False) -> tuple[list[EnergyReport], EnergyReport]:
+    """Per-layer reports and the network's total, per inference averaged over `inputs`
+    (B, inputs). Each layer's outputs (from the circuit) pass through `activation` to the
+    next layer."""
+    device = get_device(device) if isinstance(device, str) else device
+    act = activation_function(activation)
     peripherals = peripherals or Peripherals()
     x = np.asarray(inputs, dtype=float)
     reports = []
     for index, layer in enumerate(layers):
-        if x.ndim != 2 or x.shape[1] != layer.weights.shape[0]:
-            raise InputError(f"layer {index} takes {layer.weights.shape[0]} inputs, got shape {x.shape}")
-        mapping = DifferentialMapping.fit(layer.weights, g_off, g_on, k_v=k_v, biases=layer.biases)
-        crossbar = Crossbar(mapping.conductances(layer.weights, layer.biases), device, r_word=r_word, r_bit=r_bit)
-        result = simulate(crossbar, mapping.voltages(x), engine=engine)
-        ops = 2 * (layer.weights.size + (0 if layer.biases is None else layer.biases.size))
-        reports.append(dc_report(result, peripherals, ops=ops, label=f"layer {index}"))
-        x = ACTIVATIONS[activation](mapping.outputs(result.currents))
+        expected = layer.conductances.shape[0] - int(layer.bias)
+        if x.ndim != 2 or x.shape[1] != expected:
+            raise InputError(f"layer {index} takes {expected} inputs, got shape {x.shape}")
+        cell = layer.cell or device.cell_parameters(layer.grid.padded_shape)
+        currents, powers = simulate_tiles(device, layer.grid, input_voltages(x, k_v, layer.bias), layer.conductances,
+                                          cell, layer.g_off, r_word, r_bit, workers=workers, progress=progress,
+                                          engine=engine)
+        energy = combine(dc_array_energy(powers, peripherals), tile_peripherals(peripherals, layer.grid))
+        reports.append(EnergyReport(layer.ops, energy, peripherals, label=f"layer {index}"))
+        x = act(pair_outputs(currents, layer.k_g * k_v))
     parts = {part: sum(r.energy_j[part] for r in reports) for part in ARRAY_PARTS + PERIPHERAL_PARTS}
     total = EnergyReport(sum(r.ops for r in reports), combine(parts, parts), peripherals, label="network")
     return reports, total
+
+
+def file_network_energy(path: str | Path, inputs: Any, device: Device | str = "linear", g_off: float | None = None,
+                        g_on: float | None = None, tile_rows: int | None = None, tile_columns: int | None = None,
+                        **options: Any) -> tuple[list[EnergyReport], EnergyReport]:
+    """`network_energy` of the layers in a weight file (`load_layers`), mapped by
+    `programmed_layers` onto the device's conductance range (or the one given)."""
+    device = get_device(device) if isinstance(device, str) else device
+    layers = programmed_layers(load_layers(path), *device_range(device, g_off, g_on), tile_rows, tile_columns)
+    return network_energy(layers, inputs, device, **options)

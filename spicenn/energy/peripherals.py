@@ -85,6 +85,12 @@ class Peripherals:
         return tomli_w.dumps({"peripherals": data})
 
 
+def peripherals_from(config: str | Path | None = None, t_read: float | None = None) -> Peripherals:
+    """The defaults, or a TOML file's `[peripherals]`, with `t_read` overriding the read time."""
+    peripherals = load_config(config) if config is not None else Peripherals()
+    return peripherals if t_read is None else dataclasses.replace(peripherals, t_read=t_read)
+
+
 def load_config(path: str | Path) -> Peripherals:
     """Peripherals from a TOML file with a `[peripherals]` table; unknown keys are errors."""
     data = read_toml(path)

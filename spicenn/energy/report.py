@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..crossbar.tiles import TileGrid
 from ..spice.extract import SimulationResult
 from .peripherals import Peripherals
 
@@ -71,6 +72,18 @@ class EnergyReport:
         plt.close(figure)
 
 
+def mvm_ops(rows: int, columns: int) -> int:
+    """Operations of one matrix-vector product with a rows x columns matrix: a multiply and
+    an add per element (the count every TOPS/W figure of spicenn uses)."""
+    return 2 * rows * columns
+
+
+def tile_peripherals(peripherals: Peripherals, grid: TileGrid) -> dict[str, float]:
+    """Peripheral energy per MVM of a layer cut into tiles: each tile has its own DACs,
+    ADCs and TIAs for all of its rows and columns (padding included)."""
+    return {part: value * grid.tiles for part, value in peripherals.energies(grid.tile_rows, grid.tile_columns).items()}
+
+
 def combine(energy_parts: dict[str, float], peripheral_parts: dict[str, float]) -> dict[str, float]:
     energy = {part: float(energy_parts.get(part, 0.0)) for part in ARRAY_PARTS}
     energy["crossbar"] = sum(energy[part] for part in ARRAY_PARTS)
@@ -99,5 +112,5 @@ def dc_report(result: SimulationResult, peripherals: Peripherals | None = None, 
     batch, columns = result.currents.shape
     rows = result.word_voltages.shape[1]
     array = dc_array_energy({name: getattr(result, name) for name in POWER_FIELDS}, peripherals)
-    return EnergyReport(ops if ops is not None else 2 * rows * columns,
+    return EnergyReport(ops if ops is not None else mvm_ops(rows, columns),
                         combine(array, peripherals.energies(rows, columns)), peripherals, label)

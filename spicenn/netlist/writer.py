@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import __version__
 from ..crossbar.graph import Topology, crossbar_topology
 from ..crossbar.spec import Crossbar
 from ..devices.symbolic import number
+from ..version import __version__
 
 # Resistors below 1 mOhm are clamped to 1 mOhm by ngspice; write those as conductances.
 NGSPICE_MIN_RESISTANCE = 1e-3

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..energy.network import network_energy
 from ..energy.peripherals import Peripherals
-from ..energy.report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine, dc_array_energy
-from .network import ACTIVATIONS, CrossbarMLP
+from ..energy.report import EnergyReport
+from .network import CrossbarMLP
 
 VALIDATION_CHIP_BASE = 1_000_000  # chip seeds: validation and test chips never coincide
 TEST_CHIP_BASE = 2_000_000
@@ -36,27 +37,16 @@ def accuracies(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, s
     return [accuracy(model, x, y, backend, seed) for seed in seeds]
 
 
-def hidden_inputs(model: CrossbarMLP, x: torch.Tensor, backend: str) -> list[torch.Tensor]:
-    """The inputs each layer sees (the first layer's is x) when the network runs on `backend`."""
-    act = ACTIVATIONS[model.activation]
-    inputs = []
-    for index, layer in enumerate(model.layers):
-        inputs.append(x)
-        x = layer.forward_with(x, backend)
-        if index < len(model.layers) - 1:
-            x = act(x)
-    return inputs
-
-
 @torch.no_grad()
 def paper_power(model: CrossbarMLP, x: np.ndarray, chip: int | None, batch_size: int = 200) -> np.ndarray:
-    """Per-image power of the memristors alone, Σ|V|·|I| over every device of every layer,
+    """Per-image power of the memristors alone, Σ V·I over every device of every layer,
     with the device model and no wires (the convention of Joksas et al. 2022)."""
     model.set_chip(chip)
     out = []
     for start in range(0, len(x), batch_size):
         xb = torch.as_tensor(x[start:start + batch_size])
-        out.append(sum(layer.device_power(inp) for layer, inp in zip(model.layers, hidden_inputs(model, xb, "device"))))
+        inputs = model.layer_inputs(xb, "device")
+        out.append(sum(layer.device_power(inp) for layer, inp in zip(model.layers, inputs)))
     return torch.cat(out).double().numpy()
 
 
@@ -77,31 +67,22 @@ class Efficiency:
 
 def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images: int = 20,
                peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False) -> Efficiency:
-    """ops = 2 × synapses (biases included). Paper convention: 50 ns × Σ|V|·|I| per layer read,
-    averaged over `x`. Full convention: the first `spice_images` of `x` through ngspice tile by
-    tile (devices, word and bit lines), plus DACs, ADCs and TIAs of every tile — all of a
-    tile's rows and columns, padding included, as a fixed-size tile has them."""
+    """ops = Σ `mvm_ops` of the layers (biases included). Paper convention: t_read × Σ V·I
+    of the devices per layer read, averaged over `x`. Full convention: the network-energy
+    path (`energy.network_energy`) on the layers' own tiles as this chip holds them, for the
+    first `spice_images` of `x`: devices, word and bit lines in ngspice, plus every tile's
+    DACs, ADCs and TIAs."""
     peripherals = peripherals or Peripherals()
-    ops = 2 * model.synapses
+    model.set_chip(chip)
+    layers = [layer.programmed() for layer in model.layers]
+    ops = sum(layer.ops for layer in layers)
     paper = float(np.mean(paper_power(model, x, chip))) * peripherals.t_read
     full = None
     if spice_images > 0:
-        model.set_chip(chip)
-        model.set_spice(workers, progress)
-        inputs = torch.as_tensor(x[:spice_images])
-        array = dict.fromkeys(ARRAY_PARTS, 0.0)
-        periph = dict.fromkeys(PERIPHERAL_PARTS, 0.0)
-        act = ACTIVATIONS[model.activation]
-        for index, layer in enumerate(model.layers):
-            currents, powers = layer.spice(inputs)
-            inputs = layer.outputs(torch.as_tensor(currents, dtype=inputs.dtype))
-            if index < len(model.layers) - 1:
-                inputs = act(inputs)
-            for part, value in dc_array_energy(powers, peripherals).items():
-                array[part] += value
-            for part, value in peripherals.energies(layer.grid.tile_rows, layer.grid.tile_columns).items():
-                periph[part] += value * layer.grid.tiles
-        full = EnergyReport(ops, combine(array, periph), peripherals, label="network")
+        h = model.layers[0].hardware
+        _, full = network_energy(layers, x[:spice_images], model.layers[0].device_model, k_v=h.k_v,
+                                 r_word=h.r_word, r_bit=h.r_bit, activation=model.activation,
+                                 peripherals=peripherals, workers=workers, progress=progress)
     return Efficiency(ops, paper, full)
 
 

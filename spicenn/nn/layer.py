@@ -18,10 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..crossbar.mapping import conductance_scale, input_voltages, pair_conductances, pair_outputs, weight_parts
+from ..crossbar.tiles import TileGrid
 from ..devices import ChipDraw
+from ..energy.network import ProgrammedLayer
 from ..errors import InputError
+from ..spice.tiles import simulate_tiles
 from . import backends
-from .backends import TileGrid, check_backend
+from .backends import check_backend
 from .config import CrossbarConfig
 
 
@@ -74,29 +78,25 @@ class CrossbarLinear(nn.Module):
     # --- weights and conductances -------------------------------------------------------
     def signed_weights(self) -> torch.Tensor:
         """(inputs + 1, outputs): weights with the bias row last."""
-        if self.hardware.weights == "double":
-            return self.w_pos - self.w_neg
-        return self.weight
+        positive, negative = self.weight_pairs()
+        return positive - negative
 
     def weight_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The non-negative parts (w+, w-) that the G+ and G- devices hold."""
         if self.hardware.weights == "double":
             return self.w_pos, self.w_neg
-        return torch.relu(self.weight), torch.relu(-self.weight)
+        return weight_parts(self.weight)
 
     def k_g(self) -> torch.Tensor:
         """Siemens per unit weight: the layer's largest weight lands at G_on (held constant
         within a step: the gradient does not flow through the max)."""
         positive, negative = self.weight_pairs()
-        largest = torch.maximum(positive.detach().max(), negative.detach().max())
-        span = self.hardware.g_on - self.hardware.g_off
-        return span / torch.clamp(largest, min=torch.finfo(largest.dtype).tiny)
+        return conductance_scale(positive.detach(), negative.detach(), self.hardware.g_off, self.hardware.g_on)
 
     def target_conductances(self) -> torch.Tensor:
         """(inputs + 1, 2·outputs) conductances the weights are programmed to, G+ and G− interleaved."""
         positive, negative = self.weight_pairs()
-        k_g = self.k_g()
-        pairs = torch.stack([positive, negative], dim=-1).reshape(positive.shape[0], -1)
-        return self.hardware.g_off + k_g * pairs
+        return pair_conductances(positive, negative, self.k_g(), self.hardware.g_off)
 
     def conductances(self) -> torch.Tensor:
         """The conductances on the current chip (targets when no chip is drawn)."""
@@ -107,6 +107,12 @@ class CrossbarLinear(nn.Module):
             g = self.hardware.nonidealities().apply(padded, self.hardware.g_off, self.hardware.g_on,
                                                     draw=self.chip.draw)[: g.shape[0], : g.shape[1]]
         return g
+
+    @torch.no_grad()
+    def programmed(self) -> ProgrammedLayer:
+        """The layer as the current chip holds it, for the network-energy path."""
+        return ProgrammedLayer(self.conductances().double().numpy(), float(self.k_g()), self.grid,
+                               self.hardware.g_off, bias=True, cell=self._cell())
 
     @torch.no_grad()
     def clamp_(self) -> None:
@@ -146,8 +152,8 @@ class CrossbarLinear(nn.Module):
     def voltages(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise InputError(f"layer {self.layer_index} takes (B, {self.in_features}) inputs, got {tuple(x.shape)}")
-        k_v = self.hardware.k_v
-        return torch.cat([k_v * x, torch.full((x.shape[0], 1), k_v, dtype=x.dtype)], dim=1)
+        v: torch.Tensor = input_voltages(x, self.hardware.k_v)
+        return v
 
     def column_currents(self, x: torch.Tensor, backend: str | None = None) -> torch.Tensor:
         backend = check_backend(backend or self.backend)
@@ -173,13 +179,13 @@ class CrossbarLinear(nn.Module):
             v = self.voltages(x).double().numpy()
             g = self.conductances().double().numpy()
         h = self.hardware
-        return backends.spice_tiles(self.device_model, self.grid, v, g, self._cell(), h.g_off, h.r_word, h.r_bit,
-                                    workers=self.spice_workers, progress=self.progress)
+        return simulate_tiles(self.device_model, self.grid, v, g, self._cell(), h.g_off, h.r_word, h.r_bit,
+                              workers=self.spice_workers, progress=self.progress)
 
     def outputs(self, currents: torch.Tensor) -> torch.Tensor:
         """Column currents (B, 2·outputs) -> layer outputs (I+ − I−)/(k_V·k_G)."""
-        scale = self.hardware.k_v * self.k_g().to(currents.dtype)
-        return (currents[:, 0::2] - currents[:, 1::2]) / scale
+        y: torch.Tensor = pair_outputs(currents, self.hardware.k_v * self.k_g().to(currents.dtype))
+        return y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.outputs(self.column_currents(x))

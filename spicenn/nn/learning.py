@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
+from ..activations import activation as activation_function
+from ..activations import check_activation
 from ..checks import finite_number, whole_number
 from ..devices.programming import DiscreteLevels, SoftBounds
 from ..errors import InputError
@@ -162,20 +164,23 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
 
 
 class DeviceMLP(nn.Module):
-    """Sigmoid MLP of `DeviceLinear` layers (logits out)."""
+    """MLP of `DeviceLinear` layers with `activation` between them (logits out)."""
 
-    def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0, **layer_options):
+    def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0,
+                 activation: str = "sigmoid", **layer_options: Any):
         super().__init__()
+        self.activation = check_activation(activation)
         generator = torch.Generator().manual_seed(seed)
         self.sizes = tuple(sizes)
         self.layers = nn.ModuleList(DeviceLinear(a, b, model, generator=generator, **layer_options)
                                     for a, b in zip(sizes[:-1], sizes[1:]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = activation_function(self.activation)
         for index, layer in enumerate(self.layers):
             x = layer(x)
             if index < len(self.layers) - 1:
-                x = torch.sigmoid(x)
+                x = act(x)
         return x
 
 
@@ -194,6 +199,12 @@ class BinaryStochasticMLP(DeviceMLP):
     these parameters."""
 
     error_threshold: float = 0.2
+
+    def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0,
+                 activation: str = "sigmoid", **layer_options: Any):
+        if activation != "sigmoid":  # the hidden units are Bernoulli samples with probability σ(h)
+            raise InputError(f"binary stochastic learning needs sigmoid hidden units, not {activation!r}")
+        super().__init__(sizes, model, seed, activation, **layer_options)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, classes: int) -> tuple[torch.Tensor, int]:
         g = self.layers[0].generator

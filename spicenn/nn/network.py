@@ -7,13 +7,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..activations import activation as activation_function
+from ..activations import check_activation
 from ..errors import InputError
 from .backends import check_backend
 from .config import CrossbarConfig
 from .layer import CrossbarLinear
-
-ACTIVATIONS = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh}
-
 
 class CrossbarMLP(nn.Module):
     """sizes = (784, 25, 10): crossbar layers with `activation` between them; returns logits."""
@@ -23,21 +22,30 @@ class CrossbarMLP(nn.Module):
         super().__init__()
         if len(sizes) < 2:
             raise InputError(f"a network needs at least two sizes (inputs, outputs), got {list(sizes)}")
-        if activation not in ACTIVATIONS:
-            raise InputError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+        self.activation = check_activation(activation)
         self.sizes = tuple(int(s) for s in sizes)
-        self.activation = activation
         generator = torch.Generator().manual_seed(seed)
         self.layers = nn.ModuleList(CrossbarLinear(a, b, hardware, backend, index, generator)
                                     for index, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:])))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        act = ACTIVATIONS[self.activation]
+        return self.forward_with(x, None)
+
+    def forward_with(self, x: torch.Tensor, backend: str | None) -> torch.Tensor:
+        """The logits with every layer on `backend` (None: each layer's own)."""
+        return self.layer_inputs(x, backend)[-1]
+
+    def layer_inputs(self, x: torch.Tensor, backend: str | None = None) -> list[torch.Tensor]:
+        """What each layer sees when the network runs on `backend` (the first is x), and the
+        logits last."""
+        act = activation_function(self.activation)
+        inputs = [x]
         for index, layer in enumerate(self.layers):
-            x = layer(x)
+            x = layer(x) if backend is None else layer.forward_with(x, backend)
             if index < len(self.layers) - 1:
                 x = act(x)
-        return x
+            inputs.append(x)
+        return inputs
 
     def set_backend(self, backend: str) -> None:
         check_backend(backend)

@@ -7,6 +7,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..activations import activation
+from ..crossbar import Crossbar
+from ..crossbar.mapping import input_voltages, interleave, pair_outputs
+from ..spice import simulate
 from .data import Data
 from .learning import BinaryStochasticMLP, DeviceMLP, UpdateRule, apply_rule
 
@@ -54,17 +58,16 @@ def accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, noise_std: float = 
 def spice_accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, k_v: float = 0.5, r_word: float = 0.0,
                    r_bit: float = 0.0, engine: str = "shared") -> dict[str, Any]:
     """The trained network read out in ngspice: each layer a crossbar of its devices (ohmic)
-    with every weight's device and reference device in neighbouring columns, inputs at
-    V = k_V·x plus a bias row at k_V; y = k_w·(I_device − I_reference)/k_V."""
-    from ..crossbar import Crossbar
-    from ..spice import simulate
-
+    with every weight's device and reference device in neighbouring columns (the mapping's
+    interleaved pairs), inputs at V = k_V·x plus a bias row at k_V; y = k_w·(I_device −
+    I_reference)/k_V, through the network's own activation."""
+    act = activation(model.activation)
     inputs = np.asarray(x, dtype=float)
     for index, layer in enumerate(model.layers):
-        g = torch.stack([layer.g, layer.g_ref], dim=-1).reshape(layer.g.shape[0], -1).numpy()
-        v = k_v * np.concatenate([inputs, np.ones((len(inputs), 1))], axis=1)
+        g = interleave(layer.g, layer.g_ref).numpy()
+        v = input_voltages(inputs, k_v)
         currents = simulate(Crossbar(g, "linear", r_word=r_word, r_bit=r_bit), v, engine=engine).currents
-        out = layer.k_w * (currents[:, 0::2] - currents[:, 1::2]) / k_v
-        inputs = 1.0 / (1.0 + np.exp(-out)) if index < len(model.layers) - 1 else out
+        out = pair_outputs(currents, k_v / layer.k_w)
+        inputs = act(out) if index < len(model.layers) - 1 else out
     predicted = inputs.argmax(1)
     return {"accuracy": float((predicted == np.asarray(y)).mean()), "logits": inputs}

@@ -18,6 +18,7 @@ from typing import Any
 
 import tomli_w
 
+from ..activations import check_activation
 from ..checks import finite_number
 from ..checks import whole_number as _whole
 from ..errors import InputError
@@ -25,7 +26,6 @@ from ..io import read_toml
 from .backends import check_backend
 from .config import CrossbarConfig
 from .data import DATASETS
-from .network import ACTIVATIONS
 
 TRAINING_CHIPS = ("nominal", "per-batch")
 
@@ -51,8 +51,7 @@ class NetworkConfig:
         object.__setattr__(self, "sizes", tuple(_whole("network size", s, 1) for s in self.sizes))
         if len(self.sizes) < 2:
             raise InputError("network sizes need at least inputs and outputs")
-        if self.activation not in ACTIVATIONS:
-            raise InputError(f"unknown activation {self.activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+        check_activation(self.activation)
 
 
 @dataclass(frozen=True)

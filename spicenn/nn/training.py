@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..io import atomic_path, save_figure
+from ..io import atomic_path, save_figure, save_npz_atomic
+from ..surrogate.sampling import PROGRAMMED_FILE
 from .data import Data, load_data
 from .evaluation import VALIDATION_CHIP_BASE, accuracies, chip_seeds
 from .network import CrossbarMLP
@@ -148,6 +149,7 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
             if median > state["best"]:
                 state["best"] = median
                 _save(run_dir / "best.pt", {"model": model.state_dict(), "epoch": epoch, "validation_median": median})
+                save_programmed(model, run_dir)
             state["epoch"] = epoch
             _save(run_dir / "last.pt", {"model": model.state_dict(), "optimiser": optimiser.state_dict(), **state})
             _write_metrics(run_dir, state["metrics"])
@@ -157,7 +159,30 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
     finally:
         if bar is not None:
             bar.close()
-    return load_run(run_dir, config)
+    best = load_run(run_dir, config)
+    if not (run_dir / PROGRAMMED_FILE).exists():  # runs trained before the file existed
+        save_programmed(best, run_dir)
+    return best
+
+
+@torch.no_grad()
+def save_programmed(model: CrossbarMLP, run_dir: Path) -> None:
+    """Each layer's programmed (target) conductances as data (`surrogate.sampling` reads them)."""
+    hardware = model.layers[0].hardware
+    arrays = {f"G{k}": layer.target_conductances().double().numpy() for k, layer in enumerate(model.layers)}
+    save_npz_atomic(run_dir / PROGRAMMED_FILE, {**arrays, "layers": np.array(len(model.layers)),
+                                                 "g_off": np.array(hardware.g_off), "g_on": np.array(hardware.g_on)})
+
+
+def best_epoch(run_dir: str | Path) -> dict[str, float]:
+    """The metrics.csv row of the epoch with the best median validation accuracy."""
+    path = Path(run_dir) / "metrics.csv"
+    try:
+        rows = list(csv.DictReader(io.StringIO(path.read_text())))
+        best = max(rows, key=lambda row: float(row["validation_median"]))
+        return {name: float(best[name]) for name in METRIC_FIELDS}
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(f"{path} is not a spicenn metrics file ({type(error).__name__}: {error})") from None
 
 
 def load_run(run_dir: str | Path, config: RunConfig | None = None) -> CrossbarMLP:

@@ -130,6 +130,12 @@ def run(out: str | Path, quick: bool = False, devices: str = "powerlaw", seed: i
     return results
 
 
+def summary(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Error and TOPS/W (both conventions) per case, keyed a-d: what `--json` prints."""
+    return {key: {name: results[key][name] for name in ("error", "tops_per_w_paper", "tops_per_w_full")}
+            for key in CASES}
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [f"{'case':<48} {'error':>7} {'paper':>7} {'TOPS/W paper conv.':>19} {'paper':>7} {'TOPS/W full':>12}"]
     for key, label in CASES.items():

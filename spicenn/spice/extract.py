@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..crossbar.graph import Topology
-from ..io import atomic_path
+from ..io import save_npz_atomic
 from ..crossbar.spec import Crossbar
 
 
@@ -50,11 +50,6 @@ class SimulationResult:
         return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
 
-def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-        np.savez(stream, **arrays)
-
-
 def _wire_power(node_voltages: np.ndarray, topo: Topology, kind: str, resistance: float) -> np.ndarray:
     a, b, _ = topo.wires[kind]
     if len(a) == 0:
@@ -70,7 +65,7 @@ def extract(crossbar: Crossbar, topo: Topology, voltages: np.ndarray, node_volta
     word = node_voltages[:, topo.word_node]
     bit = node_voltages[:, topo.bit_node]
     across = word - bit
-    device_power = np.einsum("bij,bij->b", across, crossbar.device_currents(across))
+    device_power = crossbar.device.power(across, crossbar.conductances, np, crossbar.cell).sum(axis=(1, 2))
     return SimulationResult(
         currents=sense_currents,
         power=np.einsum("bi,bi->b", voltages, -driver_currents),

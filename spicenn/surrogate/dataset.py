@@ -18,11 +18,10 @@ from typing import Iterable
 
 import numpy as np
 
-from .. import __version__
 from ..crossbar import Crossbar
 from ..errors import InputError
-from ..io import atomic_path
-from ..spice.extract import save_npz_atomic
+from ..io import atomic_path, save_npz_atomic
+from ..version import __version__
 from .sampling import DatasetSpec, sample_case
 
 RESULT_FIELDS = ("currents", "power", "device_power", "word_line_power", "bit_line_power")

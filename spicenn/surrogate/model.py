@@ -22,11 +22,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..checks import finite_array
 from ..errors import InputError
 from ..io import atomic_path
 from ..devices.base import uniform_cell
@@ -169,6 +171,15 @@ class CrossbarSurrogate(nn.Module):
                 self.device_model, c.r_word, c.r_bit, self.modes.numpy(), self.word_kernel.numpy(), c.slope_step,
                 np.dtype(c.compute_dtype))
         return self._inference_cache
+
+    def predict(self, voltages: Any, conductances: Any) -> np.ndarray:
+        """numpy in, numpy out: (B, N) output currents for (B, M) or (M,) voltages and (M, N)
+        conductances, checked as `forward` checks them."""
+        v = torch.from_numpy(finite_array("voltages", voltages, (1, 2)))
+        g = torch.from_numpy(finite_array("conductances", conductances, 2))
+        with torch.no_grad():
+            currents: np.ndarray = self(v[None] if v.ndim == 1 else v, g).numpy()
+        return currents
 
     def save(self, path: str | Path) -> None:
         """Configuration and parameters in one file, written atomically."""

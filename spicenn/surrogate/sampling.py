@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathlib import Path
+
 import numpy as np
 
 from ..checks import finite_number
@@ -89,6 +91,14 @@ class DatasetSpec(TileConfig):
             raise InputError(f"unknown input distribution {self.inputs!r}; "
                              f"choose one of: {', '.join(INPUT_DISTRIBUTIONS)}")
 
+    @classmethod
+    def for_device(cls, device: Device, g_off: float | None = None, g_on: float | None = None,
+                   **settings: Any) -> DatasetSpec:
+        """A spec for `device` over the given conductance range, else the device preset's,
+        else TileConfig's default range."""
+        return cls(device=device.to_dict(), g_off=g_off if g_off is not None else (device.g_off or TileConfig.g_off),
+                   g_on=g_on if g_on is not None else (device.g_on or TileConfig.g_on), **settings)
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
@@ -115,14 +125,23 @@ def sample_case(spec: DatasetSpec, index: int) -> tuple[np.ndarray, np.ndarray]:
     return g, v
 
 
+# Written by `spicenn train` beside best.pt: each layer's programmed conductances as data, so
+# that datasets read a trained network without importing the layers above them.
+PROGRAMMED_FILE = "best-conductances.npz"
+
+
 def trained_network_digest(run_dir: str) -> str:
     import hashlib
-    from pathlib import Path
 
-    best = Path(run_dir) / "best.pt"
-    if not best.exists():
-        raise InputError(f"{run_dir} is not a trained run folder (no best.pt)")
-    return hashlib.sha256(best.read_bytes()).hexdigest()
+    return hashlib.sha256(_programmed_path(run_dir).read_bytes()).hexdigest()
+
+
+def _programmed_path(run_dir: str) -> Path:
+    path = Path(run_dir) / PROGRAMMED_FILE
+    if not path.exists():
+        raise InputError(f"{run_dir} is not a trained run folder (no {PROGRAMMED_FILE}; "
+                         "`spicenn train` on the run writes it)")
+    return path
 
 
 def trained_tile(spec: DatasetSpec, rng: np.random.Generator) -> np.ndarray:
@@ -144,12 +163,12 @@ _TRAINED: dict[str, list] = {}
 
 def _trained_conductances(run_dir: str) -> list[tuple[np.ndarray, float, float]]:
     if run_dir not in _TRAINED:
-        import torch
-
-        from ..nn.training import load_run
-
-        model = load_run(run_dir)
-        with torch.no_grad():
-            _TRAINED[run_dir] = [(layer.target_conductances().double().numpy(), layer.hardware.g_off,
-                                  layer.hardware.g_on) for layer in model.layers]
+        path = _programmed_path(run_dir)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                g_off, g_on = float(data["g_off"]), float(data["g_on"])
+                _TRAINED[run_dir] = [(np.asarray(data[f"G{k}"], float), g_off, g_on)
+                                     for k in range(int(data["layers"]))]
+        except (OSError, ValueError, KeyError) as error:
+            raise InputError(f"{path} is not a programmed-conductances file ({error})") from None
     return _TRAINED[run_dir]

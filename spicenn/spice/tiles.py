@@ -1,0 +1,75 @@
+"""A layer's tiles solved by ngspice: column currents summed over row tiles, powers over tiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..crossbar.spec import Crossbar
+from ..crossbar.tiles import TileGrid
+from ..devices import Device, from_dict
+from .simulate import simulate
+
+VECTORS_PER_TASK = 50
+
+
+def _tile_task(device: dict[str, Any], g: np.ndarray, cell: dict[str, np.ndarray], r_word: float, r_bit: float,
+               v: np.ndarray, engine: str) -> dict[str, np.ndarray]:
+    """One tile for a chunk of vectors (top level: it travels to worker processes)."""
+    result = simulate(Crossbar(g, from_dict(device), r_word=r_word, r_bit=r_bit, cell=cell), v, engine=engine)
+    return {name: getattr(result, name) for name in result.ARRAYS_SAVED}
+
+
+def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray, cell: dict[str, np.ndarray],
+                   g_off: float, r_word: float, r_bit: float, workers: int = 1, progress: bool = False,
+                   engine: str = "shared") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Every tile of a layer solved by ngspice: (currents (B, C), per-vector powers summed
+    over the tiles, named as in `SimulationResult`). `v` (B, R) and `g` (R, C) are the whole
+    layer's; `cell` holds per-device parameters on the padded grid."""
+    g_tiles, v_tiles = grid.pad(np.asarray(g, float), np.asarray(v, float), g_off)
+    tile_cell = grid.tile_cells({k: np.asarray(c, float) for k, c in cell.items()})
+    batch = v.shape[0]
+    tasks = [(r, c, start) for r in range(grid.row_tiles) for c in range(grid.column_tiles)
+             for start in range(0, batch, VECTORS_PER_TASK)]
+
+    def arguments(r: int, c: int, start: int) -> tuple[Any, ...]:
+        stop = start + VECTORS_PER_TASK
+        return (device.to_dict(), np.ascontiguousarray(g_tiles[r, c]), {k: np.ascontiguousarray(x[r, c])
+                for k, x in tile_cell.items()}, r_word, r_bit, np.ascontiguousarray(v_tiles[r, start:stop]), engine)
+
+    currents = np.zeros((batch, grid.column_tiles * grid.tile_columns))
+    powers: dict[str, np.ndarray] = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc="ngspice tiles", unit="task")
+
+    def take(task: tuple[int, int, int], out: dict[str, np.ndarray]) -> None:
+        r, c, start = task
+        stop = min(batch, start + VECTORS_PER_TASK)
+        currents[start:stop, c * grid.tile_columns:(c + 1) * grid.tile_columns] += out["currents"]
+        for name, value in out.items():
+            if name != "currents":
+                powers.setdefault(name, np.zeros(batch))[start:stop] += value
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if workers <= 1:
+            for task in tasks:
+                take(task, _tile_task(*arguments(*task)))
+        else:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from multiprocessing import get_context
+
+            # spawn: each worker loads its own ngspice (the shared library keeps global state)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_tile_task, *arguments(*task)): task for task in tasks}
+                for future in as_completed(futures):
+                    take(futures[future], future.result())
+    finally:
+        if bar is not None:
+            bar.close()
+    return currents[:, :grid.columns], powers
