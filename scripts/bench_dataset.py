@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from bench_spice import publish
+
 from spicenn.surrogate import DatasetSpec, generate
 
 CONFIGS = {

@@ -11,16 +11,13 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
 from bench_spice import best, publish
+
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, dc_report
 from spicenn.netlist import ReadPulse
 from spicenn.spice import simulate
-
-
-
 
 
 def main() -> None:

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from bench_spice import publish, ratio, side_by_side
 from rebuild_surrogates import CONFIGS, VECTORS
+
 from spicenn.reproduce.wires import R_WIRE, TILE
 from spicenn.surrogate import DatasetSpec, generate
 from spicenn.surrogate.training import meets_target, train, validate

@@ -52,7 +52,8 @@ def acct(lines: list[str]) -> dict[str, float]:
     text = "\n".join(lines)
     out = {}
     for key, labels in ACCT_KEYS.items():
-        out[key] = sum(float(m) for label in labels for m in re.findall(re.escape(label) + r"\s*=\s*([0-9.eE+-]+)", text))
+        out[key] = sum(float(m) for label in labels
+                       for m in re.findall(re.escape(label) + r"\s*=\s*([0-9.eE+-]+)", text))
     iterations = re.findall(r"Total iterations\s*=\s*(\d+)", text)
     out["iterations"] = sum(int(i) for i in iterations)
     return out
@@ -105,7 +106,7 @@ def run_case(mode: str, size: int) -> dict:
     usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"mode": mode, "size": size, "vectors": count, "seconds_per_vector": seconds / count,
             "peak_rss_mib": max(usage_self, usage_children) / 1024,
-            "breakdown": {k: v / count if k != "iterations" else v / count for k, v in breakdown.items()},
+            "breakdown": {k: v / count for k, v in breakdown.items()},
             "currents": currents.tolist()}
 
 
@@ -188,7 +189,8 @@ def main() -> None:
     header = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.\n"
               f"Command: `python scripts/bench_spice.py --sizes {' '.join(map(str, args.sizes))}`. "
               f"Vectors per case: {json.dumps({m: VECTORS[m] for m in VECTORS})}.")
-    body = header + "\n\n" + table(results) + "\n\nWhere the time goes (ngspice's `.options acct` and spicenn's timers):\n\n" + \
+    body = header + "\n\n" + table(results) + \
+        "\n\nWhere the time goes (ngspice's `.options acct` and spicenn's timers):\n\n" + \
         "\n\n".join(breakdown_table(results, s) for s in args.sizes)
     print(body)
     if not args.no_write:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from bench_spice import best, publish, ratio, side_by_side
 from rebuild_surrogates import CONFIGS, MODELS, TRAINING_CASES, VECTORS
+
 from spicenn.crossbar import Crossbar
 from spicenn.spice import simulate
 from spicenn.surrogate import DatasetSpec, generate

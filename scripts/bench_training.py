@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from bench_spice import publish
+
 from spicenn.nn.config import CrossbarConfig
 from spicenn.nn.data import load_data
 from spicenn.nn.network import CrossbarMLP

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from bench_spice import write_section
+
 from spicenn.reproduce import babu2017, joksas2022, kim2019, li2023, wires
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,11 +7,22 @@
     (2, 3)
 """
 
-from .version import __version__  # noqa: E402
-from .crossbar import Crossbar, DifferentialMapping  # noqa: E402
-from .devices import get_device  # noqa: E402
-from .errors import ConvergenceError, InputError, SpiceError, SpicennError, SpiceNotFoundError  # noqa: E402
-from .spice import SimulationResult, simulate  # noqa: E402
+from .crossbar import Crossbar, DifferentialMapping
+from .devices import get_device
+from .errors import ConvergenceError, InputError, SpiceError, SpicennError, SpiceNotFoundError
+from .spice import SimulationResult, simulate
+from .version import __version__
 
-__all__ = ["Crossbar", "DifferentialMapping", "get_device", "simulate", "SimulationResult", "SpicennError",
-           "InputError", "SpiceError", "SpiceNotFoundError", "ConvergenceError", "__version__"]
+__all__ = [
+           "ConvergenceError",
+           "Crossbar",
+           "DifferentialMapping",
+           "InputError",
+           "SimulationResult",
+           "SpiceError",
+           "SpiceNotFoundError",
+           "SpicennError",
+           "__version__",
+           "get_device",
+           "simulate",
+]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -19,7 +20,7 @@ from .errors import InputError, SpicennError
 Command = Callable[..., Any]
 
 
-class Number(click.ParamType):
+class Number(click.ParamType[float, Any]):
     """A finite float within bounds, checked by `checks.finite_number`."""
 
     name = "number"
@@ -36,7 +37,7 @@ class Number(click.ParamType):
             self.fail(str(error).strip(), param, ctx)
 
 
-class Whole(click.ParamType):
+class Whole(click.ParamType[int, Any]):
     """A whole number >= minimum, checked by `checks.whole_number`."""
 
     name = "integer"
@@ -53,7 +54,7 @@ class Whole(click.ParamType):
             self.fail(f"must be a whole number >= {self.minimum}, got {value!r}", param, ctx)
 
 
-class KeyValue(click.ParamType):
+class KeyValue(click.ParamType[tuple[str, str], Any]):
     """KEY=VALUE, as a (key, value) pair."""
 
     name = "KEY=VALUE"
@@ -65,7 +66,7 @@ class KeyValue(click.ParamType):
         return key.strip(), text.strip()
 
 
-RESISTANCE = Number(minimum=0.0)
+NON_NEGATIVE = Number(minimum=0.0)
 POSITIVE = Number(minimum=0.0, strict_minimum=True)
 FILE = click.Path(path_type=Path)
 
@@ -89,8 +90,9 @@ def device_options(default: str = "linear") -> Callable[[Command], Command]:
 
 
 wire_options = options(
-    click.option("--r-word", default=0.0, show_default=True, type=RESISTANCE, help="word-line segment resistance, ohm"),
-    click.option("--r-bit", default=0.0, show_default=True, type=RESISTANCE, help="bit-line segment resistance, ohm"),
+    click.option("--r-word", default=0.0, show_default=True, type=NON_NEGATIVE,
+                 help="word-line segment resistance, ohm"),
+    click.option("--r-bit", default=0.0, show_default=True, type=NON_NEGATIVE, help="bit-line segment resistance, ohm"),
 )
 
 circuit_options = options(
@@ -99,7 +101,7 @@ circuit_options = options(
                  help="(B, M) input voltages in volts, .npy (1-D: one vector)"),
     device_options(),
     wire_options,
-    click.option("--r-source", default=0.0, show_default=True, type=RESISTANCE, help="driver resistance, ohm"),
+    click.option("--r-source", default=0.0, show_default=True, type=NON_NEGATIVE, help="driver resistance, ohm"),
 )
 
 conductance_range_options = options(
@@ -219,8 +221,8 @@ def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()
 @peripheral_options
 @engine_option
 @click.option("--transient", is_flag=True, help="transient read: pulses of width t_read, line capacitance")
-@click.option("--c-word", default=0.0, type=Number(minimum=0.0), help="capacitance per word-line segment, F (transient)")
-@click.option("--c-bit", default=0.0, type=Number(minimum=0.0), help="capacitance per bit-line segment, F (transient)")
+@click.option("--c-word", default=0.0, type=NON_NEGATIVE, help="capacitance per word-line segment, F (transient)")
+@click.option("--c-bit", default=0.0, type=NON_NEGATIVE, help="capacitance per bit-line segment, F (transient)")
 @click.option("--t-rise", default=1e-9, type=POSITIVE, help="pulse rise time, s (transient)")
 @click.option("--t-fall", default=1e-9, type=POSITIVE, help="pulse fall time, s (transient)")
 def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
@@ -286,7 +288,8 @@ def surrogate() -> None:
 @conductance_range_options
 @click.option("--v-max", default=0.5, type=POSITIVE, show_default=True)
 @click.option("--conductance-distribution", default="uniform", show_default=True, help="uniform | skewed | trained")
-@click.option("--network", default=None, help="run folder of a trained network (for --conductance-distribution trained)")
+@click.option("--network", default=None,
+              help="run folder of a trained network (for --conductance-distribution trained)")
 @click.option("--input-distribution", default="uniform", show_default=True, help="uniform | sparse | binary")
 @click.option("--cases", default=100, type=Whole(1), show_default=True, help="conductance matrices")
 @click.option("--vectors", default=16, type=Whole(1), show_default=True, help="input vectors per matrix")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     """Write an .npz through `atomic_path`."""
     with atomic_path(path) as temporary, open(temporary, "wb") as stream:
-        np.savez(stream, **arrays)
+        np.savez(stream, **arrays)  # type: ignore[arg-type]  # numpy's stub types allow_pickle as **kwds
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -64,7 +65,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         temporary.write_text(text)
 
 
-def read_toml(path: str | Path) -> dict:
+def read_toml(path: str | Path) -> dict[str, Any]:
     """A TOML file as a dict, with one-line errors for a missing or malformed file."""
     import tomllib
 
@@ -77,7 +78,7 @@ def read_toml(path: str | Path) -> dict:
         raise InputError(f"config file {path} is not valid TOML: {error}") from None
 
 
-def save_figure(figure, path: str | Path, dpi: int = 120) -> None:
+def save_figure(figure: Any, path: str | Path, dpi: int = 120) -> None:
     """Write a matplotlib figure as PNG atomically and release it."""
     import matplotlib.pyplot as plt
 

@@ -1,9 +1,9 @@
 """The crossbar circuit in ngspice against analytic results and an independent nodal solve."""
 
+import nodal
 import numpy as np
 import pytest
 
-import nodal
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
 from spicenn.spice import simulate
@@ -38,7 +38,8 @@ CASES = {
     # name: (device, independent I-V builder, G range, wires)
     "linear": ("linear", lambda g, d: nodal.iv_linear(g), (1e-5, 1e-3), dict(r_word=2.0, r_bit=3.0)),
     "sinh": ("sinh", lambda g, d: nodal.iv_sinh(g, d.k), (1e-6, 1e-4), dict(r_word=1.0, r_bit=1.0)),
-    "sinh-driver": ("sinh", lambda g, d: nodal.iv_sinh(g, d.k), (1e-6, 1e-4), dict(r_word=1.0, r_bit=1.0, r_source=50.0)),
+    "sinh-driver": ("sinh", lambda g, d: nodal.iv_sinh(g, d.k), (1e-6, 1e-4),
+                    dict(r_word=1.0, r_bit=1.0, r_source=50.0)),
     "powerlaw": ("powerlaw", lambda g, d: nodal.iv_powerlaw(g, d.v_ref, d.n), (9.97e-4, 3.51e-3),
                  dict(r_word=0.25, r_bit=0.25)),
     "poole-frenkel-low": ("poole-frenkel-low", lambda g, d: nodal.iv_poole_frenkel(g, d.a1, d.b1, d.a2, d.b2),

@@ -51,7 +51,7 @@ def test_one_dimensional_voltages_are_one_vector(inputs):
 
 
 def test_netlist_runs_on_its_own_in_ngspice(inputs):
-    folder, g, v = inputs
+    folder, _g, _v = inputs
     done = run_cli("netlist", "-g", folder / "G.npy", "-v", folder / "V.npy", "-d", "poole-frenkel-high",
                    "--r-word", "2", "--r-bit", "2", "--out", folder / "x.cir")
     assert done.returncode == 0, done.stderr

@@ -1,11 +1,11 @@
 """Device models: one formula for numpy, torch and ngspice text; presets; the .lib file."""
 
+import nodal
 import numpy as np
 import pytest
 import torch
-
-import nodal
 from conftest import ROOT
+
 from spicenn.crossbar import Crossbar
 from spicenn.devices import MODELS, PRESETS, from_dict, get_device, lib_text, names
 from spicenn.errors import InputError
@@ -27,7 +27,8 @@ def test_numpy_current_matches_independent_formula(name):
     v = np.linspace(-0.6, 0.6, 121)
     g = G_TYPICAL[name]
     expected = REFERENCE[name](np.full_like(v, g), device)(v)[0]
-    got = device.current(v, np.full_like(v, g), cell={k: np.full_like(v, device.n) for k in device.cell_parameter_names})
+    cell = {k: np.full_like(v, device.n) for k in device.cell_parameter_names}
+    got = device.current(v, np.full_like(v, g), cell=cell)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
 
 

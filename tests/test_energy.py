@@ -1,18 +1,17 @@
 """Energy per MVM and TOPS/W: from the circuit, with peripherals, for a crossbar and a network."""
 
+import itertools
 import json
 import subprocess
 import sys
 
+import nodal
 import numpy as np
 import pytest
 
-import nodal
-
 from spicenn.crossbar import Crossbar, DifferentialMapping
 from spicenn.devices import get_device
-from spicenn.energy import (Peripherals, crossbar_energy, load_config, network_energy, programmed_layers,
-                            pulse_energies)
+from spicenn.energy import Peripherals, crossbar_energy, load_config, network_energy, programmed_layers, pulse_energies
 from spicenn.energy.network import Layer
 from spicenn.errors import InputError
 from spicenn.netlist import ReadPulse
@@ -72,7 +71,7 @@ def test_wire_dissipation_is_zero_without_wires_and_grows_with_resistance(rng):
         e = crossbar_energy(Crossbar(g, r_word=r, r_bit=r), v).energy_j
         wire_energy.append(e["word_lines"] + e["bit_lines"])
     assert wire_energy[0] == 0.0
-    assert all(a < b for a, b in zip(wire_energy, wire_energy[1:]))
+    assert all(a < b for a, b in itertools.pairwise(wire_energy))
 
 
 def test_transient_read_without_capacitance_equals_dc(rng):
@@ -228,5 +227,5 @@ def test_network_from_a_torch_state_dict_matches_the_npz(tmp_path, rng):
     with pytest.raises(InputError, match="does not exist"):
         load_layers(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a model")
-    with pytest.raises(InputError, match="neither an .npz nor a torch state_dict"):
+    with pytest.raises(InputError, match=r"neither an \.npz nor a torch state_dict"):
         load_layers(tmp_path / "junk.pt")

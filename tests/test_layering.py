@@ -89,7 +89,7 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     probe = tmp_path / "spicenn" / "devices" / "probe.py"
     probe.parent.mkdir(parents=True)
     probe.write_text("def f():\n    from ..nn import layer\n")
-    with pytest.raises(AssertionError, match="imports spicenn.nn"):
+    with pytest.raises(AssertionError, match=r"imports spicenn\.nn"):
         check_layering(probe, tmp_path / "spicenn")
     probe.write_text("from .. import __version__\n")
     with pytest.raises(AssertionError, match="package root"):

@@ -4,8 +4,8 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
 from spicenn.netlist import netlist_text

@@ -156,7 +156,7 @@ def test_data_splits_are_fixed_by_the_seed_and_disjoint():
     assert len(a.train.y) + len(a.validation.y) + len(a.test.y) == 1797
     assert not np.array_equal(load_data("digits", seed=4).test.y, a.test.y)
     mnist = load_data("mnist")
-    assert mnist.train.x.shape[1] == 784 and 0.0 <= mnist.train.x.min() and mnist.train.x.max() <= 1.0
+    assert mnist.train.x.shape[1] == 784 and mnist.train.x.min() >= 0.0 and mnist.train.x.max() <= 1.0
 
 
 def _idx(path, array):
@@ -279,7 +279,8 @@ def test_surrogate_dataset_from_a_trained_network(tmp_path):
         assert g.min() >= device.g_off * (1 - 1e-9) and g.max() <= device.g_on * (1 + 1e-9)
         found = any(np.allclose(g[:min(16, lg.shape[0] - top), :min(8, lg.shape[1] - left)],
                                 lg[top:top + 16, left:left + 8], rtol=1e-6)
-                    for lg in layers for top in range(max(1, lg.shape[0] - 15)) for left in range(max(1, lg.shape[1] - 7)))
+                    for lg in layers for top in range(max(1, lg.shape[0] - 15))
+                    for left in range(max(1, lg.shape[1] - 7)))
         assert found
     with pytest.raises(InputError, match="changed since"):
         DatasetSpec.from_json(spec.to_json().replace(spec.network_sha256, "0" * 64))

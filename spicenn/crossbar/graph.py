@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .spec import Crossbar
 
 GROUND = ("gnd",)
 WIRE_KINDS = ("source", "word", "bit")  # resistive wire segments
@@ -25,6 +29,7 @@ def build_graph(rows: int, columns: int, r_word: float, r_bit: float, r_source: 
     'source' | 'word' | 'bit' (resistors, attribute `r`), 'device' (attribute `cell`),
     'driver' (voltage source of row i) or 'sense' (0 V source of column j)."""
     graph = nx.Graph()
+    previous: tuple[str, int] | tuple[str, int, int]
     for i in range(rows):
         graph.add_edge(("src", i), GROUND, kind="driver", row=i)
         graph.add_edge(("src", i), ("drv", i), kind="source", r=r_source, row=i)
@@ -41,7 +46,7 @@ def build_graph(rows: int, columns: int, r_word: float, r_bit: float, r_source: 
     return graph
 
 
-def node_name(node: tuple) -> str:
+def node_name(node: tuple[Any, ...]) -> str:
     kind, *index = node
     return {"src": "src{}", "drv": "d{}", "s": "s{}", "w": "w{}_{}", "b": "b{}_{}"}[kind].format(*index)
 
@@ -88,7 +93,7 @@ def topology(rows: int, columns: int, word_wires: bool, bit_wires: bool, source_
 
     # Contract zero-ohm wires: each connected group of them becomes one electrical node.
     zero = [(a, b) for a, b, kind in graph.edges(data="kind") if kind in WIRE_KINDS and graph.edges[a, b]["r"] == 0]
-    representative: dict[tuple, tuple] = {}
+    representative: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for group in nx.connected_components(nx.Graph(zero)):
         leader = min(group, key=lambda node: (_RANK[node[0]], node))
         for node in group:
@@ -97,7 +102,7 @@ def topology(rows: int, columns: int, word_wires: bool, bit_wires: bool, source_
                         key=lambda node: (_RANK[node[0]], node))
     index = {node: k for k, node in enumerate(electrical)}
 
-    def at(node: tuple) -> int:
+    def at(node: tuple[Any, ...]) -> int:
         return index[representative.get(node, node)]
 
     names = tuple(node_name(node) for node in electrical)
@@ -122,5 +127,5 @@ def topology(rows: int, columns: int, word_wires: bool, bit_wires: bool, source_
                     np.array([at(("s", j)) for j in range(columns)]), wires)
 
 
-def crossbar_topology(crossbar) -> Topology:
+def crossbar_topology(crossbar: Crossbar) -> Topology:
     return topology(crossbar.rows, crossbar.columns, crossbar.r_word > 0, crossbar.r_bit > 0, crossbar.r_source > 0)

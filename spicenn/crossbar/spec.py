@@ -65,7 +65,7 @@ class Crossbar:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.conductances.shape  # type: ignore[return-value]
+        return self.conductances.shape
 
     @property
     def rows(self) -> int:
@@ -75,7 +75,7 @@ class Crossbar:
     def columns(self) -> int:
         return self.shape[1]
 
-    def replace(self, **changes: Any) -> "Crossbar":
+    def replace(self, **changes: Any) -> Crossbar:
         return dataclasses.replace(self, **changes)
 
     def check_voltages(self, voltages: Any) -> np.ndarray:

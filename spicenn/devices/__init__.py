@@ -7,5 +7,19 @@ from .models import Linear, PooleFrenkel, PowerLaw, Sinh
 from .nonidealities import ChipDraw, ConductanceNonidealities
 from .registry import MODELS, PRESETS, describe_all, from_dict, get_device, names
 
-__all__ = ["Device", "Linear", "Sinh", "PowerLaw", "PooleFrenkel", "MODELS", "PRESETS",
-           "get_device", "describe_all", "from_dict", "names", "lib_text", "ConductanceNonidealities", "ChipDraw"]
+__all__ = [
+           "MODELS",
+           "PRESETS",
+           "ChipDraw",
+           "ConductanceNonidealities",
+           "Device",
+           "Linear",
+           "PooleFrenkel",
+           "PowerLaw",
+           "Sinh",
+           "describe_all",
+           "from_dict",
+           "get_device",
+           "lib_text",
+           "names",
+]

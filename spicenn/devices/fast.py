@@ -9,7 +9,7 @@ microseconds, and fresh temporaries cost more than the arithmetic.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -36,9 +36,10 @@ def _signed_power(x: np.ndarray, v_ref: float, exponent: float, out: np.ndarray)
     # x's sign bit into out (>= 0) with integer SIMD; numpy's copysign is not vectorised and
     # cost as much as everything else here
     integer = np.int32 if out.dtype == np.float32 else np.int64
-    x_bits = x.view(integer)
+    x_bits: np.ndarray = x.view(integer)
     x_bits &= np.array(1 << (8 * out.itemsize - 1), dtype=np.uint64).astype(integer)
-    out.view(integer)[...] |= x_bits
+    out_bits: np.ndarray = out.view(integer)
+    out_bits |= x_bits
     return out
 
 
@@ -55,7 +56,9 @@ def _response(values: np.ndarray, step: float, v_ref: float, exponent: float, sc
     """φ at (v, v + step, v - step) and the secant slope, as numpy arrays."""
     shape, dtype = (3, *values.shape), values.dtype
     points = _points(values, step, scratch("points", shape, dtype))
-    currents = _signed_power(points, v_ref, exponent, scratch("currents", shape, dtype) if currents is None else currents)
+    if currents is None:
+        currents = scratch("currents", shape, dtype)
+    currents = _signed_power(points, v_ref, exponent, currents)
     slope = np.subtract(currents[1], currents[2], out=scratch("slope", values.shape, dtype))
     slope *= 1.0 / (2 * step)
     return currents, slope
@@ -95,11 +98,11 @@ class _PowerLawResponse(torch.autograd.Function):
         currents = np.empty((3, *values.shape), values.dtype)  # fresh: saved, and φ is returned from it
         currents, slope = _response(values, step, v_ref, exponent, currents=currents)
         ctx.constants = (step, exponent)
-        currents = torch.from_numpy(currents)
+        saved = torch.from_numpy(currents)
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(v.detach(), currents)
+            ctx.save_for_backward(v.detach(), saved)
         # φ is a view of the saved currents: changing it in place would be caught by autograd
-        return currents[0], torch.from_numpy(slope)
+        return saved[0], torch.from_numpy(slope)
 
     @staticmethod
     @once_differentiable

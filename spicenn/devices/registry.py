@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import InputError
 from .base import Device
@@ -35,6 +36,7 @@ def get_device(name: str, **params: Any) -> Device:
     if isinstance(name, Device):
         return dataclasses.replace(name, **params) if params else name
     key = str(name).strip().lower()
+    defaults: dict[str, Any]
     if key in MODELS:
         cls, defaults = MODELS[key], {}
     elif key in PRESETS:

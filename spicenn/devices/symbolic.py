@@ -38,42 +38,42 @@ class Expr:
         return f"Expr({self.text!r})"
 
     @staticmethod
-    def of(value: Operand) -> "Expr":
+    def of(value: Operand) -> Expr:
         return value if isinstance(value, Expr) else Expr(number(value))
 
-    def _binary(self, op: str, other: Operand, reflected: bool = False) -> "Expr":
+    def _binary(self, op: str, other: Operand, reflected: bool = False) -> Expr:
         left, right = (Expr.of(other), self) if reflected else (self, Expr.of(other))
         return Expr(f"({left.text}{op}{right.text})")
 
-    def __add__(self, other: Operand) -> "Expr":
+    def __add__(self, other: Operand) -> Expr:
         return self._binary("+", other)
 
-    def __radd__(self, other: Operand) -> "Expr":
+    def __radd__(self, other: Operand) -> Expr:
         return self._binary("+", other, reflected=True)
 
-    def __sub__(self, other: Operand) -> "Expr":
+    def __sub__(self, other: Operand) -> Expr:
         return self._binary("-", other)
 
-    def __rsub__(self, other: Operand) -> "Expr":
+    def __rsub__(self, other: Operand) -> Expr:
         return self._binary("-", other, reflected=True)
 
-    def __mul__(self, other: Operand) -> "Expr":
+    def __mul__(self, other: Operand) -> Expr:
         return self._binary("*", other)
 
-    def __rmul__(self, other: Operand) -> "Expr":
+    def __rmul__(self, other: Operand) -> Expr:
         return self._binary("*", other, reflected=True)
 
-    def __truediv__(self, other: Operand) -> "Expr":
+    def __truediv__(self, other: Operand) -> Expr:
         return self._binary("/", other)
 
-    def __rtruediv__(self, other: Operand) -> "Expr":
+    def __rtruediv__(self, other: Operand) -> Expr:
         return self._binary("/", other, reflected=True)
 
-    def __pow__(self, other: Operand) -> "Expr":
+    def __pow__(self, other: Operand) -> Expr:
         # Only used on non-negative bases (abs(...)); ngspice's pow() has the plain derivative.
         return Expr(f"pow({self.text},{Expr.of(other).text})")
 
-    def __neg__(self) -> "Expr":
+    def __neg__(self) -> Expr:
         return Expr(f"(-{self.text})")
 
 

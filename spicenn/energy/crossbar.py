@@ -6,7 +6,6 @@ from typing import Any
 
 from ..crossbar.spec import Crossbar
 from ..netlist.writer import ReadPulse
-
 from ..spice import simulate
 from .peripherals import Peripherals
 from .report import ARRAY_PARTS, EnergyReport, combine, dc_report

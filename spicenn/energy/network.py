@@ -111,7 +111,8 @@ def programmed_layers(layers: list[Layer], g_off: float, g_on: float, tile_rows:
     for layer in layers:
         mapping = DifferentialMapping.fit(layer.weights, g_off, g_on, biases=layer.biases)
         g = mapping.conductances(layer.weights, layer.biases)
-        programmed.append(ProgrammedLayer(g, mapping.k_g, TileGrid.of(*g.shape, tile_rows, tile_columns), g_off,
+        grid = TileGrid.of(g.shape[0], g.shape[1], tile_rows, tile_columns)
+        programmed.append(ProgrammedLayer(g, mapping.k_g, grid, g_off,
                                           bias=layer.biases is not None))
     return programmed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class EnergyReport:
             return self.ops / energy / 1e12 if energy > 0 else float("inf")
         return {"crossbar": rate(self.energy_j["crossbar"]), "system": rate(self.energy_j["total"])}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ops": self.ops, "energy_j": dict(self.energy_j), "tops_per_w": self.tops_per_w}
 
     def to_json(self) -> str:
@@ -97,7 +98,7 @@ POWER_FIELDS = {"device_power": "devices", "word_line_power": "word_lines", "bit
                 "source_power": "driver_resistance"}
 
 
-def dc_array_energy(powers: dict, peripherals: Peripherals) -> dict[str, float]:
+def dc_array_energy(powers: dict[str, Any], peripherals: Peripherals) -> dict[str, float]:
     """Array energy per MVM of DC reads from per-vector powers (W) named as in
     `SimulationResult`: mean power x t_read x reads per MVM, per part."""
     scale = peripherals.t_read * peripherals.reads_per_mvm
@@ -109,7 +110,7 @@ def dc_report(result: SimulationResult, peripherals: Peripherals | None = None, 
     """Energy of DC reads: each part's power x t_read, x the reads per MVM (bit-serial inputs,
     weight slices), averaged over the batch; peripherals for an M x N array."""
     peripherals = peripherals or Peripherals()
-    batch, columns = result.currents.shape
+    _batch, columns = result.currents.shape
     rows = result.word_voltages.shape[1]
     array = dc_array_energy({name: getattr(result, name) for name in POWER_FIELDS}, peripherals)
     return EnergyReport(ops if ops is not None else mvm_ops(rows, columns),

@@ -24,12 +24,14 @@ def examples() -> dict[str, str]:
         title="sinh devices with 1 ohm wires, a batch of 3 input vectors as one DC sweep")
 
     device = get_device("poole-frenkel-high")
+    assert device.g_off is not None and device.g_on is not None  # a preset's range
     g = rng.uniform(device.g_off, device.g_on, (4, 4))
     out["poole_frenkel_high_4x4_driver.cir"] = netlist_text(
         Crossbar(g, device, r_word=10.0, r_bit=10.0, r_source=100.0), rng.uniform(0, 0.5, 4),
         title="high-resistance SiOx (Poole-Frenkel) devices, wires and driver resistance")
 
     device = get_device("powerlaw-low")
+    assert device.g_off is not None and device.g_on is not None
     weights, biases = rng.normal(0, 1, (3, 2)), rng.normal(0, 0.1, 2)
     mapping = DifferentialMapping.fit(weights, device.g_off, device.g_on, k_v=0.5, biases=biases)
     crossbar = Crossbar(mapping.conductances(weights, biases), device, r_word=0.25, r_bit=0.25)

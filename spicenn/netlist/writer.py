@@ -53,7 +53,7 @@ class SolverOptions:
     refine: bool = True
     accounting: bool = False  # ngspice prints where its time went (`.options acct`)
 
-    def scaled(self, crossbar: Crossbar, voltages: np.ndarray) -> "SolverOptions":
+    def scaled(self, crossbar: Crossbar, voltages: np.ndarray) -> SolverOptions:
         """These options with absolute tolerances filled in for this circuit and input."""
         peak_voltage = float(np.max(np.abs(voltages))) or 1.0
         if self.abstol is not None and self.vntol is not None:

@@ -12,7 +12,7 @@ currents summed digitally.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -28,8 +28,9 @@ class CrossbarConfig:
     """
 
     device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
-    g_off: float | None = None
-    g_on: float | None = None
+    # None: the device preset's range (resolved in __post_init__, so a config always has floats)
+    g_off: float = None  # type: ignore[assignment]
+    g_on: float = None  # type: ignore[assignment]
     k_v: float = 0.5
     weights: str = "double"
     tile_rows: int | None = None
@@ -77,7 +78,7 @@ class CrossbarConfig:
         return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CrossbarConfig":
+    def from_dict(cls, data: dict[str, Any]) -> CrossbarConfig:
         allowed = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - allowed)
         if unknown:

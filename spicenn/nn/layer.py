@@ -146,6 +146,7 @@ class CrossbarLinear(nn.Module):
     def _cell(self) -> dict[str, np.ndarray]:
         if self.chip is None:
             self.set_chip(None)
+        assert self.chip is not None
         return self.chip.cell
 
     # --- forward ------------------------------------------------------------------------

@@ -17,9 +17,11 @@ into pulse counts per device and apply them through the device's programming mod
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -47,6 +49,12 @@ class UpdateRule:
 
 
 class DeviceLinear(nn.Module):
+    # buffers (nn.Module's attribute lookup is untyped)
+    steps: torch.Tensor
+    g_ref: torch.Tensor
+    g: torch.Tensor
+    init_counts: torch.Tensor
+
     def __init__(self, in_features: int, out_features: int, model: DiscreteLevels | SoftBounds,
                  w_max: float = 1.0, generator: torch.Generator | None = None, reference: str = "middle",
                  calibration_error: float = 0.0, init_scale: float | None = None):
@@ -132,13 +140,19 @@ class DeviceLinear(nn.Module):
 
 def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
     """One update of `layer` from the gradient / inputs and errors of the last batch."""
+    if rule.name in ("float", "rounding") and layer.weight.grad is None:
+        raise InputError(f"the {rule.name} rule needs the gradient of the last batch (call backward first)")
+    if rule.name == "pulse" and (layer.last_input is None or layer.last_delta is None):
+        raise InputError("the pulse rule needs the inputs and errors of the last batch (call backward first)")
+    grad: torch.Tensor = layer.weight.grad  # type: ignore[assignment]  # checked above
     if rule.name == "float":
         with torch.no_grad():
-            layer.g = layer.g_ref + (layer.weight.double() - rule.learning_rate * layer.weight.grad.double()) / layer.k_w
+            step = rule.learning_rate * grad.double()
+            layer.g = layer.g_ref + (layer.weight.double() - step) / layer.k_w
         layer.sync()
         return
     if rule.name == "rounding":
-        desired = -rule.learning_rate * layer.weight.grad.double() / layer.weight_step
+        desired = -rule.learning_rate * grad.double() / layer.weight_step
         floor = torch.floor(desired)
         up = torch.rand(desired.shape, generator=layer.generator, dtype=torch.float64) < (desired - floor)
         layer.program(floor + up.double())
@@ -146,7 +160,7 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
     if rule.name == "pulse":
         # δ_b is sample b's share of the batch loss's gradient, so Σ_b x_b·δ_b = ∂L/∂w and the
         # expected change equals the other rules' −lr·∂L/∂w
-        x, delta = layer.last_input.double(), layer.last_delta.double()
+        x, delta = layer.last_input.double(), layer.last_delta.double()  # type: ignore[union-attr]  # checked
         bl = rule.pulse_length
         c = math.sqrt(rule.learning_rate / (bl * layer.weight_step))
         rows = torch.rand((x.shape[0], bl, x.shape[1]), generator=layer.generator, dtype=torch.float64) \
@@ -166,14 +180,16 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
 class DeviceMLP(nn.Module):
     """MLP of `DeviceLinear` layers with `activation` between them (logits out)."""
 
+    layers: Sequence[DeviceLinear]  # an nn.ModuleList
+
     def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0,
                  activation: str = "sigmoid", **layer_options: Any):
         super().__init__()
         self.activation = check_activation(activation)
         generator = torch.Generator().manual_seed(seed)
         self.sizes = tuple(sizes)
-        self.layers = nn.ModuleList(DeviceLinear(a, b, model, generator=generator, **layer_options)
-                                    for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(DeviceLinear(a, b, model, generator=generator,  # type: ignore[assignment]
+                                                 **layer_options) for a, b in itertools.pairwise(sizes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         act = activation_function(self.activation)
@@ -227,7 +243,7 @@ class BinaryStochasticMLP(DeviceMLP):
             layer = self.layers[index]
             inputs = torch.cat([signals[index], torch.ones(x.shape[0], 1, dtype=torch.float64)], 1)
             update = inputs.T @ error  # integer counts: only AND/sign logic, no multiplications
-            previous_error = None
+            previous_error = error
             if index > 0:
                 previous_error = torch.sign((error @ layer.weight.double()[:-1].T) * derivatives[index - 1])
             # one step at most, taken with probability |Σ x·e|/B: the expected step follows the

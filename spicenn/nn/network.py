@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import itertools
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -14,8 +15,11 @@ from .backends import check_backend
 from .config import CrossbarConfig
 from .layer import CrossbarLinear
 
+
 class CrossbarMLP(nn.Module):
     """sizes = (784, 25, 10): crossbar layers with `activation` between them; returns logits."""
+
+    layers: Sequence[CrossbarLinear]  # an nn.ModuleList
 
     def __init__(self, sizes: Sequence[int], hardware: CrossbarConfig | None = None, activation: str = "sigmoid",
                  backend: str = "ideal", seed: int = 0):
@@ -25,8 +29,9 @@ class CrossbarMLP(nn.Module):
         self.activation = check_activation(activation)
         self.sizes = tuple(int(s) for s in sizes)
         generator = torch.Generator().manual_seed(seed)
-        self.layers = nn.ModuleList(CrossbarLinear(a, b, hardware, backend, index, generator)
-                                    for index, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:])))
+        self.layers = nn.ModuleList(  # type: ignore[assignment]
+            CrossbarLinear(a, b, hardware, backend, index, generator)
+            for index, (a, b) in enumerate(itertools.pairwise(self.sizes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with(x, None)
@@ -66,7 +71,7 @@ class CrossbarMLP(nn.Module):
             layer.clamp_()
 
     def l1(self) -> torch.Tensor:
-        return sum(layer.l1() for layer in self.layers)
+        return torch.stack([layer.l1() for layer in self.layers]).sum()
 
     @property
     def synapses(self) -> int:

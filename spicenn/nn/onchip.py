@@ -10,6 +10,7 @@ import torch
 from ..activations import activation
 from ..crossbar import Crossbar
 from ..crossbar.mapping import input_voltages, interleave, pair_outputs
+from ..devices import Linear
 from ..spice import simulate
 from .data import Data
 from .learning import BinaryStochasticMLP, DeviceMLP, UpdateRule, apply_rule
@@ -48,11 +49,12 @@ def train_on_chip(model: DeviceMLP, data: Data, rule: UpdateRule, epochs: int, b
 @torch.no_grad()
 def accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, noise_std: float = 0.0, seed: int = 0) -> float:
     """Test accuracy, optionally with Gaussian pixel noise of std `noise_std` (clipped to [0, 1])."""
-    x = torch.as_tensor(x, dtype=torch.float64)
+    images = torch.as_tensor(x, dtype=torch.float64)
     if noise_std:
         generator = torch.Generator().manual_seed(seed)
-        x = (x + noise_std * torch.randn(x.shape, generator=generator, dtype=torch.float64)).clamp(0.0, 1.0)
-    return float((model(x).argmax(1).numpy() == np.asarray(y)).mean())
+        noise = torch.randn(images.shape, generator=generator, dtype=torch.float64)
+        images = (images + noise_std * noise).clamp(0.0, 1.0)
+    return float((model(images).argmax(1).numpy() == np.asarray(y)).mean())
 
 
 def spice_accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, k_v: float = 0.5, r_word: float = 0.0,
@@ -66,7 +68,7 @@ def spice_accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, k_v: float = 
     for index, layer in enumerate(model.layers):
         g = interleave(layer.g, layer.g_ref).numpy()
         v = input_voltages(inputs, k_v)
-        currents = simulate(Crossbar(g, "linear", r_word=r_word, r_bit=r_bit), v, engine=engine).currents
+        currents = simulate(Crossbar(g, Linear(), r_word=r_word, r_bit=r_bit), v, engine=engine).currents
         out = pair_outputs(currents, k_v / layer.k_w)
         inputs = act(out) if index < len(model.layers) - 1 else out
     predicted = inputs.argmax(1)

@@ -128,7 +128,7 @@ class RunConfig:
         return tomli_w.dumps(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "config") -> "RunConfig":
+    def from_dict(cls, data: dict[str, Any], where: str = "config") -> RunConfig:
         unknown = sorted(set(data) - set(SECTIONS) - {"seed"})
         if unknown:
             raise InputError(f"{where}: unknown table or key {unknown[0]!r}; expected seed and "
@@ -149,10 +149,10 @@ class RunConfig:
         return cls(seed=data.get("seed", 0), **sections)
 
     @classmethod
-    def load(cls, path: str | Path) -> "RunConfig":
+    def load(cls, path: str | Path) -> RunConfig:
         return cls.from_dict(read_toml(path), str(path))
 
-    def replace(self, **sections: Any) -> "RunConfig":
+    def replace(self, **sections: Any) -> RunConfig:
         """A copy with some sections' settings changed: replace(training={"epochs": 5})."""
         changes: dict[str, Any] = {}
         for name, values in sections.items():

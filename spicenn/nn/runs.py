@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import whole_number
 from ..energy.network import network_energy
 from ..energy.peripherals import Peripherals
 from ..energy.report import EnergyReport
 from ..errors import InputError
-from ..checks import whole_number
 from .backends import check_backend
 from .evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends
 from .run_config import RunConfig

@@ -14,6 +14,7 @@ import csv
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,7 +108,7 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
             layer.surrogate_model()  # a missing or mismatched surrogate fails now, not after an epoch
     t = config.training
     optimiser = torch.optim.SGD(model.parameters(), lr=t.learning_rate)
-    state = {"epoch": 0, "metrics": [], "best": -1.0}
+    state: dict[str, Any] = {"epoch": 0, "metrics": [], "best": -1.0}
     if (run_dir / "last.pt").exists():
         saved = torch.load(run_dir / "last.pt", weights_only=True)
         model.load_state_dict(saved["model"])
@@ -143,7 +144,8 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
             model.eval()
             val = accuracies(model, data.validation.x, data.validation.y, config.validation.backend, validation_seeds)
             median = float(np.median(val))
-            state["metrics"].append({"epoch": epoch, "train_loss": loss_sum / len(y), "train_accuracy": correct / len(y),
+            state["metrics"].append({"epoch": epoch, "train_loss": loss_sum / len(y),
+                                     "train_accuracy": correct / len(y),
                                      "validation_median": median, "validation_min": min(val),
                                      "validation_max": max(val), "seconds": time.perf_counter() - started})
             if median > state["best"]:

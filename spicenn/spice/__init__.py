@@ -4,4 +4,4 @@ from .engines import ENGINES, SharedEngine, SubprocessEngine, get_engine
 from .extract import SimulationResult
 from .simulate import simulate
 
-__all__ = ["simulate", "SimulationResult", "get_engine", "SharedEngine", "SubprocessEngine", "ENGINES"]
+__all__ = ["ENGINES", "SharedEngine", "SimulationResult", "SubprocessEngine", "get_engine", "simulate"]

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -73,7 +73,7 @@ _shared_lock = threading.Lock()
 _shared_instance = None
 
 
-def _pyspice_shared():
+def _pyspice_shared() -> Any:
     """The process's one ngspice shared-library instance (ngspice keeps global state)."""
     global _shared_instance
     if _shared_instance is None:
@@ -98,7 +98,7 @@ class SharedEngine:
 
     name = "shared"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._ng = _pyspice_shared()
         from PySpice.Spice.NgSpice.Shared import ffi
 
@@ -127,7 +127,8 @@ class SharedEngine:
             keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [ffi.NULL]
             ng.clear_output()
             if self._lib.ngSpice_Circ(ffi.new("char *[]", keepalive)):
-                raise SpiceError("ngspice refused the circuit: " + " | ".join(_error_lines(ng._stdout + ng._stderr)[:3]))
+                errors = _error_lines(ng._stdout + ng._stderr)[:3]
+                raise SpiceError("ngspice refused the circuit: " + " | ".join(errors))
             loaded_output = ng._stdout + ng._stderr
             loaded = time.perf_counter()
             problems = _error_lines(loaded_output)

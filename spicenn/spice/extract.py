@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..crossbar.graph import Topology
-from ..io import save_npz_atomic
 from ..crossbar.spec import Crossbar
+from ..io import save_npz_atomic
 
 
 @dataclass
@@ -46,7 +46,7 @@ class SimulationResult:
         save_npz_atomic(path, {name: getattr(self, name) for name in names})
 
     @classmethod
-    def concatenate(cls, parts: list["SimulationResult"]) -> "SimulationResult":
+    def concatenate(cls, parts: list[SimulationResult]) -> SimulationResult:
         return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,10 @@ def default_chunk(topo: Topology, batch: int) -> int:
     return max(1, min(batch, MAX_VALUES_PER_RUN // (topo.node_count + topo.rows + topo.columns)))
 
 
-def _collect(vectors: dict[str, np.ndarray], topo: Topology, batch: int, driver_prefix: str):
+Solved = tuple[np.ndarray, np.ndarray, np.ndarray]  # node voltages, driver currents, sense currents
+
+
+def _collect(vectors: dict[str, np.ndarray], topo: Topology, batch: int, driver_prefix: str) -> Solved:
     try:
         node_voltages = np.stack([vectors[name] for name in topo.node_names], axis=1)
         drivers = np.stack([vectors[f"{driver_prefix}{i}#branch"] for i in range(topo.rows)], axis=1)
@@ -38,7 +42,7 @@ def _collect(vectors: dict[str, np.ndarray], topo: Topology, batch: int, driver_
     return node_voltages, drivers, sense
 
 
-def _solve(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, options: SolverOptions):
+def _solve(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, options: SolverOptions) -> Solved:
     # In a DC sweep ngspice accepts a point once a Newton step is below reltol, which leaves
     # nonlinear circuits ~1e-9 from the exact solution. Visiting every vector twice costs ~2
     # more iterations and polishes the second visit to ~1e-11 (a single .op already is).
@@ -46,10 +50,14 @@ def _solve(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, op
     run = np.repeat(v, 2, axis=0) if refine else v
     vectors = engine.run(netlist_text(crossbar, run, options), accounting=options.accounting)
     arrays = _collect(vectors, topo, run.shape[0], "vd" if run.shape[0] == 1 else "bd")
-    return tuple(array[1::2] for array in arrays) if refine else arrays
+    if refine:
+        node_voltages, drivers, sense = arrays
+        return node_voltages[1::2], drivers[1::2], sense[1::2]
+    return arrays
 
 
-def _solve_with_retries(crossbar, topo, v, engine, options, first_index):
+def _solve_with_retries(crossbar: Crossbar, topo: Topology, v: np.ndarray, engine: Engine, options: SolverOptions,
+                        first_index: int) -> Solved:
     """A failed batch is re-solved vector by vector with gmin stepping, then source stepping."""
     try:
         return _solve(crossbar, topo, v, engine, options)
@@ -69,7 +77,8 @@ def _solve_with_retries(crossbar, topo, v, engine, options, first_index):
             else:
                 raise ConvergenceError(f"input vector {first_index + k} did not converge, even with gmin and "
                                        f"source stepping ({last})") from None
-        return tuple(np.concatenate(arrays) for arrays in zip(*parts))
+        node_voltages, drivers, sense = (np.concatenate(arrays) for arrays in zip(*parts))
+        return node_voltages, drivers, sense
 
 
 def iterate_chunks(batch: int, chunk: int) -> Iterator[slice]:

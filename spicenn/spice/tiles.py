@@ -47,7 +47,7 @@ def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray,
         bar = tqdm(total=len(tasks), desc="ngspice tiles", unit="task")
 
     def take(task: tuple[int, int, int], out: dict[str, np.ndarray]) -> None:
-        r, c, start = task
+        _r, c, start = task
         stop = min(batch, start + VECTORS_PER_TASK)
         currents[start:stop, c * grid.tile_columns:(c + 1) * grid.tile_columns] += out["currents"]
         for name, value in out.items():

@@ -4,4 +4,4 @@ from .dataset import generate, load, metadata, read_spec
 from .physics import relax
 from .sampling import DatasetSpec, sample_case
 
-__all__ = ["relax", "DatasetSpec", "sample_case", "generate", "load", "read_spec", "metadata"]
+__all__ = ["DatasetSpec", "generate", "load", "metadata", "read_spec", "relax", "sample_case"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -95,7 +95,8 @@ def generate(spec: DatasetSpec, out: str | Path, workers: int = 1, scheduler: st
 def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler: str | None) -> Iterable:
     text = spec.to_json()
     if scheduler:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
 
         try:
             client = Client(scheduler, timeout=10)
@@ -113,9 +114,9 @@ def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler
         return
     # spawn: each worker loads its own ngspice (the shared library keeps global state)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(simulate_cases, text, start, stop): (start, stop) for start, stop in todo}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        local = {pool.submit(simulate_cases, text, start, stop): (start, stop) for start, stop in todo}
+        for done in as_completed(local):
+            yield local[done], done.result()
 
 
 def _gather(spec: DatasetSpec, parts: Path, out: Path, cases_per_task: int) -> None:
@@ -154,7 +155,7 @@ def load(path: str | Path) -> tuple[DatasetSpec, dict[str, np.ndarray]]:
     try:
         with h5py.File(path, "r") as h5:
             spec = DatasetSpec.from_json(h5.attrs["spec"])
-            return spec, {name: h5[name][()] for name in h5.keys()}
+            return spec, {name: h5[name][()] for name in h5}
     except OSError as error:
         raise InputError(f"{path} is not a spicenn HDF5 dataset ({error})") from None
 

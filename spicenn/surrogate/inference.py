@@ -12,7 +12,7 @@ the next call of the same shapes, and the whole call costs a few matmuls (BENCHM
 from __future__ import annotations
 
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -82,7 +82,9 @@ class FirstOrderInference:
         phi, slope = self.device.response(v, self.slope_step, uniform_cell(cell) or {}, np, self._device_buffer)
         shape = (*np.broadcast_shapes(v.shape[:-2], tiles), v.shape[-2])
         # the device term: φ @ G where the devices are alike, else the model's series
-        features, weights = self.device.row_terms(v, g, cell, xp=np, phi=phi, scratch=self._device_buffer)
+        terms = self.device.row_terms(v, g, cell, xp=np, phi=phi, scratch=self._device_buffer)
+        assert terms is not None, "the first-order surrogate refuses devices without separable terms"
+        features, weights = terms
         device_only = np.matmul(features, weights, out=self._buffer("device_only", (*shape, columns)))
         phi_projected = np.matmul(phi, by_mode, out=self._buffer("phi_projected", (*shape, count * columns)))
         slope_projected = np.matmul(slope, by_mode_scaled, out=self._buffer("slope_projected", phi_projected.shape))

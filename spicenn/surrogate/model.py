@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,9 @@ import torch
 from torch import nn
 
 from ..checks import finite_array
+from ..devices.base import uniform_cell
 from ..errors import InputError
 from ..io import atomic_path
-from ..devices.base import uniform_cell
 from .inference import FirstOrderInference
 from .physics import bit_line_modes, first_order, line_kernels, relax
 from .sampling import TileConfig
@@ -50,7 +51,7 @@ class SurrogateConfig(TileConfig):
 
     @classmethod
     def from_dataset(cls, spec: TileConfig, iterations: int = 8, kind: str = "relaxation",
-                     modes: int = 1) -> "SurrogateConfig":
+                     modes: int = 1) -> SurrogateConfig:
         return cls(**spec.tile(), iterations=iterations, kind=kind, modes=modes)
 
     def __post_init__(self) -> None:
@@ -75,15 +76,23 @@ def _extremes(x: torch.Tensor) -> tuple[float, float]:
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.numel():
         values = x.numpy()
         return float(values.min()), float(values.max())
-    return tuple(float(value) for value in torch.aminmax(x))
+    low, high = torch.aminmax(x)
+    return float(low), float(high)
 
 
-def _forget_inference(module: "CrossbarSurrogate", _incompatible) -> None:
+def _forget_inference(module: CrossbarSurrogate, _incompatible) -> None:
     module._inference_cache = None  # it holds a copy of the modes: rebuilt from the loaded ones
 
 
 class CrossbarSurrogate(nn.Module):
     """(voltages (..., B, M), conductances (..., M, N)) -> output currents (..., B, N)."""
+
+    # parameters and buffers of the kinds (nn.Module's attribute lookup is untyped)
+    scales: torch.Tensor
+    damping_logits: torch.Tensor
+    modes: torch.Tensor
+    word_kernel: torch.Tensor
+    _inference_cache: FirstOrderInference | None
 
     def __init__(self, config: SurrogateConfig):
         super().__init__()
@@ -100,8 +109,8 @@ class CrossbarSurrogate(nn.Module):
             self.scales = nn.Parameter(torch.ones(1 + config.modes, dtype=torch.float64))
             self.register_buffer("modes", bit_line_modes(config.rows, config.modes))
             # the word-line kernel in the compute precision, kept out of the state_dict
-            self.register_buffer("word_kernel", line_kernels(1, config.columns, getattr(torch, config.compute_dtype))[0],
-                                 persistent=False)
+            kernel = line_kernels(1, config.columns, getattr(torch, config.compute_dtype))[0]
+            self.register_buffer("word_kernel", kernel, persistent=False)
             self.register_load_state_dict_post_hook(_forget_inference)
 
     def damping(self) -> torch.Tensor:
@@ -132,27 +141,31 @@ class CrossbarSurrogate(nn.Module):
         by default the model's own (drawn from the device's seed)."""
         self.check(voltages, conductances)
         c = self.config
-        if cell is None:
-            # every device alike (first-order kind): scalars, no per-call conversion
-            cell = self.common_cell if c.kind == "first-order" and self.common_cell is not None else self.cell
+        given: Mapping[str, float | torch.Tensor]
+        if cell is not None:
+            given = cell
+        elif c.kind == "first-order" and self.common_cell is not None:
+            given = self.common_cell  # every device alike: scalars, no per-call conversion
+        else:
+            given = self.cell
         if c.kind == "first-order" and self._inference_applies(voltages, conductances):
-            cell = {key: value if isinstance(value, float) else torch.as_tensor(value).detach().cpu().numpy()
-                    for key, value in cell.items()}
+            arrays = {key: value if isinstance(value, float) else torch.as_tensor(value).detach().cpu().numpy()
+                      for key, value in given.items()}
             single = voltages.ndim == 1  # one vector (M,): as a batch of one
             v = voltages.detach().numpy()
-            currents = self._inference()(v[None] if single else v, conductances.detach().numpy(),
-                                         self.scales.detach().numpy(), cell, v.dtype)
-            return torch.from_numpy(currents[..., 0, :] if single else currents)
+            out = self._inference()(v[None] if single else v, conductances.detach().numpy(),
+                                    self.scales.detach().numpy(), arrays, v.dtype)
+            return torch.from_numpy(out[..., 0, :] if single else out)
         dtype = getattr(torch, c.compute_dtype)
-        cell = {key: value if isinstance(value, float) else torch.as_tensor(value).to(dtype)
-                for key, value in cell.items()}
+        tensors = {key: value if isinstance(value, float) else torch.as_tensor(value).to(dtype)
+                   for key, value in given.items()}
         if c.kind == "first-order":
             currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
-                                   self.modes.to(dtype), self.scales.to(dtype), cell,
+                                   self.modes.to(dtype), self.scales.to(dtype), tensors,
                                    slope_step=c.slope_step, word_kernel=self.word_kernel.to(dtype))
         else:
             currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
-                             0.0, c.iterations, self.damping().to(dtype), cell)
+                             0.0, c.iterations, self.damping().to(dtype), tensors)
         return currents.to(voltages.dtype)
 
     def _inference_applies(self, voltages: torch.Tensor, conductances: torch.Tensor) -> bool:
@@ -165,12 +178,13 @@ class CrossbarSurrogate(nn.Module):
                         for x in (voltages, conductances)))
 
     def _inference(self) -> FirstOrderInference:
-        if getattr(self, "_inference_cache", None) is None:
+        cache = getattr(self, "_inference_cache", None)
+        if cache is None:
             c = self.config
-            self._inference_cache = FirstOrderInference(
+            cache = self._inference_cache = FirstOrderInference(
                 self.device_model, c.r_word, c.r_bit, self.modes.numpy(), self.word_kernel.numpy(), c.slope_step,
                 np.dtype(c.compute_dtype))
-        return self._inference_cache
+        return cache
 
     def predict(self, voltages: Any, conductances: Any) -> np.ndarray:
         """numpy in, numpy out: (B, N) output currents for (B, M) or (M,) voltages and (M, N)
@@ -187,7 +201,7 @@ class CrossbarSurrogate(nn.Module):
             torch.save({"config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}, temporary)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CrossbarSurrogate":
+    def load(cls, path: str | Path) -> CrossbarSurrogate:
         path = Path(path)
         if not path.exists():
             raise InputError(f"surrogate model {path} does not exist")

@@ -13,7 +13,8 @@ needs no training, is differentiable in V and G, and batches over tiles and vect
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -24,7 +25,7 @@ from ..errors import InputError
 
 def relax(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
           r_source: float = 0.0, iterations: int = 30, damping: float | Sequence | torch.Tensor = 0.5,
-          cell: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+          cell: Mapping[str, Any] | None = None) -> torch.Tensor:
     """Output currents (..., B, N) for voltages (..., B, M) and conductances (..., M, N).
 
     Leading dimensions batch tiles. `damping` in (0, 1] mixes each new voltage estimate into
@@ -91,7 +92,7 @@ def bit_line_modes(rows: int, modes: int) -> torch.Tensor:
 
 def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
                 modes: torch.Tensor, scales: torch.Tensor | None = None,
-                cell: Mapping[str, torch.Tensor] | None = None, resummed: bool = True,
+                cell: Mapping[str, Any] | None = None, resummed: bool = True,
                 slope_step: float = 0.0, word_kernel: torch.Tensor | None = None) -> torch.Tensor:
     """Output currents (..., B, N) to first order in the line resistances, resummed per
     column (`resummed=False`: the plain expansion, I0 - loss).

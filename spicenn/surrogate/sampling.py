@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +102,7 @@ class DatasetSpec(TileConfig):
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "DatasetSpec":
+    def from_json(cls, text: str) -> DatasetSpec:
         return cls(**json.loads(text))
 
 
@@ -117,6 +116,7 @@ def sample_case(spec: DatasetSpec, index: int) -> tuple[np.ndarray, np.ndarray]:
         g = spec.g_off + (spec.g_on - spec.g_off) * rng.beta(0.5, 3.0, shape)
     else:
         g = trained_tile(spec, rng)
+    v: np.ndarray
     v = spec.v_max * rng.random((spec.vectors, spec.rows))
     if spec.inputs == "sparse":
         v[rng.random(v.shape) < 0.7] = 0.0
@@ -147,6 +147,7 @@ def _programmed_path(run_dir: str) -> Path:
 def trained_tile(spec: DatasetSpec, rng: np.random.Generator) -> np.ndarray:
     """A rows x columns window of one layer's programmed conductances, rescaled from the
     network's [G_off, G_on] onto the spec's; windows overhanging a layer are padded with G_off."""
+    assert spec.network is not None  # checked when the spec was made
     layers = _trained_conductances(spec.network)
     g, g_off, g_on = layers[int(rng.integers(len(layers)))]
     top = int(rng.integers(max(1, g.shape[0] - spec.rows + 1)))
