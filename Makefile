@@ -1,13 +1,13 @@
 # spicenn: two commands do everything.
 #   make demo   set up (ngspice with KLU, .venv, torch CPU, the package) and run the demo
-#   make test   set up and run the test suite
+#   make test   set up, lint (ruff, mypy) and run the test suite
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.spicenn-installed
 TORCH  := torch==2.13.0
 
-.PHONY: setup demo test bench clean netlists
+.PHONY: setup demo test lint bench clean netlists
 
 setup: $(STAMP)
 
@@ -24,8 +24,13 @@ demo: setup
 	$(VENV)/bin/spicenn doctor
 	$(PY) scripts/demo.py
 
-test: setup
-	$(PY) -m pytest -q -n 2 tests
+# lint first: a red lint is a red CI; then the suite with the docstrings' examples
+test: lint
+	$(PY) -m pytest -q -n 2 --doctest-modules spicenn tests
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) scripts/bench_spice.py

@@ -1,9 +1,4 @@
-"""SPICE datasets for the surrogate: storage round trip, seeds, resume after a kill, parallel runs."""
-
-import signal
-import subprocess
-import sys
-import time
+"""SPICE datasets for the surrogate: storage round trip, seeds, resume after an interrupt, parallel runs."""
 
 import numpy as np
 import pytest
@@ -55,28 +50,41 @@ def test_distributions(conductances, inputs):
         assert set(np.unique(v)) <= {0.0, spec.v_max}
 
 
-def _dataset_command(out):
-    return [sys.executable, "-m", "spicenn.cli", "surrogate", "dataset", "-m", "24", "-n", "24", "-d", "sinh",
-            "--r-word", "1", "--r-bit", "1", "--cases", "40", "--vectors", "8", "--seed", "3",
-            "--cases-per-task", "2", "--out", str(out)]
+def test_an_interrupted_job_resumes_to_the_same_dataset(tmp_path, monkeypatch):
+    """Interrupted after exactly two finished tasks (no timing): the rerun skips those parts,
+    ignores the half-written temporary a killed writer leaves behind, and ends with the data of
+    an uninterrupted run, bit for bit."""
+    from spicenn.surrogate import dataset
 
+    spec = DatasetSpec(**{**SPEC.__dict__, "cases": 12})
+    writes = []
+    real_save = dataset.save_npz_atomic
 
-def test_a_killed_job_resumes_to_the_same_dataset(tmp_path):
-    out = tmp_path / "killed.h5"
-    parts = tmp_path / "killed.h5.parts"
-    job = subprocess.Popen(_dataset_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(parts.glob("cases_*.npz"))) < 2:
-        time.sleep(0.05)
-    job.send_signal(signal.SIGKILL)
-    job.wait()
-    finished_before_kill = len(list(parts.glob("cases_*.npz")))
-    assert not out.exists() and 2 <= finished_before_kill < 20, "the job must be killed part-way"
-    resumed = subprocess.run(_dataset_command(out), capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr
-    complete = subprocess.run(_dataset_command(tmp_path / "whole.h5"), capture_output=True, text=True, timeout=600)
-    assert complete.returncode == 0, complete.stderr
-    a, b = load(out)[1], load(tmp_path / "whole.h5")[1]
+    def save_then_interrupt(path, arrays):
+        if len(writes) == 2:
+            raise KeyboardInterrupt
+        real_save(path, arrays)
+        writes.append(path)
+
+    monkeypatch.setattr(dataset, "save_npz_atomic", save_then_interrupt)
+    out = tmp_path / "interrupted.h5"
+    with pytest.raises(KeyboardInterrupt):
+        generate(spec, out, cases_per_task=2, progress=False)
+    monkeypatch.setattr(dataset, "save_npz_atomic", real_save)
+    parts = tmp_path / "interrupted.h5.parts"
+    assert not out.exists() and sorted(parts.glob("cases_*.npz")) == sorted(writes)
+    (parts / "cases_000000010_000000012.npz.tmp123.part").write_bytes(b"half a file")
+    simulated = []
+    real_simulate = dataset.simulate_cases
+
+    def recording(spec_json, start, stop, *rest):
+        simulated.append((start, stop))
+        return real_simulate(spec_json, start, stop, *rest)
+
+    monkeypatch.setattr(dataset, "simulate_cases", recording)
+    generate(spec, out, cases_per_task=2, progress=False)
+    assert sorted(simulated) == [(4, 6), (6, 8), (8, 10), (10, 12)]  # only the unfinished tasks ran
+    a, b = load(out)[1], load(generate(spec, tmp_path / "whole.h5", cases_per_task=2, progress=False))[1]
     for name in a:
         np.testing.assert_array_equal(a[name], b[name])
 

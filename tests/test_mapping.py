@@ -58,3 +58,29 @@ def test_stuck_devices_and_levels():
 def test_bad_nonidealities_are_clear_errors(kwargs):
     with pytest.raises(InputError):
         ConductanceNonidealities(**kwargs)
+
+
+@pytest.mark.parametrize("weights", ["random", "zero"])
+def test_numpy_mapping_and_the_torch_layers_agree(rng, weights):
+    """One mapping for both: a CrossbarLinear with signed weights programs exactly the
+    conductances DifferentialMapping gives its weights, an all-zero layer included (every
+    device at G_off, k_G = G_on - G_off, outputs 0)."""
+    import torch
+
+    from spicenn.nn import CrossbarConfig, CrossbarLinear
+
+    layer = CrossbarLinear(4, 3, CrossbarConfig(weights="differential", g_off=1e-6, g_on=1e-4))
+    with torch.no_grad():
+        if weights == "zero":
+            layer.weight.zero_()
+        w = layer.weight.double().numpy()
+    mapping = DifferentialMapping.fit(w[:-1], 1e-6, 1e-4, k_v=0.5, biases=w[-1])
+    expected = mapping.conductances(w[:-1], w[-1])
+    np.testing.assert_allclose(layer.target_conductances().detach().double().numpy(), expected, rtol=1e-6)
+    assert float(layer.k_g()) == pytest.approx(mapping.k_g, rel=1e-6)
+    x = rng.uniform(0, 1, (2, 4))
+    currents = mapping.voltages(x) @ expected
+    np.testing.assert_allclose(layer(torch.as_tensor(x)).detach().numpy(), mapping.outputs(currents), atol=1e-6)
+    if weights == "zero":
+        assert np.all(expected == 1e-6) and mapping.k_g == pytest.approx(1e-4 - 1e-6)
+        np.testing.assert_array_equal(mapping.outputs(currents), 0.0)

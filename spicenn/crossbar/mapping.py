@@ -16,8 +16,8 @@ as if its largest weight were 1: every device sits at G_off and the outputs are 
 >>> m = DifferentialMapping.fit(np.array([[1.0, -0.5]]), g_off=1e-6, g_on=1e-4)
 >>> m.conductances(np.array([[1.0, -0.5]]))
 array([[1.00e-04, 1.00e-06, 1.00e-06, 5.05e-05]])
->>> m.k_g
-9.9e-05
+>>> print(f"{m.k_g:.3g} S per unit weight")
+9.9e-05 S per unit weight
 """
 
 from __future__ import annotations

@@ -1,0 +1,16 @@
+"""The README's tour runs as written: its Python blocks, in order, in one namespace."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_python_blocks_run(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)  # the tour writes its plots here
+    namespace: dict = {}
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"README.md python block {number + 1}", "exec"), namespace)
+    assert (tmp_path / "energy.png").exists()
