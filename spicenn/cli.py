@@ -15,7 +15,10 @@ from typing import Any
 
 import click
 
+from .crossbar.mapping import DifferentialMapping
 from .errors import InputError, SpicennError
+from .netlist.writer import ReadPulse
+from .surrogate.sampling import DatasetSpec, TileConfig
 
 Command = Callable[..., Any]
 
@@ -223,8 +226,8 @@ def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()
 @click.option("--transient", is_flag=True, help="transient read: pulses of width t_read, line capacitance")
 @click.option("--c-word", default=0.0, type=NON_NEGATIVE, help="capacitance per word-line segment, F (transient)")
 @click.option("--c-bit", default=0.0, type=NON_NEGATIVE, help="capacitance per bit-line segment, F (transient)")
-@click.option("--t-rise", default=1e-9, type=POSITIVE, help="pulse rise time, s (transient)")
-@click.option("--t-fall", default=1e-9, type=POSITIVE, help="pulse fall time, s (transient)")
+@click.option("--t-rise", default=ReadPulse.t_rise, type=POSITIVE, help="pulse rise time, s (transient)")
+@click.option("--t-fall", default=ReadPulse.t_fall, type=POSITIVE, help="pulse fall time, s (transient)")
 def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
            r_source: float, t_read: float | None, config: Path | None, plot: Path | None, as_json: bool,
            engine: str, transient: bool, c_word: float, c_bit: float, t_rise: float, t_fall: float) -> None:
@@ -247,7 +250,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
 @click.option("--inputs", "-x", required=True, type=FILE, help="(B, inputs) .npy")
 @device_options(default="poole-frenkel-high")
 @conductance_range_options
-@click.option("--k-v", default=0.5, type=POSITIVE, show_default=True, help="volts per unit input")
+@click.option("--k-v", default=DifferentialMapping.k_v, type=POSITIVE, show_default=True,
+              help="volts per unit input")
 @wire_options
 @click.option("--tile-rows", default=None, type=Whole(1), help="rows per tile [default: one tile per layer]")
 @click.option("--tile-columns", default=None, type=Whole(1), help="columns per tile [default: one tile per layer]")
@@ -286,13 +290,14 @@ def surrogate() -> None:
 @device_options()
 @wire_options
 @conductance_range_options
-@click.option("--v-max", default=0.5, type=POSITIVE, show_default=True)
+@click.option("--v-max", default=TileConfig.v_max, type=POSITIVE, show_default=True)
 @click.option("--conductance-distribution", default="uniform", show_default=True, help="uniform | skewed | trained")
 @click.option("--network", default=None,
               help="run folder of a trained network (for --conductance-distribution trained)")
 @click.option("--input-distribution", default="uniform", show_default=True, help="uniform | sparse | binary")
-@click.option("--cases", default=100, type=Whole(1), show_default=True, help="conductance matrices")
-@click.option("--vectors", default=16, type=Whole(1), show_default=True, help="input vectors per matrix")
+@click.option("--cases", default=DatasetSpec.cases, type=Whole(1), show_default=True, help="conductance matrices")
+@click.option("--vectors", default=DatasetSpec.vectors, type=Whole(1), show_default=True,
+              help="input vectors per matrix")
 @click.option("--seed", default=0, type=Whole(0), show_default=True)
 @click.option("--workers", "-j", default=1, type=Whole(1), show_default=True, help="local worker processes")
 @click.option("--scheduler", default=None, help="Dask scheduler address: run the tasks on that cluster")
@@ -422,6 +427,15 @@ def _default_out(name: str, quick: bool, out: Path | None) -> Path:
     return out or Path("runs") / (f"{name}-quick" if quick else name)
 
 
+def _print_reproduction(payload: Any, as_json: bool, table: str, written: str) -> None:
+    """One JSON object, or the table and what was written."""
+    if as_json:
+        click.echo(json.dumps(payload))
+        return
+    click.echo(table)
+    click.echo(f"wrote {written}")
+
+
 @reproduce.command("joksas2022")
 @click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object keyed by a, b, c, d")
@@ -435,11 +449,8 @@ def reproduce_joksas2022(quick: bool, as_json: bool, out: Path | None, devices: 
 
     out = _default_out("joksas2022", quick, out)
     results = joksas2022.run(out, quick=quick, devices=devices, workers=workers, progress=not as_json)
-    if as_json:
-        click.echo(json.dumps(joksas2022.summary(results)))
-        return
-    click.echo(joksas2022.table(results))
-    click.echo(f"wrote {out}/results.json and {out}/joksas2022.png")
+    _print_reproduction(joksas2022.summary(results), as_json, joksas2022.table(results),
+                        f"{out}/results.json and {out}/joksas2022.png")
 
 
 @reproduce.command("joksas2022-wires")
@@ -453,11 +464,7 @@ def reproduce_wires(quick: bool, as_json: bool, out: Path | None, workers: int) 
 
     out = _default_out("joksas2022-wires", quick, out)
     results = wires.run(out, quick=quick, workers=workers, progress=not as_json)
-    if as_json:
-        click.echo(json.dumps(results))
-        return
-    click.echo(wires.table(results))
-    click.echo(f"wrote {out}/results.json")
+    _print_reproduction(results, as_json, wires.table(results), f"{out}/results.json")
 
 
 def _device_learning_reproduction(name: str, summary: str) -> None:
@@ -473,11 +480,7 @@ def _device_learning_reproduction(name: str, summary: str) -> None:
         module = importlib.import_module(f".reproduce.{name}", __package__)
         out = _default_out(name, quick, out)
         results = module.run(out, quick=quick, seed=seed, progress=not as_json)
-        if as_json:
-            click.echo(json.dumps(results))
-            return
-        click.echo(module.table(results))
-        click.echo(f"wrote {out}/results.json and {out}/{name}.png")
+        _print_reproduction(results, as_json, module.table(results), f"{out}/results.json and {out}/{name}.png")
 
 
 _device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")
