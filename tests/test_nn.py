@@ -296,3 +296,43 @@ def test_bad_settings_fail_before_any_training(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         training.train(config, tmp_path / "run", progress=False)
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_network_energy_of_a_run_and_of_its_weights_file_agree_on_the_same_tiles(tmp_path, rng):
+    """One network-energy path: a trained run (its own tiles, device and wires) and an .npz
+    of its weights given the same tiles, device and wires get the same figures."""
+    import json
+
+    from test_cli import run_cli
+
+    from spicenn.nn.training import load_run, train
+
+    hardware = {"device": {"name": "sinh", "k": 3.0}, "g_off": 1e-6, "g_on": 1e-4, "weights": "differential",
+                "tile_rows": 24, "tile_columns": 8, "r_word": 1.0, "r_bit": 1.0}
+    config = RunConfig.from_dict({**TINY, "crossbar": hardware,
+                                  "training": {"backend": "ideal", "epochs": 1, "batch_size": 128},
+                                  "validation": {"backend": "ideal", "chips": 1}})
+    train(config, tmp_path / "run", progress=False)
+    model = load_run(tmp_path / "run")
+    weights = {}
+    for index, layer in enumerate(model.layers):
+        w = layer.weight.detach().double().numpy()
+        weights[f"W{index}"], weights[f"b{index}"] = w[:-1], w[-1]
+    np.savez(tmp_path / "net.npz", **weights)
+    np.save(tmp_path / "x.npy", rng.uniform(0, 1, (3, 64)))
+    common = ["-x", tmp_path / "x.npy", "--json"]
+    from_run = run_cli("network-energy", "-n", tmp_path / "run", *common)
+    from_file = run_cli("network-energy", "-n", tmp_path / "net.npz", *common, "-d", "sinh", "-p", "k=3",
+                        "--g-off", "1e-6", "--g-on", "1e-4", "--r-word", "1", "--r-bit", "1",
+                        "--tile-rows", "24", "--tile-columns", "8")
+    assert from_run.returncode == 0, from_run.stderr
+    assert from_file.returncode == 0, from_file.stderr
+    a, b = json.loads(from_run.stdout), json.loads(from_file.stdout)
+    assert a["ops"] == b["ops"] == 2 * (65 * 8 + 9 * 10)
+    for part, value in a["energy_j"].items():
+        assert b["energy_j"][part] == pytest.approx(value, rel=1e-6, abs=1e-30), part
+    assert a["energy_j"]["word_lines"] > 0  # the wires were in the circuit
+    # one tile per layer is another figure: tiling adds converters
+    untiled = run_cli("network-energy", "-n", tmp_path / "net.npz", *common, "-d", "sinh", "-p", "k=3",
+                      "--g-off", "1e-6", "--g-on", "1e-4", "--r-word", "1", "--r-bit", "1")
+    assert json.loads(untiled.stdout)["energy_j"]["adc"] < a["energy_j"]["adc"]
