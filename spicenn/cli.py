@@ -112,8 +112,12 @@ conductance_range_options = options(
     click.option("--g-on", default=None, type=POSITIVE, help="S [default: the device preset's]"),
 )
 
-engine_option = click.option("--engine", "-e", type=click.Choice(["shared", "subprocess"]), default="shared",
-                             show_default=True)
+engine_option = options(
+    click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default="shared",
+                 show_default=True, help="ngspice (shared library or subprocess) or spicenn's own exact solver"),
+    click.option("--verify", default=0, type=Whole(0), show_default=True,
+                 help="with --engine native: solve the first K vectors in ngspice too and fail if they differ"),
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 
 peripheral_options = options(
@@ -193,14 +197,20 @@ def netlist(conductances: Path, voltages: Path, device: str, params: Any, r_word
 @engine_option
 @click.option("--out", "-o", required=True, type=FILE, help="result .npz to write")
 def simulate(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
-             r_source: float, engine: str, out: Path) -> None:
-    """Simulate a crossbar in ngspice: output currents and power per input vector."""
+             r_source: float, engine: str, verify: int, out: Path) -> None:
+    """Simulate a crossbar (ngspice or the native solver): output currents and power per input vector."""
     from .spice import simulate as run
 
+    _check_verify(engine, verify)
     crossbar, v = _circuit(conductances, voltages, device, params, r_word, r_bit, r_source)
-    result = run(crossbar, v, engine=engine, progress=True)
+    result = run(crossbar, v, engine=engine, progress=True, verify=verify)
     result.save(out)
     click.echo(f"wrote {out}: currents {result.currents.shape}, mean power {result.power.mean():.4g} W")
+
+
+def _check_verify(engine: str, verify: int) -> None:
+    if verify and engine != "native":
+        raise InputError("--verify checks the native solver against ngspice: it needs --engine native")
 
 
 def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()) -> None:
@@ -230,17 +240,21 @@ def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()
 @click.option("--t-fall", default=ReadPulse.t_fall, type=POSITIVE, help="pulse fall time, s (transient)")
 def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
            r_source: float, t_read: float | None, config: Path | None, plot: Path | None, as_json: bool,
-           engine: str, transient: bool, c_word: float, c_bit: float, t_rise: float, t_fall: float) -> None:
+           engine: str, verify: int, transient: bool, c_word: float, c_bit: float, t_rise: float,
+           t_fall: float) -> None:
     """Energy per MVM and TOPS/W of a crossbar read, with peripherals and a breakdown."""
     from .energy import crossbar_energy
     from .energy.peripherals import peripherals_from
     from .netlist import ReadPulse
 
+    _check_verify(engine, verify)
+    if transient and engine == "native":
+        raise InputError("the native solver computes DC reads; a --transient read needs an ngspice engine")
     crossbar, v = _circuit(conductances, voltages, device, params, r_word, r_bit, r_source)
     peripherals = peripherals_from(config, t_read)
     pulse = ReadPulse(t_width=peripherals.t_read, t_rise=t_rise, t_fall=t_fall, c_word=c_word,
                       c_bit=c_bit) if transient else None
-    _emit(crossbar_energy(crossbar, v, peripherals, pulse, engine), plot, as_json)
+    _emit(crossbar_energy(crossbar, v, peripherals, pulse, engine, verify=verify), plot, as_json)
 
 
 @cli.command("network-energy")

@@ -144,3 +144,21 @@ def test_devices_lists_models_and_presets():
     assert done.returncode == 0
     for name in ("linear", "sinh", "powerlaw", "poole-frenkel", "poole-frenkel-high"):
         assert name in done.stdout
+
+
+def test_simulate_with_the_native_engine_verified_against_ngspice(inputs):
+    folder, _, _ = inputs
+    done = run_cli("simulate", "-g", folder / "G.npy", "-v", folder / "V.npy", "-d", "sinh", "--r-word", "1",
+                   "--r-bit", "1", "--engine", "native", "--verify", "2", "--out", folder / "native.npz")
+    assert done.returncode == 0, done.stderr
+    spice = run_cli("simulate", "-g", folder / "G.npy", "-v", folder / "V.npy", "-d", "sinh", "--r-word", "1",
+                    "--r-bit", "1", "--out", folder / "spice.npz")
+    assert spice.returncode == 0, spice.stderr
+    with np.load(folder / "native.npz") as a, np.load(folder / "spice.npz") as b:
+        np.testing.assert_allclose(a["currents"], b["currents"], rtol=1e-9)
+    for args, message in [(("--verify", "2"), "needs --engine native"),
+                          (("--engine", "native", "--verify", "-1"), "whole number")]:
+        failed = run_cli("simulate", "-g", folder / "G.npy", "-v", folder / "V.npy", "--out", folder / "x.npz", *args)
+        assert failed.returncode != 0 and message in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+    failed = run_cli("energy", "-g", folder / "G.npy", "-v", folder / "V.npy", "--engine", "native", "--transient")
+    assert failed.returncode != 0 and "needs an ngspice engine" in failed.stderr

@@ -70,6 +70,16 @@ class Device:
         cell = cell or {}
         return self.formula(v, g, self.constants(g, xp, cell), xp)
 
+    def current_and_slope(self, v: Any, g: Any, cell: Mapping[str, Any] | None = None) -> tuple[Any, Any]:
+        """I and dI/dV elementwise, for torch tensors: what Newton's method needs. By default
+        the forward-mode derivative of `formula` (the one formula); a model may override it
+        with the closed form of that formula's derivative, cheaper to evaluate (the tests hold
+        the two equal)."""
+        import torch
+
+        result = torch.func.jvp(lambda x: self.current(x, g, torch, cell), (v,), (torch.ones_like(v),))
+        return result[0], result[1]
+
     def power(self, v: Any, g: Any, xp: Any = np, cell: Mapping[str, Any] | None = None) -> Any:
         """Power the device absorbs, V·I(V, G): spicenn's one convention for device power
         (circuit results, the device backend and network energy). For every model here the

@@ -32,6 +32,11 @@ class Linear(Device):
     def formula(self, v, g, k, xp):
         return g * v
 
+    def current_and_slope(self, v, g, cell=None):
+        import torch
+
+        return g * v, torch.ones_like(v) * g
+
     def spice_lines(self, names, p_nodes, n_nodes, g, cell):
         # A plain resistor is exact and cheaper for ngspice than a behavioural source.
         return [f"R{name} {p} {n} {number(1.0 / gi)}" for name, p, n, gi in zip(names, p_nodes, n_nodes, g)]
@@ -51,6 +56,15 @@ class Sinh(Device):
 
     def formula(self, v, g, k, xp):
         return g * xp.sinh(self.k * v) / self.k
+
+    def current_and_slope(self, v, g, cell=None):
+        """With m = e^x - 1 and d = e^-x: sinh x = m(1 + d)/2, cosh x = (m + 1 + d)/2 (no
+        cancellation near 0 V); one expm1 and one reciprocal for both."""
+        import torch
+
+        m = torch.expm1(self.k * v)
+        d = torch.reciprocal(m + 1.0)
+        return g * (m * (1.0 + d)) * (0.5 / self.k), g * (m + 1.0 + d) * 0.5
 
     def response(self, v, step, cell=None, xp=None, scratch=None):
         """φ and its secant slope (see `Device.response`) from two exponentials instead of three
@@ -125,6 +139,15 @@ class PowerLaw(Device):
 
     def formula(self, v, g, k, xp):
         return xp.sign(v) * self.v_ref * g * (xp.abs(v) / self.v_ref) ** k["p"]
+
+    def current_and_slope(self, v, g, cell=None):
+        """With a = |V|/V_ref: I = sign(V)·V_ref·G·a·a^(p-1), dI/dV = p·G·a^(p-1) (p >= 1)."""
+        import torch
+
+        p = self.constants(g, torch, cell or {})["p"]
+        a = v.abs() / self.v_ref
+        power = a ** (p - 1.0)
+        return torch.sign(v) * (self.v_ref * g) * a * power, (p * g) * power
 
     def row_terms(self, v, g, cell=None, terms=6, xp=None, phi=None, scratch=None):
         """With per-device n, the Taylor series in the exponent's deviation from the nominal:
@@ -217,3 +240,12 @@ class PooleFrenkel(Device):
 
     def formula(self, v, g, k, xp):
         return k["c"] * v * xp.exp(k["alpha"] * xp.sqrt(xp.abs(v) + _SQRT_FLOOR))
+
+    def current_and_slope(self, v, g, cell=None):
+        """d/dV [c·V·e^(α·s)] with s = sqrt(|V| + floor): c·e^(α·s)·(1 + α·|V|/(2s))."""
+        import torch
+
+        k = self.constants(g, torch, cell or {})
+        s = torch.sqrt(v.abs() + _SQRT_FLOOR)
+        scaled = k["c"] * torch.exp(k["alpha"] * s)
+        return scaled * v, scaled * (1.0 + k["alpha"] * v.abs() / (2.0 * s))

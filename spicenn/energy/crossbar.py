@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..crossbar.spec import Crossbar
+from ..errors import InputError
 from ..netlist.writer import ReadPulse
 from ..spice import simulate
 from .peripherals import Peripherals
@@ -13,11 +14,14 @@ from .transient import transient_parts
 
 
 def crossbar_energy(crossbar: Crossbar, voltages: Any, peripherals: Peripherals | None = None,
-                    pulse: ReadPulse | None = None, engine: str = "shared") -> EnergyReport:
+                    pulse: ReadPulse | None = None, engine: str = "shared", verify: int = 0) -> EnergyReport:
     """Energy report of one crossbar for a batch of input vectors: DC reads (power x t_read)
-    or, with a `ReadPulse`, transient reads whose line charging is its own part."""
+    or, with a `ReadPulse`, transient reads whose line charging is its own part (ngspice only).
+    `engine` and `verify` as for `spice.simulate`."""
+    if pulse is not None and engine == "native":
+        raise InputError("the native solver computes DC reads; a transient read needs an ngspice engine")
     peripherals = peripherals or Peripherals()
-    result = simulate(crossbar, voltages, engine=engine)
+    result = simulate(crossbar, voltages, engine=engine, verify=verify)
     report = dc_report(result, peripherals)
     if pulse is None:
         return report

@@ -180,7 +180,7 @@ def get_engine(name: str | Engine = "shared") -> Engine:
     if key not in ENGINES:
         from ..errors import InputError
 
-        raise InputError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+        raise InputError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}, native")
     if key not in _engines:
         _engines[key] = ENGINES[key]()
     return _engines[key]

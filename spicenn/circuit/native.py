@@ -1,0 +1,59 @@
+"""`engine="native"`: the crossbar's DC solution by spicenn's own solver, as a SimulationResult."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..crossbar.spec import Crossbar
+from ..spice.extract import SimulationResult
+from .equations import Devices, Lines
+from .solver import Solution, solve
+
+
+def result_of(crossbar: Crossbar, voltages: torch.Tensor, solution: Solution) -> SimulationResult:
+    """Output currents and where the power goes, from the node voltages (same conventions as
+    `spice.extract`: drivers' power, device power V·I, wire and driver-resistance losses)."""
+    lines = Lines.of(crossbar)
+    m, n = crossbar.shape
+    v = voltages.T[:, None, :]  # (M, 1, B)
+    word = solution.word.expand(m, n, -1) if solution.word.shape[1] == 1 else solution.word
+    bit = solution.bit
+    devices = Devices(crossbar.device, torch.tensor(crossbar.conductances, dtype=voltages.dtype), crossbar.cell)
+    across = word - bit
+    current = devices.current(across)
+    row_current = current.sum(1)  # (M, B): what each driver delivers
+    if lines.bit == "ladder":
+        sense = lines.g_bit * bit[-1]  # (N, B)
+        drops = torch.diff(torch.cat([bit, torch.zeros_like(bit[:1])]), dim=0)
+        bit_power = lines.g_bit * (drops**2).sum((0, 1))
+    else:
+        sense = current.sum(0)
+        bit_power = torch.zeros(voltages.shape[0], dtype=voltages.dtype)
+    word_power = torch.zeros_like(bit_power)
+    if lines.word == "ladder":
+        word_power = crossbar.r_word * (row_current**2).sum(0)  # the first segment carries the row's current
+        if n > 1:
+            word_power = word_power + lines.g_word * (torch.diff(word, dim=1) ** 2).sum((0, 1))
+    source_power = crossbar.r_source * (row_current**2).sum(0)
+
+    def out(x: torch.Tensor) -> np.ndarray:
+        return x.detach().cpu().double().numpy()
+
+    return SimulationResult(
+        currents=out(sense.T),
+        power=out((v[:, 0] * row_current).sum(0)),
+        device_power=out((across * current).sum((0, 1))),
+        word_line_power=out(word_power),
+        bit_line_power=out(bit_power),
+        source_power=out(source_power),
+        word_voltages=out(word.permute(2, 0, 1)),
+        bit_voltages=out(bit.permute(2, 0, 1)),
+    )
+
+
+def simulate_native(crossbar: Crossbar, voltages: np.ndarray, dtype: torch.dtype = torch.float64) -> SimulationResult:
+    """The DC solution of (B, M) checked voltages by the native solver."""
+    with torch.no_grad():
+        v = torch.as_tensor(voltages, dtype=dtype)
+        return result_of(crossbar, v, solve(crossbar, v))
