@@ -89,6 +89,24 @@ def _schur_solve(rhs: torch.Tensor, word_block: WordBlock | None, slopes: torch.
     return x, iterations
 
 
+def jacobian_solve(lines: Lines, slopes: torch.Tensor, r_word: torch.Tensor, r_bit: torch.Tensor,
+                   tolerance: float) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(x_W, x_B) with J·x = (r_W, r_B), J = [[A, -D], [-D, C]]: the bit nodes' Schur
+    complement S·x_B = r_B + D·A⁻¹·r_W by PCG, then x_W = A⁻¹·(r_W + D·x_B) (gathered onto
+    the word unknowns). Unknowns that a zero resistance pins get 0. Also the adjoint solve of
+    the gradients: J is symmetric."""
+    word_block = lines.word_block(slopes) if lines.word != "fixed" else None
+    iterations = 0
+    if lines.bit == "ladder":
+        rhs = r_bit if word_block is None else r_bit + slopes * word_block.solve(r_word)
+        x_bit, iterations = _schur_solve(rhs, word_block, slopes, _BitBlock(lines, slopes), tolerance)
+    else:
+        x_bit = torch.zeros_like(slopes)
+    x_word = word_block.solve(r_word + word_block.gather(slopes * x_bit)) if word_block is not None else \
+        torch.zeros_like(r_word)
+    return x_word, x_bit, iterations
+
+
 def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None = None) -> Solution:
     """The DC solution for voltages (B, M), float64 unless given otherwise."""
     lines = Lines.of(crossbar)
@@ -127,21 +145,9 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None =
     sizes: list[float] = []
     previous: torch.Tensor | None = None
     for step in range(1, MAX_NEWTON + 1):
-        # the Newton step: A dW - D dB = -F_W, -D dW + C dB = -F_B
-        word_block = lines.word_block(slopes) if lines.word != "fixed" else None
-        if lines.bit == "ladder":
-            bit_block = _BitBlock(lines, slopes)
-            rhs = -f_bit
-            if word_block is not None:
-                rhs = rhs - slopes * word_block.solve(f_word)
-            d_bit, iterations = _schur_solve(rhs, word_block, slopes, bit_block, CG_TOLERANCE)
-            cg_total += iterations
-        else:
-            d_bit = torch.zeros_like(bit)
-        if word_block is not None:
-            d_word = word_block.solve(word_block.gather(slopes * d_bit) - f_word)
-        else:
-            d_word = torch.zeros_like(word)
+        # the Newton step: J·d = -F
+        d_word, d_bit, iterations = jacobian_solve(lines, slopes, -f_word, -f_bit, CG_TOLERANCE)
+        cg_total += iterations
         size = torch.maximum(d_word.abs().amax((0, 1)), d_bit.abs().amax((0, 1)))  # (B,)
         sizes.append(float(size.max()))
         # backtracking per input vector on the residual norm

@@ -3,7 +3,9 @@
 * `ideal`: V·G.
 * `device`: the device I-V model for every cell, no wires (tiling changes nothing).
 * `surrogate`: a trained SPICE surrogate for every tile (device nonlinearity and IR drop).
-* `spice`: every tile solved by ngspice, in worker processes; forward only.
+* `circuit`: every tile solved exactly by spicenn's native solver (`spicenn.circuit`), with
+  exact gradients by implicit differentiation: training with the circuit in the loop.
+* `spice`: every tile solved by ngspice (`spicenn.spice.tiles`), in worker processes; forward only.
 
 All take voltages (B, R) and conductances (R, C) of the whole layer, plus per-device model
 parameters `cell` on the padded tile grid, and return currents (B, C) with the tiles' column
@@ -20,7 +22,7 @@ from ..crossbar.tiles import TileGrid
 from ..devices import Device
 from ..errors import InputError
 
-BACKENDS = ("ideal", "device", "surrogate", "spice")
+BACKENDS = ("ideal", "device", "surrogate", "circuit", "spice")
 DEVICE_CELLS_PER_CHUNK = 8_000_000  # bounds the (B, R, C) tensor of the device backend
 
 
@@ -52,6 +54,21 @@ def surrogate_currents(model: Callable, grid: TileGrid, v: torch.Tensor, g: torc
     currents = model(v_tiles, g_tiles, cell=tile_cell)  # (row tiles, column tiles, B, tile columns)
     currents = currents.sum(0).permute(1, 0, 2).reshape(v.shape[0], -1)
     return currents[:, :grid.columns]
+
+
+def circuit_tiles(device: Device, grid: TileGrid, v: torch.Tensor, g: torch.Tensor,
+                  tile_cell: dict[str, torch.Tensor], g_off: float, r_word: float, r_bit: float) -> torch.Tensor:
+    """Every tile's exact currents (differentiable), column currents summed over row tiles."""
+    from ..circuit import circuit_currents
+
+    g_tiles, v_tiles = grid.pad(g, v, g_off)
+    columns = []
+    for c in range(grid.column_tiles):
+        parts = [circuit_currents(v_tiles[r], g_tiles[r, c], device, r_word, r_bit,
+                                  {key: value[r, c] for key, value in tile_cell.items()})
+                 for r in range(grid.row_tiles)]
+        columns.append(torch.stack(parts).sum(0))
+    return torch.cat(columns, dim=1)[:, :grid.columns]
 
 
 def check_backend(name: str) -> str:

@@ -167,6 +167,10 @@ class CrossbarLinear(nn.Module):
         if backend == "device":
             cell_t = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in cell.items()}
             return backends.device_currents(self.device_model, v, g, cell_t)
+        if backend == "circuit":
+            tile_cell = {k: torch.as_tensor(c) for k, c in self.grid.tile_cells(cell).items()}
+            h = self.hardware
+            return backends.circuit_tiles(self.device_model, self.grid, v, g, tile_cell, h.g_off, h.r_word, h.r_bit)
         if backend == "surrogate":
             tile_cell = {k: torch.as_tensor(c) for k, c in self.grid.tile_cells(cell).items()}
             return backends.surrogate_currents(self.surrogate_model(), self.grid, v, g, tile_cell,
