@@ -194,7 +194,8 @@ def main() -> None:
                     f"{b['badcrossbar_vs_ngspice']:.1e} | {b['vs_ngspice']:.1e} |")
     rows += ["", "Scaling of the native solver (sinh k = 3; a fresh process per case; peak resident memory "
              "of that process, torch included; Newton steps and CG iterations of 16 vectors):", "",
-             "| tile | size | vectors | ms/vector | peak MiB | Newton steps | CG iterations |", "|---|---|---|---|---|---|---|"]
+             "| tile | size | vectors | ms/vector | peak MiB | Newton steps | CG iterations |",
+             "|---|---|---|---|---|---|---|"]
     sizes = (32, 64, 128) if args.quick else (32, 64, 128, 256, 512)
     batches = (1, 64) if args.quick else (1, 16, 64, 256, 1024)
     for kind in ("normal", "harsh"):

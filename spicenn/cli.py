@@ -408,7 +408,8 @@ def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) ->
 
 @cli.command("evaluate")
 @click.option("--model", "-M", "run_dir", required=True, type=FILE, help="run folder")
-@click.option("--backend", "-b", default="spice", show_default=True, help="ideal | device | surrogate | circuit | spice")
+@click.option("--backend", "-b", default="spice", show_default=True,
+              help="ideal | device | surrogate | circuit | spice")
 @click.option("--compare", default=None, help="second backend on the same images and chips "
               "[default: surrogate if the run has one, else device]")
 @click.option("--n", "count", default=500, show_default=True, type=Whole(1), help="test images")
