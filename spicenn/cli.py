@@ -316,18 +316,20 @@ def surrogate() -> None:
 @click.option("--workers", "-j", default=1, type=Whole(1), show_default=True, help="local worker processes")
 @click.option("--scheduler", default=None, help="Dask scheduler address: run the tasks on that cluster")
 @click.option("--cases-per-task", default=4, type=Whole(1), show_default=True)
+@click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default="shared",
+              show_default=True, help="what solves the cases: ngspice or spicenn's own exact solver (kept in the spec)")
 @click.option("--out", "-o", required=True, type=FILE, help="HDF5 file to write")
 def surrogate_dataset(rows: int, columns: int, device: str, params: Any, r_word: float, r_bit: float,
                       g_off: float | None, g_on: float | None, v_max: float, conductance_distribution: str,
                       network: str | None, input_distribution: str, cases: int, vectors: int, seed: int,
-                      workers: int, scheduler: str | None, cases_per_task: int, out: Path) -> None:
-    """Sample crossbar cases, solve them in ngspice, store them in HDF5 (resumable: rerun it)."""
+                      workers: int, scheduler: str | None, cases_per_task: int, engine: str, out: Path) -> None:
+    """Sample crossbar cases, solve them (ngspice or native), store them in HDF5 (resumable: rerun it)."""
     from .surrogate import DatasetSpec, generate
 
     model = _device(device, params)
     spec = DatasetSpec.for_device(model, g_off, g_on, rows=rows, columns=columns, r_word=r_word, r_bit=r_bit,
                                   v_max=v_max, conductances=conductance_distribution, inputs=input_distribution,
-                                  cases=cases, vectors=vectors, seed=seed, network=network)
+                                  cases=cases, vectors=vectors, seed=seed, network=network, engine=engine)
     path = generate(spec, out, workers=workers, scheduler=scheduler, cases_per_task=cases_per_task)
     click.echo(f"wrote {path}: {spec.cases} cases x {spec.vectors} vectors, {rows}x{columns} {model.describe()}")
 

@@ -111,3 +111,15 @@ def test_bad_dataset_requests_are_clear_errors(tmp_path):
         DatasetSpec(rows=0, columns=2)
     with pytest.raises(InputError, match="does not exist"):
         load(tmp_path / "missing.h5")
+
+
+def test_a_dataset_solved_by_the_native_engine_equals_the_ngspice_one(tmp_path):
+    spice = load(generate(SPEC, tmp_path / "spice.h5", progress=False))[1]
+    native_spec = DatasetSpec(**{**SPEC.__dict__, "engine": "native"})
+    native = load(generate(native_spec, tmp_path / "native.h5", progress=False))[1]
+    np.testing.assert_array_equal(native["conductances"], spice["conductances"])
+    for name in ("currents", "power", "device_power"):
+        np.testing.assert_allclose(native[name], spice[name], rtol=1e-9, atol=1e-20)
+    assert load(tmp_path / "native.h5")[0].engine == "native"
+    with pytest.raises(InputError, match="unknown engine"):
+        DatasetSpec(rows=2, columns=2, engine="hspice")

@@ -1,4 +1,4 @@
-"""How a layer's crossbar tiles turn voltages into column currents: four interchangeable backends.
+"""How a layer's crossbar tiles turn voltages into column currents: five interchangeable backends.
 
 * `ideal`: V·G.
 * `device`: the device I-V model for every cell, no wires (tiling changes nothing).

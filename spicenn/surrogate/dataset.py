@@ -27,7 +27,7 @@ from .sampling import DatasetSpec, sample_case
 RESULT_FIELDS = ("currents", "power", "device_power", "word_line_power", "bit_line_power")
 
 
-def simulate_cases(spec_json: str, start: int, stop: int, engine: str = "shared") -> dict[str, np.ndarray]:
+def simulate_cases(spec_json: str, start: int, stop: int) -> dict[str, np.ndarray]:
     """Run cases [start, stop) through ngspice (a top-level function: it travels to workers)."""
     from ..spice import simulate
 
@@ -36,7 +36,7 @@ def simulate_cases(spec_json: str, start: int, stop: int, engine: str = "shared"
     out: dict[str, list[np.ndarray]] = {name: [] for name in ("conductances", "voltages") + RESULT_FIELDS}
     for index in range(start, stop):
         g, v = sample_case(spec, index)
-        result = simulate(Crossbar(g, device, r_word=spec.r_word, r_bit=spec.r_bit), v, engine=engine)
+        result = simulate(Crossbar(g, device, r_word=spec.r_word, r_bit=spec.r_bit), v, engine=spec.engine)
         out["conductances"].append(g)
         out["voltages"].append(v)
         for name in RESULT_FIELDS:

@@ -22,6 +22,7 @@ from ..errors import InputError
 
 CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed", "trained")
 INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
+ENGINES = ("shared", "subprocess", "native")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class DatasetSpec(TileConfig):
     seed: int = 0
     network: str | None = None
     network_sha256: str | None = None  # of the network's weights, filled in when the spec is made
+    engine: str = "shared"  # what solves the cases: ngspice ("shared", "subprocess") or "native"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -86,6 +88,8 @@ class DatasetSpec(TileConfig):
         if self.conductances not in CONDUCTANCE_DISTRIBUTIONS:
             raise InputError(f"unknown conductance distribution {self.conductances!r}; "
                              f"choose one of: {', '.join(CONDUCTANCE_DISTRIBUTIONS)}")
+        if self.engine not in ENGINES:
+            raise InputError(f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}")
         if self.inputs not in INPUT_DISTRIBUTIONS:
             raise InputError(f"unknown input distribution {self.inputs!r}; "
                              f"choose one of: {', '.join(INPUT_DISTRIBUTIONS)}")
