@@ -107,7 +107,7 @@ def jacobian_solve(lines: Lines, slopes: torch.Tensor, r_word: torch.Tensor, r_b
     return x_word, x_bit, iterations
 
 
-def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None = None) -> Solution:
+def solve(crossbar: Crossbar, voltages: torch.Tensor) -> Solution:
     """The DC solution for voltages (B, M), float64 unless given otherwise."""
     lines = Lines.of(crossbar)
     dtype = voltages.dtype
@@ -118,21 +118,18 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None =
     v = voltages.T[:, None, :].contiguous()  # (M, 1, B)
     scale = float(voltages.abs().max()) or 1.0
     word_columns = n if lines.word == "ladder" else 1
-    if initial is not None:
-        word, bit = initial.word.clone(), initial.bit.clone()
-    else:
-        word = v.expand(m, word_columns, batch).clone()
-        bit = torch.zeros((m, n, batch), dtype=dtype)
+    # start from the drivers' voltages on the word lines and 0 V on the bit lines (no IR drop)
+    word = v.expand(m, word_columns, batch).clone()
+    bit = torch.zeros((m, n, batch), dtype=dtype)
     if lines.word == "fixed" and lines.bit == "fixed":
         return Solution(v.expand(m, n, batch).clone(), bit, 0, 0)
 
-    def residual(word: torch.Tensor, bit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                                                                 torch.Tensor]:
+    def residual(word: torch.Tensor, bit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         across = (v if lines.word == "fixed" else word) - bit
         current, slope = devices.current_and_slope(across)
         f_word = lines.word_wires(word, v) + (current.sum(1, keepdim=True) if lines.word == "node" else current)
         f_bit = lines.bit_wires(bit) - current
-        return f_word, f_bit, slope, current
+        return f_word, f_bit, slope
 
     def norm(f_word: torch.Tensor, f_bit: torch.Tensor) -> torch.Tensor:
         total = _dot(f_bit, f_bit) if lines.bit == "ladder" else 0.0
@@ -140,7 +137,7 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None =
             total = total + _dot(f_word, f_word)
         return torch.as_tensor(total, dtype=dtype)
 
-    f_word, f_bit, slopes, _ = residual(word, bit)
+    f_word, f_bit, slopes = residual(word, bit)
     cg_total = 0
     sizes: list[float] = []
     previous: torch.Tensor | None = None
@@ -162,7 +159,7 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None =
                 break
             alpha = torch.where(bad, alpha / 2, alpha)
         word, bit = trial_word, trial_bit
-        f_word, f_bit, slopes, _ = trial
+        f_word, f_bit, slopes = trial
         taken = alpha[0, 0] * size
         done = taken <= STEP_TOLERANCE * scale
         if previous is not None:
@@ -172,6 +169,6 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor, initial: Solution | None =
         if bool(done.all()):
             return Solution(word, bit, step, cg_total, sizes)
         previous = taken
-    unconverged = torch.nonzero(size > STEP_TOLERANCE * scale).flatten().tolist()
+    unconverged = torch.nonzero(~done).flatten().tolist()
     raise ConvergenceError(f"the native solver did not converge for input vector(s) {unconverged[:10]} "
                            f"after {MAX_NEWTON} Newton steps")
