@@ -14,6 +14,7 @@ from .spice import SimulationResult, simulate
 from .version import __version__
 
 __all__ = [
+           "AnalogMatrix",
            "ConvergenceError",
            "Crossbar",
            "DifferentialMapping",
@@ -26,3 +27,11 @@ __all__ = [
            "get_device",
            "simulate",
 ]
+
+
+def __getattr__(name: str) -> type:  # torch is imported only when the torch parts are used
+    if name == "AnalogMatrix":
+        from .nn.matrix import AnalogMatrix
+
+        return AnalogMatrix
+    raise AttributeError(f"module 'spicenn' has no attribute {name!r}")

@@ -25,7 +25,7 @@ from ..devices import Device, get_device
 from ..errors import InputError
 from ..spice.tiles import simulate_tiles
 from .peripherals import Peripherals
-from .report import ARRAY_PARTS, PERIPHERAL_PARTS, EnergyReport, combine, dc_array_energy, mvm_ops, tile_peripherals
+from .report import EnergyReport, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
 
 
 @dataclass
@@ -126,13 +126,33 @@ def device_range(device: Device, g_off: float | None, g_on: float | None) -> tup
     return g_off, g_on
 
 
+def layer_energy(layer: ProgrammedLayer, voltages: np.ndarray, device: Device, r_word: float = 0.0,
+                 r_bit: float = 0.0, peripherals: Peripherals | None = None, engine: str = "shared",
+                 workers: int = 1, progress: bool = False, mvms: int = 1,
+                 label: str = "layer") -> tuple[np.ndarray, EnergyReport]:
+    """One layer's tiles solved on `voltages` (B, rows): its column currents (B, columns)
+    and its report per inference, `mvms` MVMs of the mean vector's energy (a convolution
+    performs one per output position), every tile's DACs, ADCs and TIAs included. Only
+    distinct vectors are solved (a convolution's patches repeat)."""
+    peripherals = peripherals or Peripherals()
+    cell = layer.cell or device.cell_parameters(layer.grid.padded_shape)
+    distinct, inverse = np.unique(np.asarray(voltages, float), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    currents, powers = simulate_tiles(device, layer.grid, distinct, layer.conductances, cell, layer.g_off,
+                                      r_word, r_bit, workers=workers, progress=progress, engine=engine)
+    currents, powers = currents[inverse], {name: value[inverse] for name, value in powers.items()}
+    energy = combine(dc_array_energy(powers, peripherals), tile_peripherals(peripherals, layer.grid))
+    energy = {part: value * mvms for part, value in energy.items()}
+    return currents, EnergyReport(layer.ops * mvms, energy, peripherals, label=label, mvms=mvms)
+
+
 def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | str = "linear", k_v: float = 0.5,
                    r_word: float = 0.0, r_bit: float = 0.0, activation: str = "sigmoid",
                    peripherals: Peripherals | None = None, engine: str = "shared", workers: int = 1,
                    progress: bool = False) -> tuple[list[EnergyReport], EnergyReport]:
     """Per-layer reports and the network's total, per inference averaged over `inputs`
-    (B, inputs). Each layer's outputs (from the circuit) pass through `activation` to the
-    next layer."""
+    (B, inputs), for a chain of fully connected layers. Each layer's outputs (from the
+    circuit) pass through `activation` to the next layer."""
     device = get_device(device) if isinstance(device, str) else device
     act = activation_function(activation)
     peripherals = peripherals or Peripherals()
@@ -142,16 +162,11 @@ def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | 
         expected = layer.conductances.shape[0] - int(layer.bias)
         if x.ndim != 2 or x.shape[1] != expected:
             raise InputError(f"layer {index} takes {expected} inputs, got shape {x.shape}")
-        cell = layer.cell or device.cell_parameters(layer.grid.padded_shape)
-        currents, powers = simulate_tiles(device, layer.grid, input_voltages(x, k_v, layer.bias), layer.conductances,
-                                          cell, layer.g_off, r_word, r_bit, workers=workers, progress=progress,
-                                          engine=engine)
-        energy = combine(dc_array_energy(powers, peripherals), tile_peripherals(peripherals, layer.grid))
-        reports.append(EnergyReport(layer.ops, energy, peripherals, label=f"layer {index}"))
+        currents, report = layer_energy(layer, input_voltages(x, k_v, layer.bias), device, r_word, r_bit,
+                                        peripherals, engine, workers, progress, label=f"layer {index}")
+        reports.append(report)
         x = act(pair_outputs(currents, layer.k_g * k_v))
-    parts = {part: sum(r.energy_j[part] for r in reports) for part in ARRAY_PARTS + PERIPHERAL_PARTS}
-    total = EnergyReport(sum(r.ops for r in reports), combine(parts, parts), peripherals, label="network")
-    return reports, total
+    return reports, total_report(reports)
 
 
 def file_network_energy(path: str | Path, inputs: Any, device: Device | str = "linear", g_off: float | None = None,

@@ -19,12 +19,14 @@ PERIPHERAL_PARTS = ("dac", "adc", "tia")
 
 @dataclass
 class EnergyReport:
-    """Energies in joules per MVM, averaged over the batch of input vectors."""
+    """Energies in joules per MVM (per inference of a layer that performs `mvms` MVMs, e.g.
+    one per output position of a convolution), averaged over the batch of input vectors."""
 
     ops: int
     energy_j: dict[str, float]
     peripherals: Peripherals = field(default_factory=Peripherals)
     label: str = "crossbar"
+    mvms: int = 1
 
     @property
     def tops_per_w(self) -> dict[str, float]:
@@ -33,16 +35,17 @@ class EnergyReport:
         return {"crossbar": rate(self.energy_j["crossbar"]), "system": rate(self.energy_j["total"])}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ops": self.ops, "energy_j": dict(self.energy_j), "tops_per_w": self.tops_per_w}
+        return {"ops": self.ops, "mvms": self.mvms, "energy_j": dict(self.energy_j), "tops_per_w": self.tops_per_w}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     def text(self) -> str:
         total = self.energy_j["total"]
-        lines = [f"{self.label}: {self.ops} ops per MVM, t_read {self.peripherals.t_read * 1e9:g} ns, "
+        unit = "MVM" if self.mvms == 1 else f"inference ({self.mvms} MVMs)"
+        lines = [f"{self.label}: {self.ops} ops per {unit}, t_read {self.peripherals.t_read * 1e9:g} ns, "
                  f"{self.peripherals.reads_per_mvm} array read(s) per MVM",
-                 f"{'part':<18} {'energy per MVM':>16} {'share':>8}"]
+                 f"{'part':<18} {'energy per ' + unit.split()[0]:>16} {'share':>8}"]
         for part in ARRAY_PARTS + ("crossbar",) + PERIPHERAL_PARTS + ("total",):
             value = self.energy_j[part]
             lines.append(f"{part:<18} {value:>14.4g} J {100 * value / total if total else 0:>7.2f}%")
@@ -64,13 +67,45 @@ class EnergyReport:
             value = self.energy_j[part] * 1e12
             axis.bar([self.label], [value], bottom=bottom, label=part)
             bottom += value
-        axis.set_ylabel("energy per MVM (pJ)")
+        axis.set_ylabel("energy per MVM (pJ)" if self.mvms == 1 else "energy per inference (pJ)")
         rates = self.tops_per_w
         axis.set_title(f"{rates['crossbar']:.3g} TOPS/W array, {rates['system']:.3g} TOPS/W system", fontsize=10)
         axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
         figure.tight_layout()
         figure.savefig(path, dpi=120)
         plt.close(figure)
+
+
+def total_report(reports: list[EnergyReport], label: str = "network") -> EnergyReport:
+    """The sum of layers' reports (each per inference): one inference of the network."""
+    peripherals = reports[0].peripherals if reports else Peripherals()
+    parts = {part: sum(r.energy_j[part] for r in reports) for part in ARRAY_PARTS + PERIPHERAL_PARTS}
+    return EnergyReport(sum(r.ops for r in reports), combine(parts, parts), peripherals, label=label)
+
+
+def plot_layers(reports: list[EnergyReport], path: str | Path) -> None:
+    """Energy per inference of each layer as stacked bars by part, written as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    parts = [p for p in ARRAY_PARTS + PERIPHERAL_PARTS if any(r.energy_j[p] > 0 for r in reports)]
+    figure, axis = plt.subplots(figsize=(1.6 + 1.1 * len(reports), 4.5))
+    labels = [r.label for r in reports]
+    bottom = np.zeros(len(reports))
+    for part in parts:
+        values = np.array([r.energy_j[part] for r in reports]) * 1e12
+        axis.bar(labels, values, bottom=bottom, label=part)
+        bottom += values
+    axis.set_ylabel("energy per inference (pJ)")
+    total = total_report(reports)
+    axis.set_title(f"network: {total.tops_per_w['system']:.3g} TOPS/W with peripherals", fontsize=10)
+    axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 def mvm_ops(rows: int, columns: int) -> int:

@@ -11,6 +11,7 @@ from ..devices import ConductanceNonidealities, Device, from_dict
 from ..errors import InputError
 
 WEIGHT_MAPPINGS = ("double", "differential")
+MAX_ADC_BITS = 24
 DEFAULT_G_OFF, DEFAULT_G_ON = 1e-6, 1e-4  # S, for device models without a preset range
 
 
@@ -25,6 +26,8 @@ class CrossbarConfig:
     is padded with G_off devices on rows driven at 0 V, as on a real chip.
     `spread`, `p_stuck_off`, `p_stuck_on`, `levels` are drawn once per chip (seeded).
     `surrogate` is the path of a trained SPICE surrogate, for the "surrogate" backend.
+    `adc_bits`: each column current is read by a signed ADC of that many bits whose full
+    scale is calibrated per layer (`spicenn.nn.calibrate`); None: exact currents.
     """
 
     device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
@@ -42,6 +45,7 @@ class CrossbarConfig:
     p_stuck_on: float = 0.0
     levels: int | None = None
     surrogate: str | None = None
+    adc_bits: int | None = None  # read-out quantisation in the forward pass (None: exact currents)
 
     def __post_init__(self) -> None:
         device = self.device if isinstance(self.device, Device) else from_dict(
@@ -56,6 +60,9 @@ class CrossbarConfig:
         object.__setattr__(self, "k_v", finite_number("k_v", self.k_v, minimum=0.0, strict_minimum=True))
         if self.weights not in WEIGHT_MAPPINGS:
             raise InputError(f"unknown weight mapping {self.weights!r}; choose one of: {', '.join(WEIGHT_MAPPINGS)}")
+        if self.adc_bits is not None and (isinstance(self.adc_bits, bool) or int(self.adc_bits) != self.adc_bits
+                                          or not 2 <= self.adc_bits <= MAX_ADC_BITS):
+            raise InputError(f"adc_bits must be a whole number in [2, {MAX_ADC_BITS}], got {self.adc_bits!r}")
         for name in ("tile_rows", "tile_columns"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):

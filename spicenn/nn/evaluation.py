@@ -11,7 +11,7 @@ import torch
 from ..energy.network import network_energy
 from ..energy.peripherals import Peripherals
 from ..energy.report import EnergyReport
-from .network import CrossbarMLP
+from .network import CrossbarMLP, CrossbarNetwork
 
 VALIDATION_CHIP_BASE = 1_000_000  # chip seeds: validation and test chips never coincide
 TEST_CHIP_BASE = 2_000_000
@@ -22,7 +22,7 @@ def chip_seeds(base: int, chips: int) -> list[int]:
 
 
 @torch.no_grad()
-def accuracy(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, chip: int | None,
+def accuracy(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str, chip: int | None,
              batch_size: int = 500) -> float:
     """Fraction of correct predictions on one chip (`chip` = None: the nominal chip)."""
     model.set_backend(backend)
@@ -34,7 +34,7 @@ def accuracy(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str, chi
     return correct / len(y)
 
 
-def accuracies(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backend: str,
+def accuracies(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str,
                seeds: Sequence[int | None]) -> list[float]:
     return [accuracy(model, x, y, backend, seed) for seed in seeds]
 
@@ -88,8 +88,8 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
     return Efficiency(ops, paper, full)
 
 
-def compare_backends(model: CrossbarMLP, x: np.ndarray, y: np.ndarray, backends: list[str], seeds: Sequence[int | None],
-                     workers: int = 1, progress: bool = False) -> dict[str, list[float]]:
+def compare_backends(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: list[str],
+                     seeds: Sequence[int | None], workers: int = 1, progress: bool = False) -> dict[str, list[float]]:
     """Accuracy per backend on the same images and the same chips (one value per chip)."""
     model.set_spice(workers, progress)
     # SPICE runs as few, large batches: every tile of a layer gets all images at once

@@ -6,6 +6,10 @@
 Inputs become voltages V = k_V·x with a bias row at V = k_V; the (inputs + 1) x (2·outputs)
 conductance matrix holds each output's G+ in column 2j and G− in column 2j+1, so the layer's
 output is y_j = (I_2j − I_2j+1)/(k_V·k_G), which equals x·W + b for ideal devices.
+
+A calibrated layer (`input_scale` s > 0, set by `spicenn.nn.calibrate`) takes any real
+inputs: V = k_V·clip(x/s, −1, 1), the bias row holds b/s and the output is multiplied by s,
+so that ideal devices still give x·W + b for |x| <= s.
 """
 
 from __future__ import annotations
@@ -43,37 +47,81 @@ def layer_seed(chip_seed: int, layer_index: int) -> int:
 
 
 class CrossbarLinear(nn.Module):
+    input_scale: torch.Tensor
+    output_scale: torch.Tensor
+
     def __init__(self, in_features: int, out_features: int, hardware: CrossbarConfig | None = None,
-                 backend: str = "ideal", layer_index: int = 0, generator: torch.Generator | None = None):
+                 backend: str = "ideal", layer_index: int = 0, generator: torch.Generator | None = None,
+                 bias: bool = True):
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise InputError(f"a layer needs at least one input and one output, got {in_features}x{out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
+        self.has_bias = bool(bias)
         self.hardware = hardware or CrossbarConfig()
         self.device_model = self.hardware.device_model()
         self.layer_index = layer_index
-        self.grid = TileGrid.of(self.in_features + 1, 2 * self.out_features,
+        self.grid = TileGrid.of(self.in_features + int(self.has_bias), 2 * self.out_features,
                                 self.hardware.tile_rows, self.hardware.tile_columns)
+        # 0: not calibrated (inputs taken as they are, in [0, 1] for the MLPs' own runs)
+        self.register_buffer("input_scale", torch.zeros((), dtype=torch.float64))
+        # the ADC's full-scale current, A (0: not calibrated; used only with adc_bits)
+        self.register_buffer("output_scale", torch.zeros((), dtype=torch.float64))
         self.backend = check_backend(backend)
         self.spice_workers = 1
+        self.spice_engine = "shared"  # the ngspice engine of the spice backend
         self.progress = False
         self._surrogate: list = []  # a list, so the surrogate is not registered as a submodule
-        rows = self.in_features + 1  # the bias row is the last
+        rows = self.in_features + int(self.has_bias)  # the bias row is the last
         std = 1.0 / math.sqrt(self.in_features)
         # Initialisation as in Joksas et al. 2022: double weights ~ N(0.5, 1/sqrt(fan-in)) with
         # biases 0.5 (clipped at 0); signed weights ~ N(0, 1/sqrt(fan-in)) with biases 0.
         if self.hardware.weights == "double":
             def double() -> torch.Tensor:
                 w = 0.5 + std * torch.randn(rows, out_features, generator=generator)
-                w[-1] = 0.5
+                if self.has_bias:
+                    w[-1] = 0.5
                 return w.clamp_(min=0.0)
             self.w_pos = nn.Parameter(double())
             self.w_neg = nn.Parameter(double())
         else:
             w = std * torch.randn(rows, out_features, generator=generator)
-            w[-1] = 0.0
+            if self.has_bias:
+                w[-1] = 0.0
             self.weight = nn.Parameter(w)
         self.chip: Chip | None = None
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        # run folders saved before layers had calibration buffers load as uncalibrated
+        for name in ("input_scale", "output_scale"):
+            state_dict.setdefault(prefix + name, torch.zeros((), dtype=torch.float64))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @classmethod
+    def from_weights(cls, weight: torch.Tensor, bias: torch.Tensor | None, hardware: CrossbarConfig | None = None,
+                     backend: str = "ideal", layer_index: int = 0) -> CrossbarLinear:
+        """The crossbar twin of `nn.Linear` weights: `weight` (outputs, inputs) as in torch,
+        `bias` (outputs,) or None (then the layer has no bias row)."""
+        weight = weight.detach()
+        if weight.ndim != 2:
+            raise InputError(f"a crossbar layer takes a 2-D weight matrix, got shape {tuple(weight.shape)}")
+        if not bool(torch.isfinite(weight).all()) or (bias is not None and not bool(torch.isfinite(bias).all())):
+            raise InputError("the weights or biases contain NaN or inf")
+        layer = cls(weight.shape[1], weight.shape[0], hardware, backend, layer_index, bias=bias is not None)
+        layer.to(weight.dtype)
+        rows = weight.T if bias is None else torch.cat([weight.T, bias.detach().to(weight.dtype)[None]])
+        layer.load_signed_(rows)
+        return layer
+
+    @torch.no_grad()
+    def load_signed_(self, rows: torch.Tensor) -> None:
+        """Set the weights from signed (inputs [+1], outputs) rows, the bias row last."""
+        if self.hardware.weights == "double":
+            positive, negative = weight_parts(rows)
+            self.w_pos.copy_(positive)
+            self.w_neg.copy_(negative)
+        else:
+            self.weight.copy_(rows)
 
     # --- weights and conductances -------------------------------------------------------
     def signed_weights(self) -> torch.Tensor:
@@ -82,10 +130,23 @@ class CrossbarLinear(nn.Module):
         return positive - negative
 
     def weight_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The non-negative parts (w+, w-) that the G+ and G- devices hold."""
+        """The non-negative parts (w+, w-) that the G+ and G- devices hold (a calibrated
+        layer's bias row divided by its input scale)."""
+        positive: torch.Tensor
+        negative: torch.Tensor
         if self.hardware.weights == "double":
-            return self.w_pos, self.w_neg
-        return weight_parts(self.weight)
+            positive, negative = self.w_pos, self.w_neg
+        else:
+            positive, negative = weight_parts(self.weight)
+        if self.has_bias and self.calibrated:
+            scale = self.input_scale.to(positive.dtype)
+            positive = torch.cat([positive[:-1], positive[-1:] / scale])
+            negative = torch.cat([negative[:-1], negative[-1:] / scale])
+        return positive, negative
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(self.input_scale > 0)
 
     def k_g(self) -> torch.Tensor:
         """Siemens per unit weight: the layer's largest weight lands at G_on (held constant
@@ -112,7 +173,7 @@ class CrossbarLinear(nn.Module):
     def programmed(self) -> ProgrammedLayer:
         """The layer as the current chip holds it, for the network-energy path."""
         return ProgrammedLayer(self.conductances().double().numpy(), float(self.k_g()), self.grid,
-                               self.hardware.g_off, bias=True, cell=self._cell())
+                               self.hardware.g_off, bias=self.has_bias, cell=self._cell())
 
     @torch.no_grad()
     def clamp_(self) -> None:
@@ -128,7 +189,7 @@ class CrossbarLinear(nn.Module):
 
     @property
     def synapses(self) -> int:
-        return (self.in_features + 1) * self.out_features
+        return (self.in_features + int(self.has_bias)) * self.out_features
 
     # --- chips --------------------------------------------------------------------------
     def set_chip(self, seed: int | None) -> None:
@@ -153,7 +214,9 @@ class CrossbarLinear(nn.Module):
     def voltages(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise InputError(f"layer {self.layer_index} takes (B, {self.in_features}) inputs, got {tuple(x.shape)}")
-        v: torch.Tensor = input_voltages(x, self.hardware.k_v)
+        if self.calibrated:
+            x = (x / self.input_scale.to(x.dtype)).clamp(-1.0, 1.0)
+        v: torch.Tensor = input_voltages(x, self.hardware.k_v, self.has_bias)
         return v
 
     def column_currents(self, x: torch.Tensor, backend: str | None = None) -> torch.Tensor:
@@ -179,17 +242,36 @@ class CrossbarLinear(nn.Module):
         return torch.as_tensor(currents, dtype=v.dtype)
 
     def spice(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Every tile solved by ngspice: column currents and per-vector powers."""
+        """Every tile solved by ngspice: column currents and per-vector powers. Only distinct
+        input vectors are simulated (a conv layer's patches repeat, e.g. blank ones)."""
         with torch.no_grad():
             v = self.voltages(x).double().numpy()
             g = self.conductances().double().numpy()
+        distinct, inverse = np.unique(v, axis=0, return_inverse=True)
         h = self.hardware
-        return simulate_tiles(self.device_model, self.grid, v, g, self._cell(), h.g_off, h.r_word, h.r_bit,
-                              workers=self.spice_workers, progress=self.progress)
+        currents, powers = simulate_tiles(self.device_model, self.grid, distinct, g, self._cell(), h.g_off,
+                                          h.r_word, h.r_bit, workers=self.spice_workers, progress=self.progress,
+                                          engine=self.spice_engine)
+        inverse = inverse.reshape(-1)
+        return currents[inverse], {name: value[inverse] for name, value in powers.items()}
+
+    def read_out(self, currents: torch.Tensor) -> torch.Tensor:
+        """The column currents as the ADCs report them: with `adc_bits` and a calibrated full
+        scale, rounded to 2^(bits−1) − 1 signed levels and clipped (straight-through gradient)."""
+        bits = self.hardware.adc_bits
+        if bits is None or not bool(self.output_scale > 0):
+            return currents
+        full_scale = self.output_scale.to(currents.dtype)
+        levels = 2 ** (bits - 1) - 1
+        quantised = torch.round(currents.clamp(-full_scale, full_scale) / full_scale * levels) * (full_scale / levels)
+        return currents + (quantised - currents).detach()
 
     def outputs(self, currents: torch.Tensor) -> torch.Tensor:
-        """Column currents (B, 2·outputs) -> layer outputs (I+ − I−)/(k_V·k_G)."""
-        y: torch.Tensor = pair_outputs(currents, self.hardware.k_v * self.k_g().to(currents.dtype))
+        """Column currents (B, 2·outputs) -> layer outputs (I+ − I−)/(k_V·k_G) (times the
+        input scale of a calibrated layer)."""
+        y: torch.Tensor = pair_outputs(self.read_out(currents), self.hardware.k_v * self.k_g().to(currents.dtype))
+        if self.calibrated:
+            y = y * self.input_scale.to(y.dtype)
         return y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -220,7 +302,8 @@ class CrossbarLinear(nn.Module):
         return self._surrogate[0]
 
     def extra_repr(self) -> str:
-        return (f"{self.in_features}, {self.out_features}, device={self.device_model.describe()}, "
+        return (f"{self.in_features}, {self.out_features}, bias={self.has_bias}, "
+                f"device={self.device_model.describe()}, "
                 f"tiles={self.grid.row_tiles}x{self.grid.column_tiles} of {self.grid.tile_rows}x"
                 f"{self.grid.tile_columns}, backend={self.backend}")
 

@@ -1,9 +1,12 @@
-"""A multilayer perceptron of crossbar layers, with chips and backends set for all layers at once."""
+"""Networks of crossbar layers, with chips and backends set for all layers at once:
+`CrossbarNetwork` (what every such network can do), `CrossbarMLP` (spicenn's own
+fully connected networks) and `AnalogModel` (a user's model after `spicenn.nn.convert`)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,7 +19,40 @@ from .config import CrossbarConfig
 from .layer import CrossbarLinear
 
 
-class CrossbarMLP(nn.Module):
+class CrossbarNetwork(nn.Module):
+    """What a network of crossbar layers does as a whole; its layers are every
+    `CrossbarLinear` inside it (a convolution's group cores included), in module order."""
+
+    def crossbar_layers(self) -> list[CrossbarLinear]:
+        return [module for module in self.modules() if isinstance(module, CrossbarLinear)]
+
+    def set_backend(self, backend: str) -> None:
+        check_backend(backend)
+        for layer in self.crossbar_layers():
+            layer.backend = backend
+
+    def set_chip(self, seed: int | None) -> None:
+        """One chip for the whole network (each layer gets its own stream from the seed)."""
+        for layer in self.crossbar_layers():
+            layer.set_chip(seed)
+
+    def set_spice(self, workers: int = 1, progress: bool = False) -> None:
+        for layer in self.crossbar_layers():
+            layer.spice_workers, layer.progress = workers, progress
+
+    def clamp_(self) -> None:
+        for layer in self.crossbar_layers():
+            layer.clamp_()
+
+    def l1(self) -> torch.Tensor:
+        return torch.stack([layer.l1() for layer in self.crossbar_layers()]).sum()
+
+    @property
+    def synapses(self) -> int:
+        return sum(layer.synapses for layer in self.crossbar_layers())
+
+
+class CrossbarMLP(CrossbarNetwork):
     """sizes = (784, 25, 10): crossbar layers with `activation` between them; returns logits."""
 
     layers: Sequence[CrossbarLinear]  # an nn.ModuleList
@@ -52,27 +88,29 @@ class CrossbarMLP(nn.Module):
             inputs.append(x)
         return inputs
 
-    def set_backend(self, backend: str) -> None:
-        check_backend(backend)
-        for layer in self.layers:
-            layer.backend = backend
 
-    def set_chip(self, seed: int | None) -> None:
-        """One chip for the whole network (each layer gets its own stream from the seed)."""
-        for layer in self.layers:
-            layer.set_chip(seed)
 
-    def set_spice(self, workers: int = 1, progress: bool = False) -> None:
-        for layer in self.layers:
-            layer.spice_workers, layer.progress = workers, progress
+class AnalogModel(CrossbarNetwork):
+    """A user's model with its Linear and Conv layers on crossbars (`spicenn.nn.convert`);
+    `model` is the converted copy, `report` what was converted and what was left digital."""
 
-    def clamp_(self) -> None:
-        for layer in self.layers:
-            layer.clamp_()
+    def __init__(self, model: nn.Module, report: Any = None):
+        super().__init__()
+        self.model = model
+        self.report = report
 
-    def l1(self) -> torch.Tensor:
-        return torch.stack([layer.l1() for layer in self.layers]).sum()
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model(*args, **kwargs)
 
-    @property
-    def synapses(self) -> int:
-        return sum(layer.synapses for layer in self.layers)
+    def forward_with(self, x: torch.Tensor, backend: str | None) -> Any:
+        """The model's output with every crossbar layer on `backend` (None: each layer's own)."""
+        if backend is None:
+            return self.model(x)
+        layers = self.crossbar_layers()
+        saved = [layer.backend for layer in layers]
+        self.set_backend(backend)
+        try:
+            return self.model(x)
+        finally:
+            for layer, name in zip(layers, saved):
+                layer.backend = name

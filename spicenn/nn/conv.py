@@ -1,0 +1,156 @@
+"""`CrossbarConv`: a 1-D or 2-D convolution whose kernels live in memristor conductances.
+
+The kernel of each group becomes one `CrossbarLinear` (its "core"): a (C_in/groups·k_h·k_w
+[+ bias]) x (2·C_out/groups) conductance matrix, tiled like any layer. Every output position
+is one MVM of the unfolded input patch; all positions of a batch go through the core as one
+batch of vectors, so every backend (ideal, device, surrogate, circuit, spice) applies as it
+does to a fully connected layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from ..errors import InputError
+from .config import CrossbarConfig
+from .layer import CrossbarLinear
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _pair(value: int | Sequence[int], dims: int) -> tuple[int, ...]:
+    values = (value,) * dims if isinstance(value, int) else tuple(int(v) for v in value)
+    return values
+
+
+def same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    """padding="same" as symmetric zero padding (refused where torch pads one side more)."""
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    if any(t % 2 for t in total):
+        raise InputError(f"padding='same' with kernel {kernel} and dilation {dilation} pads unevenly; "
+                         "give the padding as numbers")
+    return tuple(t // 2 for t in total)
+
+
+class CrossbarConv(nn.Module):
+    """A convolution over `dims` = 1 or 2 spatial axes, as nn.Conv1d / nn.Conv2d compute it."""
+
+    cores: Sequence[CrossbarLinear]  # an nn.ModuleList, one per group
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int], dims: int = 2,
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", hardware: CrossbarConfig | None = None, backend: str = "ideal",
+                 layer_index: int = 0):
+        super().__init__()
+        if dims not in (1, 2):
+            raise InputError(f"a crossbar convolution has 1 or 2 spatial axes, got {dims}")
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise InputError(f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
+        if padding_mode not in PADDING_MODES:
+            raise InputError(f"unknown padding_mode {padding_mode!r}; choose one of: {', '.join(PADDING_MODES)}")
+        self.dims = dims
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = _pair(kernel_size, dims)
+        self.stride = _pair(stride, dims)
+        self.dilation = _pair(dilation, dims)
+        if padding == "valid":
+            padding = 0
+        self.padding = (same_padding(self.kernel_size, self.dilation) if padding == "same"
+                        else _pair(padding, dims))  # type: ignore[arg-type]
+        self.padding_mode = padding_mode
+        patch = self.in_channels // groups * _product(self.kernel_size)
+        self.cores = nn.ModuleList(  # type: ignore[assignment]
+            CrossbarLinear(patch, self.out_channels // groups, hardware, backend, layer_index + g, bias=bias)
+            for g in range(groups))
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv1d | nn.Conv2d, hardware: CrossbarConfig | None = None, backend: str = "ideal",
+                  layer_index: int = 0) -> CrossbarConv:
+        """The crossbar twin of a torch convolution, carrying its weights and biases."""
+        dims = 1 if isinstance(conv, nn.Conv1d) else 2
+        layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, dims, conv.stride,
+                    conv.padding, conv.dilation, conv.groups,
+                    conv.bias is not None, conv.padding_mode, hardware, backend, layer_index)
+        weight = conv.weight.detach()
+        finite = bool(torch.isfinite(weight).all()) and (conv.bias is None or bool(torch.isfinite(conv.bias).all()))
+        if not finite:
+            raise InputError("the convolution's weights or biases contain NaN or inf")
+        layer.to(weight.dtype)
+        per_group = layer.out_channels // layer.groups
+        for g, core in enumerate(layer.cores):
+            kernels = weight[g * per_group:(g + 1) * per_group].reshape(per_group, -1)
+            bias = None if conv.bias is None else conv.bias.detach()[g * per_group:(g + 1) * per_group]
+            rows = kernels.T if bias is None else torch.cat([kernels.T, bias[None]])
+            core.load_signed_(rows)
+        return layer
+
+    @property
+    def synapses(self) -> int:
+        return sum(core.synapses for core in self.cores)
+
+    def patches(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
+        """(B, C_in, *spatial) -> unfolded patches (B, C_in·k, positions) and the output's spatial shape."""
+        if x.ndim != self.dims + 2 or x.shape[1] != self.in_channels:
+            axes = "L" if self.dims == 1 else "H, W"
+            raise InputError(f"a {self.dims}-D crossbar convolution takes (B, {self.in_channels}, {axes}) inputs, "
+                             f"got {tuple(x.shape)}")
+        if self.dims == 1:  # as a 2-D convolution of height 1
+            x = x[:, :, None]
+        kernel, stride, dilation = self._2d(self.kernel_size, 1), self._2d(self.stride, 1), self._2d(self.dilation, 1)
+        padding = self._2d(self.padding, 0)
+        if self.padding_mode != "zeros":
+            x = functional.pad(x, (padding[1], padding[1], padding[0], padding[0]), mode=self.padding_mode)
+            padding = (0, 0)
+        spatial = tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
+                        for size, p, d, k, s in zip(x.shape[2:], padding, dilation, kernel, stride))
+        if min(spatial) < 1:
+            raise InputError(f"input {tuple(x.shape[2:])} is smaller than the kernel {self.kernel_size}")
+        unfolded = functional.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
+        return unfolded, spatial[1:] if self.dims == 1 else spatial
+
+    def _2d(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
+        return (fill, values[0]) if self.dims == 1 else (values[0], values[1])
+
+    def positions(self, spatial: Sequence[int]) -> int:
+        """MVMs per image for an input of spatial shape `spatial`: one per output position."""
+        probe = torch.zeros((1, self.in_channels, *spatial))
+        return int(self.patches(probe)[0].shape[-1])
+
+    def core_inputs(self, x: torch.Tensor) -> tuple[list[torch.Tensor], tuple[int, ...]]:
+        """Each group core's input vectors (B·positions, patch) and the output's spatial shape."""
+        unfolded, spatial = self.patches(x)
+        batch, _, positions = unfolded.shape
+        patch = self.cores[0].in_features
+        vectors = unfolded.transpose(1, 2)
+        return [vectors[:, :, g * patch:(g + 1) * patch].reshape(batch * positions, patch)
+                for g in range(self.groups)], spatial
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, None)
+
+    def forward_with(self, x: torch.Tensor, backend: str) -> torch.Tensor:
+        return self._run(x, backend)
+
+    def _run(self, x: torch.Tensor, backend: str | None) -> torch.Tensor:
+        inputs, spatial = self.core_inputs(x)
+        batch = x.shape[0]
+        outputs = [core(v) if backend is None else core.forward_with(v, backend) for core, v in zip(self.cores, inputs)]
+        y = torch.cat(outputs, 1).reshape(batch, -1, self.out_channels)
+        return y.transpose(1, 2).reshape(batch, self.out_channels, *spatial)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
+                f"padding_mode={self.padding_mode}")
+
+
+def _product(values: Sequence[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out

@@ -1,0 +1,129 @@
+"""Energy and TOPS/W of any crossbar network (a converted model included), per layer.
+
+Each layer's inputs are recorded while the network runs on sample images (on the `circuit`
+backend by default, so each layer sees what the circuit before it delivers); then every
+tile of that layer is solved on exactly those vectors by the network-energy path
+(`energy.network.layer_energy`): devices, word and bit lines, every tile's DACs, ADCs and
+TIAs. A convolution performs one MVM per output position, so its energy per inference is
+the mean MVM's energy times its positions. The paper convention (memristors only, device
+model without wires) is computed beside it, as for spicenn's MLPs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..energy.network import layer_energy
+from ..energy.peripherals import Peripherals
+from ..energy.report import EnergyReport, total_report
+from ..errors import InputError
+from .backends import check_backend
+from .conv import CrossbarConv
+from .layer import CrossbarLinear
+from .network import CrossbarNetwork
+
+
+@dataclass
+class ModelEnergy:
+    layers: list[EnergyReport]  # per layer, per inference
+    total: EnergyReport
+    paper_energy_j: float  # memristors only, device model without wires, per inference
+    images: int
+
+    @property
+    def paper_tops_per_w(self) -> float:
+        return self.total.ops / self.paper_energy_j / 1e12 if self.paper_energy_j > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"images": self.images, "ops": self.total.ops, "paper_tops_per_w": self.paper_tops_per_w,
+                "tops_per_w": self.total.tops_per_w, "energy_j": self.total.energy_j,
+                "layers": {r.label: r.to_dict() for r in self.layers}}
+
+    def text(self) -> str:
+        lines = [f"{'layer':<22} {'MVMs':>6} {'ops':>10} {'energy (pJ)':>12} {'ADC share':>10} {'TOPS/W':>9}"]
+        for report in self.layers + [self.total]:
+            energy = report.energy_j
+            lines.append(f"{report.label:<22} {report.mvms:>6} {report.ops:>10} {energy['total'] * 1e12:>12.4g} "
+                         f"{100 * energy['adc'] / energy['total']:>9.1f}% {report.tops_per_w['system']:>9.4g}")
+        lines.append(f"TOPS/W: {self.total.tops_per_w['system']:.4g} with peripherals, "
+                     f"{self.total.tops_per_w['crossbar']:.4g} arrays only, {self.paper_tops_per_w:.4g} "
+                     f"memristors only (paper convention); {self.images} images")
+        return "\n".join(lines)
+
+
+def named_layers(model: CrossbarNetwork) -> list[tuple[str, list[CrossbarLinear]]]:
+    """Every crossbar layer by name with its cores (a convolution: one per group)."""
+    out: list[tuple[str, list[CrossbarLinear]]] = []
+    inside: set[int] = set()
+    for name, module in model.named_modules():
+        if isinstance(module, CrossbarConv):
+            out.append((_short(name), list(module.cores)))
+            inside.update(id(core) for core in module.cores)
+        elif isinstance(module, CrossbarLinear) and id(module) not in inside:
+            out.append((_short(name), [module]))
+    return out
+
+
+def _short(name: str) -> str:
+    return name[len("model."):] if name.startswith("model.") else (name or "layer")
+
+
+@torch.no_grad()
+def model_energy(model: CrossbarNetwork, images: Any, peripherals: Peripherals | None = None,
+                 chip: int | None = None, backend: str = "circuit", engine: str = "native", workers: int = 1,
+                 progress: bool = False) -> ModelEnergy:
+    """Per-layer and total energy per inference of `model` on `images` (a batch as the
+    model takes it), on chip `chip` (None: the nominal chip). `backend`: what the layers
+    run while their inputs are recorded; `engine`: what solves the tiles for the energy
+    ("native": spicenn's exact solver; "shared"/"subprocess": ngspice)."""
+    check_backend(backend)
+    peripherals = peripherals or Peripherals()
+    x = images if isinstance(images, torch.Tensor) else torch.as_tensor(np.asarray(images))
+    if x.shape[0] < 1:
+        raise InputError("energy needs at least one image")
+    model.set_chip(chip)
+    layers = model.crossbar_layers()
+    inputs = _recorded_inputs(model, layers, x, backend)
+    reports = []
+    paper = 0.0
+    for name, cores in named_layers(model):
+        parts = []
+        for core in cores:
+            seen = inputs.get(id(core))
+            if seen is None:
+                raise InputError(f"layer {name} saw no input when the model ran on the sample")
+            mvms = seen.shape[0] // x.shape[0]
+            v = core.voltages(seen).double().numpy()
+            _, report = layer_energy(core.programmed(), v, core.device_model, core.hardware.r_word,
+                                     core.hardware.r_bit, peripherals, engine, workers, progress, mvms=mvms,
+                                     label=name)
+            parts.append(report)
+            paper += float(core.device_power(seen).double().mean()) * mvms * peripherals.t_read
+        report = parts[0] if len(parts) == 1 else total_report(parts, label=name)
+        report.mvms = parts[0].mvms
+        reports.append(report)
+    return ModelEnergy(reports, total_report(reports), paper, int(x.shape[0]))
+
+
+def _recorded_inputs(model: CrossbarNetwork, layers: list[CrossbarLinear], x: torch.Tensor,
+                     backend: str) -> dict[int, torch.Tensor]:
+    seen: dict[int, list[torch.Tensor]] = {}
+
+    def hook(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
+        seen.setdefault(id(module), []).append(args[0].detach())
+
+    handles = [layer.register_forward_pre_hook(hook) for layer in layers]
+    saved = [layer.backend for layer in layers]
+    try:
+        model.set_backend(backend)
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for layer, name in zip(layers, saved):
+            layer.backend = name
+    return {key: torch.cat(values) for key, values in seen.items()}
