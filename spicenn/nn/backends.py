@@ -24,6 +24,7 @@ from ..errors import InputError
 
 BACKENDS = ("ideal", "device", "surrogate", "circuit", "spice")
 DEVICE_CELLS_PER_CHUNK = 8_000_000  # bounds the (B, R, C) tensor of the device backend
+SURROGATE_CELLS_PER_CHUNK = 16_000_000  # likewise for the surrogate's per-cell work
 
 
 def ideal(v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -48,11 +49,16 @@ def device_power(device: Device, v: torch.Tensor, g: torch.Tensor, cell: dict[st
 
 def surrogate_currents(model: Callable, grid: TileGrid, v: torch.Tensor, g: torch.Tensor,
                        tile_cell: dict[str, torch.Tensor], g_off: float) -> torch.Tensor:
-    """Every tile through the surrogate at once (tiles batched), column currents summed over row tiles."""
+    """Every tile through the surrogate at once (tiles batched), column currents summed over
+    row tiles; in batch chunks that bound the surrogate's (tiles, B, R, C) work tensors."""
     g_tiles, v_tiles = grid.pad(g, v, g_off)
-    v_tiles = v_tiles[:, None].expand(-1, grid.column_tiles, -1, -1)
-    currents = model(v_tiles, g_tiles, cell=tile_cell)  # (row tiles, column tiles, B, tile columns)
-    currents = currents.sum(0).permute(1, 0, 2).reshape(v.shape[0], -1)
+    chunk = max(1, SURROGATE_CELLS_PER_CHUNK // max(1, g_tiles.numel()))
+    parts = []
+    for start in range(0, v.shape[0], chunk):
+        v_chunk = v_tiles[:, None, start:start + chunk].expand(-1, grid.column_tiles, -1, -1)
+        currents = model(v_chunk, g_tiles, cell=tile_cell)  # (row tiles, column tiles, b, tile columns)
+        parts.append(currents.sum(0).permute(1, 0, 2).reshape(v_chunk.shape[2], -1))
+    currents = parts[0] if len(parts) == 1 else torch.cat(parts)
     return currents[:, :grid.columns]
 
 

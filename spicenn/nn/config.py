@@ -30,7 +30,8 @@ class CrossbarConfig:
     scale is calibrated per layer (`spicenn.nn.calibrate`); None: exact currents.
     """
 
-    device: dict[str, Any] = field(default_factory=lambda: {"name": "linear"})
+    # given as a name, a Device or its dict; always held as the dict (resolved in __post_init__)
+    device: Any = field(default_factory=lambda: {"name": "linear"})
     # None: the device preset's range (resolved in __post_init__, so a config always has floats)
     g_off: float = None  # type: ignore[assignment]
     g_on: float = None  # type: ignore[assignment]

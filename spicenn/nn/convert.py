@@ -14,8 +14,9 @@ same weights and biases; every other module is kept as it was and the report say
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -171,7 +172,7 @@ def calibrate(model: CrossbarNetwork, batch: torch.Tensor, percentile: float = 9
     for layer in layers:
         layer.input_scale.zero_()
         layer.output_scale.zero_()
-    seen = _record(model, layers, batch, "ideal", lambda layer, x, currents: x)
+    _, seen = record(model, layers, batch, "ideal", lambda layer, x, currents: x)
     scales = {}
     for position, layer in enumerate(layers):
         values = seen.get(position)
@@ -184,7 +185,7 @@ def calibrate(model: CrossbarNetwork, batch: torch.Tensor, percentile: float = 9
         scales[f"layer {position}"] = float(layer.input_scale)
     quantised = [p for p, layer in enumerate(layers) if layer.hardware.adc_bits is not None]
     if quantised:
-        currents = _record(model, layers, batch, adc_backend, lambda layer, x, currents: currents)
+        _, currents = record(model, layers, batch, adc_backend, lambda layer, x, currents: currents)
         for position in quantised:
             full_scale = _percentile(currents[position], percentile)
             layers[position].output_scale.fill_(full_scale if full_scale > 0 else 1.0)
@@ -196,14 +197,16 @@ def _percentile(values: torch.Tensor, percentile: float) -> float:
     return float(np.percentile(magnitudes, percentile))
 
 
-def _record(model: CrossbarNetwork, layers: list[CrossbarLinear], batch: torch.Tensor, backend: str,
-            pick) -> dict[int, torch.Tensor]:
-    """Run `batch` with every layer on `backend`, keeping pick(layer, inputs, column currents)."""
+def record(model: CrossbarNetwork, layers: list[CrossbarLinear], batch: torch.Tensor, backend: str,
+           pick: Callable[[CrossbarLinear, torch.Tensor, torch.Tensor], torch.Tensor]
+           ) -> tuple[Any, dict[int, torch.Tensor]]:
+    """Run `batch` with every layer on `backend`: the model's output, and per layer (by
+    position) pick(layer, inputs, column currents) over its calls, concatenated."""
     seen: dict[int, list[torch.Tensor]] = {}
     saved = [layer.backend for layer in layers]
     originals = [layer.column_currents for layer in layers]
 
-    def recorder(position: int, layer: CrossbarLinear):
+    def recorder(position: int, layer: CrossbarLinear) -> Callable[..., torch.Tensor]:
         def column_currents(x: torch.Tensor, backend: str | None = None) -> torch.Tensor:
             currents = originals[position](x, backend)
             seen.setdefault(position, []).append(pick(layer, x, currents))
@@ -214,9 +217,9 @@ def _record(model: CrossbarNetwork, layers: list[CrossbarLinear], batch: torch.T
         for position, layer in enumerate(layers):
             layer.backend = backend
             layer.column_currents = recorder(position, layer)  # type: ignore[method-assign]
-        model(batch)
+        output = model(batch)
     finally:
         for layer, name in zip(layers, saved):
             layer.backend = name
             del layer.column_currents  # back to the class's method
-    return {position: torch.cat(values) for position, values in seen.items()}
+    return output, {position: torch.cat(values) for position, values in seen.items()}

@@ -59,7 +59,7 @@ def finetune(model: CrossbarNetwork, x: Any, y: Any, epochs: int = 1, backend: s
                 value.backward()
                 optimizer.step()
                 model.clamp_()
-                total += float(value) * len(index)
+                total += float(value.detach()) * len(index)
                 count += len(index)
                 if bar is not None:
                     bar.update(1)

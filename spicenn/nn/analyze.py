@@ -1,0 +1,179 @@
+"""The three questions about a converted model: accuracy on hardware, energy, circuit agreement.
+
+`analyze(analog, x, y)` gives accuracy per backend over simulated chips (median and
+spread), the spice backend on a sample of images beside the surrogate (or the device
+model) on the same images and chip, the per-layer agreement of the fast model's column
+currents with ngspice's on the same inputs, and energy per layer (`model_energy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..checks import whole_number
+from ..energy.peripherals import Peripherals
+from ..errors import InputError
+from .backends import check_backend
+from .config import CrossbarConfig
+from .evaluation import TEST_CHIP_BASE, accuracy, chip_seeds
+from .model_energy import model_energy, named_layers
+from .network import CrossbarNetwork
+
+
+def spread(values: Sequence[float]) -> dict[str, Any]:
+    """Median and interquartile range of per-chip values."""
+    q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+    return {"median": median, "q1": q1, "q3": q3, "per_chip": [float(v) for v in values]}
+
+
+def nrmse(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """RMS(pred − truth)/RMS(truth), as the surrogate's validation reports it."""
+    scale = float(np.sqrt(np.mean(truth**2)))
+    return float(np.sqrt(np.mean((predicted - truth) ** 2))) / scale if scale > 0 else 0.0
+
+
+@torch.no_grad()
+def spice_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: str, chip: int) -> dict[str, Any]:
+    """One pass of the network in ngspice on chip `chip`: its accuracy, `fast`'s accuracy on
+    the same images and chip, and per layer the NRMSE of `fast`'s column currents against
+    ngspice's on the inputs that layer received in the ngspice pass."""
+    from .convert import record
+
+    model.set_chip(chip)
+    layers = model.crossbar_layers()
+    logits, seen = record(model, layers, torch.as_tensor(x), "spice",
+                          lambda layer, inputs, currents: torch.cat([inputs, currents], 1))
+    spice_accuracy = float((logits.argmax(1).numpy() == y).mean())
+    fast_accuracy = accuracy(model, x, y, fast, chip, batch_size=len(y))
+    position = {id(layer): k for k, layer in enumerate(layers)}
+    errors = {}
+    for name, cores in named_layers(model):
+        spice, predicted = [], []
+        for core in cores:
+            both = seen[position[id(core)]]
+            inputs, currents = both[:, :core.in_features], both[:, core.in_features:]
+            spice.append(currents.double().numpy())
+            predicted.append(core.column_currents(inputs, fast).double().numpy())
+        errors[name] = nrmse(np.concatenate(predicted, 1), np.concatenate(spice, 1))
+    return {"images": len(y), "chip": chip, "fast_backend": fast, "spice": spice_accuracy, fast: fast_accuracy,
+            "layer_nrmse": errors}
+
+
+def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequence[str] = ("ideal", "device"),
+            chips: int = 5, images: int = 1000, spice_images: int = 0, energy_images: int = 10,
+            peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False) -> dict[str, Any]:
+    """Accuracy per backend (`chips` simulated chips, `images` test images; the ideal
+    backend on the nominal chip), the spice check on `spice_images` images of the first
+    chip beside the fastest non-ideal backend given, and energy on `energy_images` images."""
+    for name, value, low in (("chips", chips, 1), ("images", images, 1), ("spice_images", spice_images, 0),
+                             ("energy_images", energy_images, 0)):
+        whole_number(name, value, low)
+    if len(x) != len(y) or len(y) == 0:
+        raise InputError(f"analysis needs as many labels as images (got {len(x)} and {len(y)})")
+    for backend in backends:
+        check_backend(backend)
+    x, y = x[:images], y[:images]
+    seeds = chip_seeds(TEST_CHIP_BASE, chips)
+    model.set_spice(workers, progress)
+    results: dict[str, Any] = {"images": len(y), "chips": chips, "accuracy": {}}
+    for backend in backends:
+        if backend == "spice":
+            continue
+        per_chip = [accuracy(model, x, y, backend, None if backend == "ideal" else seed, batch_size=100)
+                    for seed in (seeds[:1] if backend == "ideal" else seeds)]
+        results["accuracy"][backend] = spread(per_chip)
+    if spice_images > 0:
+        fast = next((b for b in ("surrogate", "circuit", "device") if b in backends), "device")
+        xs, ys = x[:spice_images], y[:spice_images]
+        results["spice_check"] = spice_check(model, xs, ys, fast, seeds[0])
+    if energy_images > 0:
+        energy = model_energy(model, torch.as_tensor(x[:energy_images]), peripherals, chip=seeds[0],
+                              workers=workers, progress=progress)
+        results["energy"] = energy.to_dict()
+        results["energy_text"] = energy.text()
+        results["_energy"] = energy
+    return results
+
+
+def text(results: dict[str, Any]) -> str:
+    lines = [f"accuracy on {results['images']} test images ({results['chips']} chips; median [IQR]):"]
+    for backend, a in results["accuracy"].items():
+        lines.append(f"  {backend:<10} {100 * a['median']:6.2f}%  [{100 * a['q1']:.2f}, {100 * a['q3']:.2f}]")
+    check = results.get("spice_check")
+    if check:
+        fast = check["fast_backend"]
+        lines.append(f"circuit check on {check['images']} images, chip {check['chip']}: ngspice "
+                     f"{100 * check['spice']:.2f}% vs {fast} {100 * check[fast]:.2f}%")
+        lines.append("  per-layer column-current NRMSE of " + fast + " against ngspice: " +
+                     ", ".join(f"{name} {100 * value:.3f}%" for name, value in check["layer_nrmse"].items()))
+    if "energy_text" in results:
+        lines.append(results["energy_text"])
+    return "\n".join(lines)
+
+
+def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_path: str | None = None,
+                  hardware: CrossbarConfig | None = None, backends: Sequence[str] = ("ideal", "device"),
+                  digital: Sequence[str] = (), keep_first: bool = False, keep_last: bool = False,
+                  calibration_images: int = 256, percentile: float = 99.99, plots: str | Path | None = None,
+                  **options: Any) -> dict[str, Any]:
+    """`analyze` of a saved model (`file.py:Class` and a state_dict) on a dataset's test
+    images, converted onto `hardware` and calibrated on its first training images; with
+    `plots`, the per-layer energy and the accuracy per backend as PNG in that folder."""
+    from .convert import calibrate, convert
+    from .data import load_data
+    from .user_model import check_takes, load_model
+
+    hardware = hardware or CrossbarConfig()
+    plot_folder = None
+    if plots is not None:
+        plot_folder = Path(plots)
+        if plot_folder.exists() and not plot_folder.is_dir():
+            raise InputError(f"--plots {plot_folder} is a file, not a folder")
+    if "surrogate" in backends and not hardware.surrogate:
+        raise InputError("the surrogate backend needs a surrogate model (--surrogate PATH)")
+    whole_number("calibration_images", calibration_images, 1)
+    user_model = load_model(model, weights)
+    dataset = load_data(data, path=data_path)
+    check_takes(user_model, dataset.test.x, data)
+    analog = convert(user_model, hardware, backend=backends[0], digital=digital, keep_first=keep_first,
+                     keep_last=keep_last)
+    if not analog.crossbar_layers():
+        raise InputError("the model has no Linear or Conv layer to put on crossbars")
+    calibrate(analog, torch.as_tensor(dataset.train.x[:calibration_images]), percentile=percentile)
+    results = analyze(analog, dataset.test.x, dataset.test.y, backends, **options)
+    results["conversion"] = analog.report.text()
+    energy = results.pop("_energy", None)
+    if plot_folder is not None:
+        from ..energy.report import plot_layers
+
+        plot_folder.mkdir(parents=True, exist_ok=True)
+        if energy is not None:
+            plot_layers(energy.layers, plot_folder / "energy-per-layer.png")
+        plot_accuracy(results, plot_folder / "accuracy.png")
+    return results
+
+
+def plot_accuracy(results: dict[str, Any], path: Path) -> None:
+    """Median accuracy per backend with its interquartile range, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["accuracy"])
+    medians = np.array([100 * results["accuracy"][n]["median"] for n in names])
+    low = medians - np.array([100 * results["accuracy"][n]["q1"] for n in names])
+    high = np.array([100 * results["accuracy"][n]["q3"] for n in names]) - medians
+    figure, axis = plt.subplots(figsize=(1.5 + 1.2 * len(names), 4))
+    axis.bar(names, medians, yerr=[low, high], capsize=4)
+    axis.set_ylabel("test accuracy (%)")
+    axis.set_ylim(0, 100)
+    axis.set_title(f"{results['images']} images, {results['chips']} chips (median, IQR)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
