@@ -262,6 +262,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
               help="layers: .npz (W0, b0, W1, ... with W as inputs x outputs), a torch state_dict, "
                    "or a run folder of `spicenn train` (its own device, wires and tiles)")
 @click.option("--inputs", "-x", required=True, type=FILE, help="(B, inputs) .npy")
+@click.option("--model", "-m", "model_spec", default=None,
+              help="path/to/file.py:ClassName: --network is then its state_dict, converted like `spicenn analyze`")
 @device_options(default="poole-frenkel-high")
 @conductance_range_options
 @click.option("--k-v", default=DifferentialMapping.k_v, type=POSITIVE, show_default=True,
@@ -271,7 +273,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
 @click.option("--tile-columns", default=None, type=Whole(1), help="columns per tile [default: one tile per layer]")
 @click.option("--activation", default="sigmoid", show_default=True)
 @peripheral_options
-def network_energy_command(network: Path, inputs: Path, device: str, params: Any, g_off: float | None,
+def network_energy_command(network: Path, inputs: Path, model_spec: str | None, device: str, params: Any,
+                           g_off: float | None,
                            g_on: float | None, k_v: float, r_word: float, r_bit: float, tile_rows: int | None,
                            tile_columns: int | None, activation: str, t_read: float | None, config: Path | None,
                            plot: Path | None, as_json: bool) -> None:
@@ -282,6 +285,19 @@ def network_energy_command(network: Path, inputs: Path, device: str, params: Any
 
     x = load_array(inputs, "inputs")
     peripherals = peripherals_from(config, t_read)
+    if model_spec is not None:
+        from .nn.model_energy import saved_model_energy
+
+        energy = saved_model_energy(model_spec, network, x, _device(device, params), g_off, g_on, k_v, r_word,
+                                    r_bit, tile_rows, tile_columns, peripherals)
+        if plot is not None:
+            from .energy.report import plot_layers
+
+            plot_layers(energy.layers, plot)
+        click.echo(json.dumps(energy.to_dict()) if as_json else energy.text())
+        if plot is not None and not as_json:
+            click.echo(f"wrote {plot}")
+        return
     if network.is_dir():
         from .nn.runs import run_network_energy
 

@@ -413,3 +413,16 @@ def test_analyze_bad_inputs_are_one_line(saved_model, tmp_path):
         done = run_cli("analyze", *arguments)
         assert done.returncode != 0 and message in done.stderr, (arguments, done.stderr)
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_network_energy_of_a_saved_model(saved_model):
+    import json
+
+    folder = saved_model
+    np.save(folder / "x.npy", np.random.default_rng(0).random((3, 64)).astype(np.float32))
+    done = run_cli("network-energy", "-n", folder / "small.pt", "-m", f"{folder / 'net.py'}:Small", "-x",
+                   folder / "x.npy", "--device", "sinh", "--tile-rows", "16", "--tile-columns", "16", "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["layers"]["conv"]["mvms"] == 36 and payload["layers"]["fc"]["mvms"] == 1
+    assert payload["ops"] == 36 * 2 * 10 * 3 + 2 * 109 * 10

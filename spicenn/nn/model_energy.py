@@ -12,6 +12,7 @@ model without wires) is computed beside it, as for spicenn's MLPs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -127,3 +128,25 @@ def _recorded_inputs(model: CrossbarNetwork, layers: list[CrossbarLinear], x: to
         for layer, name in zip(layers, saved):
             layer.backend = name
     return {key: torch.cat(values) for key, values in seen.items()}
+
+
+def saved_model_energy(model: str, weights: str | Path, images: Any, device: Any, g_off: float | None = None,
+                       g_on: float | None = None, k_v: float = 0.5, r_word: float = 0.0, r_bit: float = 0.0,
+                       tile_rows: int | None = None, tile_columns: int | None = None,
+                       peripherals: Peripherals | None = None) -> ModelEnergy:
+    """`model_energy` of a saved model (`file.py:Class` and its state_dict) converted onto
+    the given hardware and calibrated on `images` (the batch the energy is averaged over)."""
+    from .config import CrossbarConfig
+    from .convert import calibrate, convert
+    from .user_model import check_takes, load_model
+
+    x = np.asarray(images, dtype=np.float32)
+    user_model = load_model(model, weights)
+    check_takes(user_model, x, "these")
+    conductance_range: dict[str, Any] = {key: value for key, value in (("g_off", g_off), ("g_on", g_on))
+                                         if value is not None}
+    hardware = CrossbarConfig(device=device, k_v=k_v, r_word=r_word, r_bit=r_bit, tile_rows=tile_rows,
+                              tile_columns=tile_columns, **conductance_range)
+    analog = convert(user_model, hardware)
+    calibrate(analog, torch.as_tensor(x))
+    return model_energy(analog, torch.as_tensor(x), peripherals)

@@ -37,6 +37,8 @@ from .inference import FirstOrderInference
 from .physics import bit_line_modes, first_order, line_kernels, relax
 from .sampling import TileConfig
 
+NUMPY_PATH_VECTORS = 1024  # above this many vectors per tile, torch's path is the faster (BENCHMARKS.md)
+
 
 @dataclass(frozen=True)
 class SurrogateConfig(TileConfig):
@@ -170,7 +172,10 @@ class CrossbarSurrogate(nn.Module):
 
     def _inference_applies(self, voltages: torch.Tensor, conductances: torch.Tensor) -> bool:
         """The numpy inference path (same arithmetic, no autograd): CPU floating-point tensors,
-        and no gradient wanted."""
+        no gradient wanted, and batches of at most NUMPY_PATH_VECTORS vectors per tile (a
+        convolution's thousands of patches per tile run faster through torch's kernels)."""
+        if voltages.ndim >= 2 and voltages.shape[-2] > NUMPY_PATH_VECTORS:
+            return False
         wants_gradient = torch.is_grad_enabled() and (voltages.requires_grad or conductances.requires_grad
                                                       or self.scales.requires_grad)
         return (not wants_gradient
