@@ -81,12 +81,16 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     seeds = chip_seeds(TEST_CHIP_BASE, chips)
     model.set_spice(workers, progress)
     results: dict[str, Any] = {"images": len(y), "chips": chips, "accuracy": {}}
-    for backend in backends:
-        if backend == "spice":
-            continue
-        per_chip = [accuracy(model, x, y, backend, None if backend == "ideal" else seed, batch_size=100)
-                    for seed in (seeds[:1] if backend == "ideal" else seeds)]
-        results["accuracy"][backend] = spread(per_chip)
+    runs = [(backend, None if backend == "ideal" else seed) for backend in backends if backend != "spice"
+            for seed in (seeds[:1] if backend == "ideal" else seeds)]
+    if progress:
+        from tqdm import tqdm
+
+        runs = tqdm(runs, desc="accuracy (backend x chip)", unit="chip")
+    per_backend: dict[str, list[float]] = {}
+    for backend, seed in runs:
+        per_backend.setdefault(backend, []).append(accuracy(model, x, y, backend, seed, batch_size=100))
+    results["accuracy"] = {backend: spread(values) for backend, values in per_backend.items()}
     if spice_images > 0:
         fast = next((b for b in ("surrogate", "circuit", "device") if b in backends), "device")
         xs, ys = x[:spice_images], y[:spice_images]
