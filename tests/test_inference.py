@@ -137,3 +137,31 @@ def test_a_model_with_inference_buffers_copies_and_pickles(rng):
         expected = model(v, g)  # fills the buffers
         for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
             assert torch.equal(twin(v, g), expected)
+
+
+@pytest.mark.parametrize("kind", ["first-order", "relaxation"])
+@pytest.mark.parametrize("name", ["linear", "powerlaw-high"])
+def test_a_used_part_of_the_tile_equals_the_whole_tile_with_idle_rows(kind, name, rng):
+    """`used=(m, n)`: only the first m rows driven, the first n columns read — the same
+    currents as the whole tile with 0 V on the other rows, on both paths and with gradients."""
+    g_off, g_on = DEVICES[name]
+    # lines that move the currents by percents, so that a missing term would show
+    config = SurrogateConfig(rows=10, columns=8, device={"name": name}, r_word=0.01 / g_on, r_bit=0.01 / g_on,
+                             g_off=g_off, g_on=g_on, kind=kind, modes=2, compute_dtype="float64")
+    model = CrossbarSurrogate(config)
+    chip = {key: torch.from_numpy(value) for key, value in model.device_model.cell_parameters((10, 8)).items()}
+    v, g = (torch.from_numpy(x) for x in _case(rng, DEVICES[name], (3,), 4, 10, 8))
+    m, n = 6, 3
+    v[..., m:] = 0.0
+    whole = model(v, g, cell=chip)[..., :n]
+    no_lines = first_order(model.device_model, v, g, 0.0, 0.0, bit_line_modes(10, 2), cell=chip)[..., :n]
+    assert float((whole - no_lines).abs().max()) > 0.01 * float(no_lines.abs().max())
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad):
+            part = model(v[..., :m], g, cell=chip, used=(m, n))
+        assert part.shape == (3, 4, n)
+        torch.testing.assert_close(part, whole, rtol=1e-12, atol=0.0)
+    with pytest.raises(ValueError, match="voltages must have 6 entries"):
+        model(v, g, used=(m, n))
+    with pytest.raises(ValueError, match="outside the 10x8 tile"):
+        model(v, g, used=(11, n))

@@ -50,13 +50,18 @@ def device_power(device: Device, v: torch.Tensor, g: torch.Tensor, cell: dict[st
 def surrogate_currents(model: Callable, grid: TileGrid, v: torch.Tensor, g: torch.Tensor,
                        tile_cell: dict[str, torch.Tensor], g_off: float) -> torch.Tensor:
     """Every tile through the surrogate at once (tiles batched), column currents summed over
-    row tiles; in batch chunks that bound the surrogate's (tiles, B, R, C) work tensors."""
+    row tiles; in batch chunks that bound the surrogate's (tiles, B, R, C) work tensors.
+    A layer smaller than one tile (in rows or columns) costs only its part of the tile."""
     g_tiles, v_tiles = grid.pad(g, v, g_off)
+    # the driven rows and read columns common to every tile: all of them, unless one tile spans the layer
+    used = (grid.rows if grid.row_tiles == 1 else grid.tile_rows,
+            grid.columns if grid.column_tiles == 1 else grid.tile_columns)
+    v_tiles = v_tiles[..., : used[0]]
     chunk = max(1, SURROGATE_CELLS_PER_CHUNK // max(1, g_tiles.numel()))
     parts = []
     for start in range(0, v.shape[0], chunk):
         v_chunk = v_tiles[:, None, start:start + chunk].expand(-1, grid.column_tiles, -1, -1)
-        currents = model(v_chunk, g_tiles, cell=tile_cell)  # (row tiles, column tiles, b, tile columns)
+        currents = model(v_chunk, g_tiles, cell=tile_cell, used=used)  # (row tiles, column tiles, b, used columns)
         parts.append(currents.sum(0).permute(1, 0, 2).reshape(v_chunk.shape[2], -1))
     currents = parts[0] if len(parts) == 1 else torch.cat(parts)
     return currents[:, :grid.columns]

@@ -57,23 +57,31 @@ class FirstOrderInference:
         return self._buffer("device." + name, shape, dtype)
 
     def __call__(self, voltages: np.ndarray, conductances: np.ndarray, scales: np.ndarray,
-                 cell: Mapping[str, float | np.ndarray] | None = None, out_dtype: np.dtype | None = None) -> np.ndarray:
+                 cell: Mapping[str, float | np.ndarray] | None = None, out_dtype: np.dtype | None = None,
+                 used: tuple[int, int] | None = None) -> np.ndarray:
         """`cell`: the devices' parameters, floats (all alike) or arrays shaped like the
-        conductances (then the device term is the model's series, `Device.row_terms`)."""
+        conductances (then the device term is the model's series, `Device.row_terms`);
+        `used` = (m, n): voltages of the first m rows only, currents of the first n columns
+        (`physics.first_order`)."""
         cell = dict(cell or {})
-        rows, columns = conductances.shape[-2:]
-        count = self.modes.shape[1]
         tiles = conductances.shape[:-2]
-        # per tile: G, the modes folded into G (u_r·G side by side), the scaled word-line drop
-        # kernel G∘(G·C) and the scaled modes (what `first_order` builds, scales folded in)
-        g = self._buffer("g", conductances.shape)
-        np.copyto(g, conductances, casting="same_kind")
+        count = self.modes.shape[1]
+        # per tile: G, the scaled word-line drop kernel G∘(G·C) (over the whole tile), the modes
+        # folded into G (u_r·G side by side) and scaled (what `first_order` builds, scales folded in)
+        whole = self._buffer("g", conductances.shape)
+        np.copyto(whole, conductances, casting="same_kind")
+        word_drop = np.matmul(whole, self.word_kernel, out=self._buffer("word_drop", whole.shape))
+        word_drop *= whole
+        word_drop *= self.dtype.type(self.r_word * scales[0])
+        g, modes = whole, self.modes
+        if used is not None:
+            m, n = used
+            g, word_drop, modes = whole[..., :m, :n], word_drop[..., :m, :n], self.modes[:m]
+            cell = {key: value if isinstance(value, float) else value[..., :m, :n] for key, value in cell.items()}
+        rows, columns = g.shape[-2:]
         by_mode = self._buffer("by_mode", (*tiles, rows, count * columns))
         for mode in range(count):
-            np.multiply(g, self.modes[:, mode : mode + 1], out=by_mode[..., mode * columns : (mode + 1) * columns])
-        word_drop = np.matmul(g, self.word_kernel, out=self._buffer("word_drop", g.shape))
-        word_drop *= g
-        word_drop *= self.dtype.type(self.r_word * scales[0])
+            np.multiply(g, modes[:, mode : mode + 1], out=by_mode[..., mode * columns : (mode + 1) * columns])
         mode_scales = np.repeat((self.r_bit * np.asarray(scales[1:])).astype(self.dtype), columns)
         by_mode_scaled = np.multiply(by_mode, mode_scales, out=self._buffer("by_mode_scaled", by_mode.shape))
         # per vector: four matmuls and a few element-wise steps on (..., B, N)
@@ -88,6 +96,14 @@ class FirstOrderInference:
         device_only = np.matmul(features, weights, out=self._buffer("device_only", (*shape, columns)))
         phi_projected = np.matmul(phi, by_mode, out=self._buffer("phi_projected", (*shape, count * columns)))
         slope_projected = np.matmul(slope, by_mode_scaled, out=self._buffer("slope_projected", phi_projected.shape))
+        if rows < whole.shape[-2]:
+            # the idle rows at 0 V carry no current of their own but see the bit-line drop
+            # (back-biased): their slope at 0 V against their modes' conductance sums
+            _, slope_at_zero = self.device.response(np.zeros(1, self.dtype), self.slope_step,
+                                                    uniform_cell(cell) or {}, np)
+            idle = np.matmul(self.modes[rows:].T, whole[..., rows:, :columns])  # (..., R, n)
+            idle = idle.reshape(*tiles, 1, count * columns) * mode_scales
+            slope_projected += slope_at_zero[0] * idle
         slope *= phi
         loss = np.matmul(slope, word_drop, out=self._buffer("loss", device_only.shape))
         slope_projected *= phi_projected

@@ -118,13 +118,16 @@ class CrossbarSurrogate(nn.Module):
     def damping(self) -> torch.Tensor:
         return torch.sigmoid(self.damping_logits)
 
-    def check(self, voltages: torch.Tensor, conductances: torch.Tensor) -> None:
+    def check(self, voltages: torch.Tensor, conductances: torch.Tensor, used: tuple[int, int] | None = None) -> None:
         c = self.config
         if conductances.shape[-2:] != (c.rows, c.columns):
             raise InputError(f"this surrogate is for {c.rows}x{c.columns} tiles, got conductances "
                              f"{tuple(conductances.shape)}")
-        if voltages.shape[-1] != c.rows:
-            raise InputError(f"voltages must have {c.rows} entries per vector, got {tuple(voltages.shape)}")
+        if used is not None and not (1 <= used[0] <= c.rows and 1 <= used[1] <= c.columns):
+            raise InputError(f"used rows and columns {used} outside the {c.rows}x{c.columns} tile")
+        inputs = c.rows if used is None else used[0]
+        if voltages.shape[-1] != inputs:
+            raise InputError(f"voltages must have {inputs} entries per vector, got {tuple(voltages.shape)}")
         # one pass per tensor: NaN fails every comparison, inf fails the range check
         for name, x, low, high, unit in (("conductances", conductances, c.g_off, c.g_on, "S"),
                                          ("voltages", voltages, 0.0, c.v_max, "V")):
@@ -138,10 +141,12 @@ class CrossbarSurrogate(nn.Module):
                                  f"(got {smallest:g} ... {largest:g})")
 
     def forward(self, voltages: torch.Tensor, conductances: torch.Tensor,
-                cell: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                cell: dict[str, torch.Tensor] | None = None, used: tuple[int, int] | None = None) -> torch.Tensor:
         """`cell`: per-device model parameters shaped like the conductances (one chip's draw);
-        by default the model's own (drawn from the device's seed)."""
-        self.check(voltages, conductances)
+        by default the model's own (drawn from the device's seed). `used` = (m, n): a tile of
+        which only the first m rows are driven (`voltages` (..., B, m); the other rows at 0 V)
+        and the first n columns read (currents (..., B, n)), at the cost of that part."""
+        self.check(voltages, conductances, used)
         c = self.config
         given: Mapping[str, float | torch.Tensor]
         if cell is not None:
@@ -156,7 +161,7 @@ class CrossbarSurrogate(nn.Module):
             single = voltages.ndim == 1  # one vector (M,): as a batch of one
             v = voltages.detach().numpy()
             out = self._inference()(v[None] if single else v, conductances.detach().numpy(),
-                                    self.scales.detach().numpy(), arrays, v.dtype)
+                                    self.scales.detach().numpy(), arrays, v.dtype, used)
             return torch.from_numpy(out[..., 0, :] if single else out)
         dtype = getattr(torch, c.compute_dtype)
         tensors = {key: value if isinstance(value, float) else torch.as_tensor(value).to(dtype)
@@ -164,10 +169,14 @@ class CrossbarSurrogate(nn.Module):
         if c.kind == "first-order":
             currents = first_order(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
                                    self.modes.to(dtype), self.scales.to(dtype), tensors,
-                                   slope_step=c.slope_step, word_kernel=self.word_kernel.to(dtype))
+                                   slope_step=c.slope_step, word_kernel=self.word_kernel.to(dtype), used=used)
         else:
+            if used is not None:  # the relaxation solves the whole tile
+                voltages = torch.nn.functional.pad(voltages, (0, c.rows - used[0]))
             currents = relax(self.device_model, voltages.to(dtype), conductances.to(dtype), c.r_word, c.r_bit,
                              0.0, c.iterations, self.damping().to(dtype), tensors)
+            if used is not None:
+                currents = currents[..., : used[1]]
         return currents.to(voltages.dtype)
 
     def _inference_applies(self, voltages: torch.Tensor, conductances: torch.Tensor) -> bool:

@@ -93,9 +93,16 @@ def bit_line_modes(rows: int, modes: int) -> torch.Tensor:
 def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tensor, r_word: float, r_bit: float,
                 modes: torch.Tensor, scales: torch.Tensor | None = None,
                 cell: Mapping[str, Any] | None = None, resummed: bool = True,
-                slope_step: float = 0.0, word_kernel: torch.Tensor | None = None) -> torch.Tensor:
+                slope_step: float = 0.0, word_kernel: torch.Tensor | None = None,
+                used: tuple[int, int] | None = None) -> torch.Tensor:
     """Output currents (..., B, N) to first order in the line resistances, resummed per
     column (`resummed=False`: the plain expansion, I0 - loss).
+
+    `used` = (m, n): the voltages are the first m rows' (the other rows are at 0 V) and only
+    the first n columns' currents are wanted, (..., B, n). Exact, not an approximation: every
+    per-vector term is a sum over rows of φ(V_i) or φ'(V_i)·φ(V_i) (zero at 0 V), and each
+    column's terms are its own once the per-tile matrices, which see the whole tile, are built.
+    A small layer on a large tile (a first convolution's few rows and columns) costs its own size.
 
     The drops enter through the device's slope φ'. `slope_step` > 0 takes it as the central
     difference (φ(V + h) - φ(V - h))/2h instead: where an input is below the drop (sparse
@@ -115,6 +122,18 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
         word_kernel, _ = line_kernels(1, conductances.shape[-1], dtype)
     if scales is None:
         scales = torch.ones(1 + modes.shape[-1], dtype=dtype)
+    # the word-line drop kernel sees every column of the tile, the rest only the used part
+    scales = scales.to(dtype)
+    word_drop = conductances * (conductances @ word_kernel) * (r_word * scales[0])
+    idle = None
+    if used is not None:
+        m, n = used
+        # the idle rows at 0 V carry no current of their own but see the bit-line drop
+        # (back-biased): their modes' conductance sums, met by the slope at 0 V below
+        if m < conductances.shape[-2]:
+            idle = (modes[m:].T.to(dtype) @ conductances[..., m:, :n]).flatten(-2).unsqueeze(-2)  # (..., 1, R·n)
+        word_drop, conductances, modes = word_drop[..., :m, :n], conductances[..., :m, :n], modes[:m]
+        cell = {key: value if isinstance(value, float) else value[..., :m, :n] for key, value in cell.items()}
     if slope_step > 0:
         # φ (at the common parameters, else the nominal ones) and its secant slope from the
         # device; the device-only term from its separable terms, which reuse that φ
@@ -150,14 +169,22 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
     else:
         device_only, phi_projected = features @ weights, phi @ by_mode
     # the fitted scales go into the per-tile matrices, not the per-vector products
-    scales = scales.to(dtype)
-    word_drop = conductances * (conductances @ word_kernel) * (r_word * scales[0])
     loss = (slope * phi) @ word_drop
+    mode_scales = (r_bit * scales[1:]).repeat_interleave(columns)
+    slope_projected = slope @ (by_mode * mode_scales)
+    if idle is not None:
+        if slope_step > 0:
+            _, slope_at_zero = device.response(torch.zeros(1, dtype=dtype), slope_step, uniform_cell(cell) or {})
+        else:
+            zero = torch.zeros(1, dtype=dtype, requires_grad=True)
+            with torch.enable_grad():
+                phi_at_zero = device.current(zero, torch.ones((), dtype=dtype), torch, uniform_cell(cell) or {})
+                slope_at_zero = torch.autograd.grad(phi_at_zero.sum(), zero)[0]
+        slope_projected = slope_projected + slope_at_zero * (idle * mode_scales)
     if count == 1:
-        loss = loss + phi_projected * (slope @ (by_mode * (r_bit * scales[1])))
+        loss = loss + phi_projected * slope_projected
     else:
-        by_mode_scaled = by_mode * (r_bit * scales[1:]).repeat_interleave(columns)
-        loss = loss + (phi_projected * (slope @ by_mode_scaled)).unflatten(-1, (count, columns)).sum(-2)
+        loss = loss + (phi_projected * slope_projected).unflatten(-1, (count, columns)).sum(-2)
     if not resummed:
         return device_only - loss
     # I0/(1 + loss/I0) as I0·(I0/(I0 + loss)): I0 >= 0 for inputs >= 0; I0 = 0 only where every
