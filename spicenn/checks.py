@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -54,3 +55,47 @@ def whole_number(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
         raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
+
+
+# ngspice runs what a netlist's control block says, shell commands included: no text a user
+# passes may start a line or a control block. Printable characters only (no newline, no
+# carriage return, no form feed), and none of the words that open one.
+_NETLIST_FORBIDDEN_WORDS = (".control", ".endc", "shell", ".include", ".inc ", ".lib", ".exec", "source ")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def netlist_comment(name: str, value: Any) -> str:
+    """`value` as text fit for a netlist comment line, or a one-line InputError."""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > 200:
+        raise InputError(f"{name} is longer than 200 characters")
+    unprintable = [c for c in value if not c.isprintable()]
+    if unprintable:
+        raise InputError(f"{name} holds a control character ({unprintable[0]!r}); give one line of printable text")
+    lowered = value.lower()
+    word = next((w for w in _NETLIST_FORBIDDEN_WORDS if w.strip() in lowered), None)
+    if word is not None:
+        raise InputError(f"{name} holds {word.strip()!r}, ngspice command syntax; remove it")
+    return value
+
+
+def netlist_identifier(name: str, value: Any) -> str:
+    """`value` as a netlist name (letters, digits, '_' and '-', starting with a letter)."""
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise InputError(f"{name} must be a name of letters, digits, '_' and '-' starting with a letter "
+                         f"(at most 64), got {value!r}")
+    return value
+
+
+def check_netlist(text: str) -> str:
+    """The guard before ngspice reads a netlist spicenn wrote: refuses control characters and
+    any line that opens a control block or reads another file (spicenn writes neither)."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if any(not c.isprintable() for c in line):
+            raise InputError(f"netlist line {number} holds a control character; refusing to run it")
+        first = line.strip().lower()
+        if first.startswith((".control", ".endc", ".include", ".inc ", ".lib", ".exec", "shell")):
+            raise InputError(f"netlist line {number} opens a control block or reads a file "
+                             f"({first.split()[0]!r}); refusing to run it")
+    return text

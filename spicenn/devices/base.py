@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..checks import finite_number
+from ..checks import finite_number, netlist_identifier
 from ..errors import InputError
 from .symbolic import Expr, number, spice
 
@@ -147,7 +147,7 @@ class Device:
         g_default = self.g_off if self.g_off is not None else 1e-4
         defaults = [f"g={number(g_default)}"] + [
             f"{key}={number(value)}" for key, value in self.lib_cell_defaults().items()]
-        subckt = "spicenn_" + (label or self.name).replace("-", "_")
+        subckt = "spicenn_" + netlist_identifier("label", label or self.name).replace("-", "_")
         return "\n".join([
             f"* {self.describe()}",
             f".subckt {subckt} p n params: {' '.join(defaults)}",

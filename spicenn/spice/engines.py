@@ -9,16 +9,20 @@ Vector names are normalised: node voltages by node name, branch currents as `nam
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..checks import check_netlist
 from ..errors import SpiceError, SpiceNotFoundError
 from .ngspice import library_path, parse_version, program
 from .raw import read_raw
@@ -51,10 +55,11 @@ class SubprocessEngine:
         """`accounting`: ngspice -b prints its `.options acct` statistics by itself."""
         with tempfile.TemporaryDirectory(prefix="spicenn-") as folder:
             circuit, raw = Path(folder) / "circuit.cir", Path(folder) / "out.raw"
-            circuit.write_text(netlist)
+            circuit.write_text(check_netlist(netlist))
             started = time.perf_counter()
             try:
-                done = subprocess.run([self.path, "-b", "-r", str(raw), str(circuit)], capture_output=True,
+                # -n: no .spiceinit, neither the current folder's nor the user's
+                done = subprocess.run([self.path, "-b", "-n", "-r", str(raw), str(circuit)], capture_output=True,
                                       text=True, timeout=self.timeout, stdin=subprocess.DEVNULL, cwd=folder)
             except subprocess.TimeoutExpired:
                 raise SpiceError(f"ngspice did not finish within {self.timeout:g} s") from None
@@ -73,6 +78,26 @@ _shared_lock = threading.Lock()
 _shared_instance = None
 
 
+@contextlib.contextmanager
+def _no_local_init() -> Iterator[None]:
+    """ngspice's shared library executes `.spiceinit` from the current folder (or, failing
+    that, the home folder) when it starts, and has no switch to skip it: start it in an empty
+    folder with HOME pointing there, so that running spicenn inside an untrusted data folder
+    runs none of that folder's commands."""
+    previous_folder, previous_home = os.getcwd(), os.environ.get("HOME")
+    with tempfile.TemporaryDirectory(prefix="spicenn-init-") as empty:
+        os.chdir(empty)
+        os.environ["HOME"] = empty
+        try:
+            yield
+        finally:
+            os.chdir(previous_folder)
+            if previous_home is None:
+                os.environ.pop("HOME", None)
+            else:
+                os.environ["HOME"] = previous_home
+
+
 def _pyspice_shared() -> Any:
     """The process's one ngspice shared-library instance (ngspice keeps global state)."""
     global _shared_instance
@@ -86,7 +111,8 @@ def _pyspice_shared() -> Any:
             raise SpiceNotFoundError(f"PySpice is not importable: {error}") from None
         NgSpiceShared.LIBRARY_PATH = library_path()
         try:
-            _shared_instance = NgSpiceShared.new_instance()
+            with _no_local_init():
+                _shared_instance = NgSpiceShared.new_instance()
         except OSError as error:
             raise SpiceNotFoundError(f"cannot load the ngspice shared library "
                                      f"{NgSpiceShared.LIBRARY_PATH}: {error}") from None
@@ -123,7 +149,7 @@ class SharedEngine:
         with _shared_lock:
             started = time.perf_counter()
             ng, ffi = self._ng, self._ffi
-            lines = [line for line in netlist.splitlines() if line] + [""]
+            lines = [line for line in check_netlist(netlist).splitlines() if line] + [""]
             keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [ffi.NULL]
             ng.clear_output()
             if self._lib.ngSpice_Circ(ffi.new("char *[]", keepalive)):
