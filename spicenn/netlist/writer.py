@@ -23,6 +23,7 @@ from ..checks import check_netlist, netlist_comment
 from ..crossbar.graph import Topology, crossbar_topology
 from ..crossbar.spec import Crossbar
 from ..devices.symbolic import number
+from ..errors import InputError
 from ..version import __version__
 
 # Resistors below 1 mOhm are clamped to 1 mOhm by ngspice; write those as conductances.
@@ -115,6 +116,9 @@ def driver_lines(topo: Topology, voltages: np.ndarray) -> list[str]:
     return lines
 
 
+MAX_TRANSIENT_STEPS = 1_000_000  # minutes for a small tile; beyond, a setting is almost surely a slip
+
+
 @dataclass(frozen=True)
 class ReadPulse:
     """A transient read: trapezoidal pulses (one per input vector, `t_gap` apart) on the rows,
@@ -138,6 +142,15 @@ class ReadPulse:
     @property
     def period(self) -> float:
         return self.t_rise + self.t_width + self.t_fall + self.t_gap
+
+    def check_cost(self, vectors: int) -> None:
+        """Refuse, before ngspice starts, a read whose time steps would run into the millions
+        (a pulse far shorter than its gap or its ramps): ngspice would not return for hours."""
+        steps = vectors * self.period / self.max_step()
+        if steps > MAX_TRANSIENT_STEPS:
+            raise InputError(f"this transient read needs ~{steps:.3g} time steps (limit {MAX_TRANSIENT_STEPS:,}): "
+                             f"{vectors} pulse(s) of period {self.period:g} s at steps of t_read/20 = "
+                             f"{self.max_step():g} s; lengthen t_read or shorten the ramps and gaps")
 
     def max_step(self) -> float:
         # ngspice lands on every pulse corner (breakpoints) and refines where capacitors
@@ -179,6 +192,8 @@ def netlist_text(crossbar: Crossbar, voltages: np.ndarray, options: SolverOption
 
     With `pulse`, a transient read instead: one pulse per input vector, wire capacitances."""
     v = crossbar.check_voltages(voltages)
+    if pulse is not None:
+        pulse.check_cost(v.shape[0])
     options = (options or SolverOptions()).scaled(crossbar, v)
     topo = crossbar_topology(crossbar)
     names = topo.node_names

@@ -150,6 +150,13 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
+        """A run configuration from its TOML file, or a shipped one by name
+        (`load("mnist-powerlaw-high")`, `spicenn.models.example_names()`)."""
+        from ..models import example
+
+        path = Path(path)
+        if not path.exists() and not path.suffix and len(path.parts) == 1:
+            path = example(str(path))
         return cls.from_dict(read_toml(path), str(path))
 
     def replace(self, **sections: Any) -> RunConfig:

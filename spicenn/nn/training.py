@@ -86,21 +86,40 @@ def plot_curves(metrics: list[dict], path: Path) -> None:
 
 
 def _check_run_folder(config: RunConfig, run_dir: Path) -> None:
+    """A run folder holding another configuration's finished epochs is refused; one holding
+    only a configuration (a run refused or stopped before its first epoch) is taken over."""
     saved = run_dir / "config.toml"
-    if saved.exists():
-        if RunConfig.load(saved) != config:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"run folder {run_dir} is a file")
+    if saved.exists() and (run_dir / "last.pt").exists():
+        try:
+            same = RunConfig.load(saved) == config
+        except InputError:
+            same = False
+        if not same:
             raise InputError(f"{run_dir} holds a run with a different configuration; choose another run folder")
-    else:
-        with atomic_path(saved) as temporary:
-            temporary.write_text(config.to_toml())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(saved) as temporary:
+        temporary.write_text(config.to_toml())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint as data (`weights_only=True`), or a one-line InputError naming the file."""
+    try:
+        saved = torch.load(path, weights_only=True)
+    except Exception as error:  # torch raises several kinds for truncated or foreign files
+        raise InputError(f"{path} is not a readable checkpoint ({type(error).__name__}); "
+                         "remove it to start that run again") from None
+    if not isinstance(saved, dict):
+        raise InputError(f"{path} is not a spicenn checkpoint")
+    return saved
 
 
 def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: Data | None = None) -> CrossbarMLP:
     """Train (or continue training) `config` in `run_dir`; returns the best model by median
     validation accuracy over `config.validation.chips` simulated chips."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_folder(config, run_dir)
+    # everything that can refuse the run is tried before the run folder is written
     data = data or run_data(config)
     model = build_model(config)
     if "surrogate" in (config.training.backend, config.validation.backend, config.evaluation.backend):
@@ -110,10 +129,15 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
     optimiser = torch.optim.SGD(model.parameters(), lr=t.learning_rate)
     state: dict[str, Any] = {"epoch": 0, "metrics": [], "best": -1.0}
     if (run_dir / "last.pt").exists():
-        saved = torch.load(run_dir / "last.pt", weights_only=True)
-        model.load_state_dict(saved["model"])
-        optimiser.load_state_dict(saved["optimiser"])
-        state = {"epoch": saved["epoch"], "metrics": saved["metrics"], "best": saved["best"]}
+        saved = load_checkpoint(run_dir / "last.pt")
+        try:
+            model.load_state_dict(saved["model"])
+            optimiser.load_state_dict(saved["optimiser"])
+            state = {"epoch": int(saved["epoch"]), "metrics": list(saved["metrics"]), "best": float(saved["best"])}
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise InputError(f"{run_dir / 'last.pt'} does not fit this run ({type(error).__name__}); "
+                             "remove it to start the run again") from None
+    _check_run_folder(config, run_dir)
     x = torch.as_tensor(data.train.x)
     y = torch.as_tensor(data.train.y)
     validation_seeds = chip_seeds(VALIDATION_CHIP_BASE, config.validation.chips)
@@ -183,7 +207,7 @@ def best_epoch(run_dir: str | Path) -> dict[str, float]:
         rows = list(csv.DictReader(io.StringIO(path.read_text())))
         best = max(rows, key=lambda row: float(row["validation_median"]))
         return {name: float(best[name]) for name in METRIC_FIELDS}
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise InputError(f"{path} is not a spicenn metrics file ({type(error).__name__}: {error})") from None
 
 
@@ -196,6 +220,9 @@ def load_run(run_dir: str | Path, config: RunConfig | None = None) -> CrossbarML
     if not best.exists():
         raise InputError(f"{run_dir} has no trained model (best.pt); run `spicenn train` first")
     model = build_model(config)
-    model.load_state_dict(torch.load(best, weights_only=True)["model"])
+    try:
+        model.load_state_dict(load_checkpoint(best)["model"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as error:
+        raise InputError(f"{best} does not fit the run's network ({type(error).__name__})") from None
     model.eval()
     return model

@@ -33,7 +33,7 @@ class Engine(Protocol):
     version: int
     klu: bool
 
-    def run(self, netlist: str, accounting: bool = False) -> dict[str, np.ndarray]: ...
+    def run(self, netlist: str, accounting: bool = False, includes: tuple[str, ...] = ()) -> dict[str, np.ndarray]: ...
 
 
 def _error_lines(lines: list[str]) -> list[str]:
@@ -51,11 +51,12 @@ class SubprocessEngine:
         self.path, self.version, self.klu = found.path, found.version, found.klu
         self.timeout = timeout
 
-    def run(self, netlist: str, accounting: bool = False) -> dict[str, np.ndarray]:
-        """`accounting`: ngspice -b prints its `.options acct` statistics by itself."""
+    def run(self, netlist: str, accounting: bool = False, includes: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """`accounting`: ngspice -b prints its `.options acct` statistics by itself; `includes`:
+        files the netlist may `.include` (`checks.check_netlist`)."""
         with tempfile.TemporaryDirectory(prefix="spicenn-") as folder:
             circuit, raw = Path(folder) / "circuit.cir", Path(folder) / "out.raw"
-            circuit.write_text(check_netlist(netlist))
+            circuit.write_text(check_netlist(netlist, includes))
             started = time.perf_counter()
             try:
                 # -n: no .spiceinit, neither the current folder's nor the user's
@@ -144,13 +145,14 @@ class SharedEngine:
             raise SpiceError(f"ngspice command {command!r} returned {rc}")
         return "\n".join(self._ng._stdout + self._ng._stderr)
 
-    def run(self, netlist: str, accounting: bool = False) -> dict[str, np.ndarray]:
-        """`accounting`: append ngspice's time accounting (`rusage all`) to `last_output`."""
+    def run(self, netlist: str, accounting: bool = False, includes: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """`accounting`: append ngspice's time accounting (`rusage all`) to `last_output`;
+        `includes`: files the netlist may `.include` (`checks.check_netlist`)."""
         with _shared_lock:
             started = time.perf_counter()
             ng, ffi = self._ng, self._ffi
-            lines = [line for line in check_netlist(netlist).splitlines() if line] + [""]
-            keepalive = [ffi.new("char[]", line.encode("ascii")) for line in lines] + [ffi.NULL]
+            lines = [line for line in check_netlist(netlist, includes).splitlines() if line] + [""]
+            keepalive = [ffi.new("char[]", line.encode("utf-8")) for line in lines] + [ffi.NULL]
             ng.clear_output()
             if self._lib.ngSpice_Circ(ffi.new("char *[]", keepalive)):
                 errors = _error_lines(ng._stdout + ng._stderr)[:3]

@@ -61,11 +61,11 @@ def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray,
             for task in tasks:
                 take(task, _tile_task(*arguments(*task)))
         else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            from multiprocessing import get_context
+            from concurrent.futures import as_completed
 
-            # spawn: each worker loads its own ngspice (the shared library keeps global state)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            from ..processes import worker_pool
+
+            with worker_pool(workers) as pool:
                 futures = {pool.submit(_tile_task, *arguments(*task)): task for task in tasks}
                 for future in as_completed(futures):
                     take(futures[future], future.result())

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
 
 from ..crossbar import Crossbar
 from ..errors import InputError
-from ..io import atomic_path, save_npz_atomic
+from ..io import atomic_path, save_npz_atomic, write_text_atomic
+from ..processes import worker_pool
 from ..version import __version__
 from .sampling import DatasetSpec, sample_case
 
@@ -63,15 +64,23 @@ def generate(spec: DatasetSpec, out: str | Path, workers: int = 1, scheduler: st
         return out
     if not out.parent.exists():
         raise InputError(f"folder {out.parent} does not exist")
+    # everything that can refuse the job is tried before anything is written: a refused
+    # command leaves nothing behind that would block the corrected one
+    _check_can_run(spec, scheduler)
     parts = out.with_name(out.name + ".parts")
-    parts.mkdir(exist_ok=True)
     spec_file = parts / "spec.json"
-    if spec_file.exists():
-        if DatasetSpec.from_json(spec_file.read_text()) != spec:
-            raise InputError(f"{parts} holds an unfinished different dataset; remove it or choose another --out")
-    else:
-        spec_file.write_text(spec.to_json())
-    todo = [task for task in _tasks(spec, cases_per_task) if not _part_path(parts, *task).exists()]
+    stored = _stored_parts(parts, spec, cases_per_task)
+    if spec_file.exists() and stored:
+        try:
+            same = DatasetSpec.from_json(spec_file.read_text()) == spec
+        except (InputError, ValueError, TypeError):
+            same = False
+        if not same:
+            raise InputError(f"{parts} holds {len(stored)} finished parts of a different dataset; "
+                             "remove it or choose another --out")
+    parts.mkdir(exist_ok=True)
+    write_text_atomic(spec_file, spec.to_json())
+    todo = [task for task in _tasks(spec, cases_per_task) if task not in stored]
     done_cases = spec.cases - sum(stop - start for start, stop in todo)
 
     bar = None
@@ -90,6 +99,42 @@ def generate(spec: DatasetSpec, out: str | Path, workers: int = 1, scheduler: st
     _gather(spec, parts, out, cases_per_task)
     shutil.rmtree(parts)
     return out
+
+
+def _check_can_run(spec: DatasetSpec, scheduler: str | None) -> None:
+    """The first case builds (device, conductances, voltages) and ngspice is there (unless a
+    cluster runs the cases)."""
+    g, v = sample_case(spec, 0)
+    Crossbar(g, spec.device_model(), r_word=spec.r_word, r_bit=spec.r_bit).check_voltages(v)
+    if not scheduler and spec.engine != "native":
+        from ..spice.ngspice import program
+
+        program()
+
+
+def _stored_parts(parts: Path, spec: DatasetSpec, cases_per_task: int) -> set[tuple[int, int]]:
+    """The tasks whose part files are whole: every array there, one row per case, finite.
+    A part that is not (a disk fault, a hand edit: parts are written atomically) is removed
+    now, before any new work, and computed again."""
+    stored: set[tuple[int, int]] = set()
+    if not parts.is_dir():
+        return stored
+    expected = {"conductances", "voltages", *RESULT_FIELDS}
+    for task in _tasks(spec, cases_per_task):
+        path = _part_path(parts, *task)
+        if not path.exists():
+            continue
+        try:
+            with np.load(path, allow_pickle=False) as part:
+                whole = set(part.files) == expected and all(
+                    part[name].shape[0] == task[1] - task[0] and np.isfinite(part[name]).all() for name in expected)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+            whole = False
+        if whole:
+            stored.add(task)
+        else:
+            path.unlink()
+    return stored
 
 
 def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler: str | None) -> Iterable:
@@ -112,8 +157,7 @@ def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler
         for start, stop in todo:
             yield (start, stop), simulate_cases(text, start, stop)
         return
-    # spawn: each worker loads its own ngspice (the shared library keeps global state)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         local = {pool.submit(simulate_cases, text, start, stop): (start, stop) for start, stop in todo}
         for done in as_completed(local):
             yield local[done], done.result()
@@ -139,25 +183,47 @@ def _gather(spec: DatasetSpec, parts: Path, out: Path, cases_per_task: int) -> N
 
 
 def read_spec(path: str | Path) -> DatasetSpec:
-    import h5py
-
-    with h5py.File(path, "r") as h5:
-        return DatasetSpec.from_json(h5.attrs["spec"])
+    return load(path, arrays=False)[0]
 
 
-def load(path: str | Path) -> tuple[DatasetSpec, dict[str, np.ndarray]]:
-    """(spec, arrays): conductances (C, M, N), voltages (C, V, M), currents (C, V, N), powers (C, V)."""
+def load(path: str | Path, arrays: bool = True) -> tuple[DatasetSpec, dict[str, np.ndarray]]:
+    """(spec, arrays): conductances (C, M, N), voltages (C, V, M), currents (C, V, N), powers (C, V).
+
+    Checked as it is read: the spec, every array there with the spec's shapes, finite values;
+    anything else is a one-line InputError naming the file and the field."""
     import h5py
 
     path = Path(path)
     if not path.exists():
         raise InputError(f"dataset {path} does not exist")
+    if path.is_dir():
+        raise InputError(f"dataset {path} is a folder")
     try:
         with h5py.File(path, "r") as h5:
-            spec = DatasetSpec.from_json(h5.attrs["spec"])
-            return spec, {name: h5[name][()] for name in h5}
+            if "spec" not in h5.attrs:
+                raise InputError(f"dataset {path} has no spec attribute: not a spicenn dataset")
+            try:
+                spec = DatasetSpec.from_json(h5.attrs["spec"])
+            except (ValueError, TypeError, KeyError) as error:
+                raise InputError(f"dataset {path}: its spec is not readable ({error})") from None
+            if not arrays:
+                return spec, {}
+            data = {name: h5[name][()] for name in h5}
     except OSError as error:
         raise InputError(f"{path} is not a spicenn HDF5 dataset ({error})") from None
+    expected = {"conductances": (spec.cases, spec.rows, spec.columns),
+                "voltages": (spec.cases, spec.vectors, spec.rows),
+                "currents": (spec.cases, spec.vectors, spec.columns)}
+    for name, shape in expected.items():
+        if name not in data:
+            raise InputError(f"dataset {path} has no {name!r} array")
+        if data[name].shape != shape:
+            raise InputError(f"dataset {path}: {name!r} is {data[name].shape}, its spec says {shape}")
+    for name, values in data.items():
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
+            bad = np.argwhere(~np.isfinite(values))[0].tolist()
+            raise InputError(f"dataset {path}: {name!r} holds NaN or inf (first at index {bad})")
+    return spec, data
 
 
 def metadata(path: str | Path) -> dict:

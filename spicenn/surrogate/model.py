@@ -216,15 +216,27 @@ class CrossbarSurrogate(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path) -> CrossbarSurrogate:
-        path = Path(path)
+        """A saved surrogate from its file, or a shipped one by name (`load("powerlaw32")`)."""
+        from ..models import surrogate_path
+
+        path = surrogate_path(path)
         if not path.exists():
             raise InputError(f"surrogate model {path} does not exist")
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
-            model = cls(SurrogateConfig(**saved["config"]))
+            if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict)
+                    and isinstance(saved.get("state_dict"), dict)):
+                raise InputError(f"{path} is not a spicenn surrogate model (no config and state_dict)")
+            for name, value in saved["state_dict"].items():
+                if not isinstance(value, torch.Tensor) or (value.is_floating_point() and not value.isfinite().all()):
+                    raise InputError(f"{path}: parameter {name!r} is not a finite tensor")
+            config = SurrogateConfig(**saved["config"])  # ranges checked before anything is built
+            model = cls(config)
             model.load_state_dict(saved["state_dict"])
-        except InputError:
-            raise
+        except InputError as error:
+            if str(path) in str(error):
+                raise
+            raise InputError(f"{path}: {error}") from None
         except Exception as error:  # a wrong or damaged file
             raise InputError(f"{path} is not a spicenn surrogate model ({type(error).__name__})") from None
         return model

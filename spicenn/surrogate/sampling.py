@@ -25,6 +25,9 @@ INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
 ENGINES = ("shared", "subprocess", "native")
 
 
+MAX_TILE_SIDE = 1024  # a surrogate's or dataset's tile; real arrays stop far below (ADC and IR drop)
+
+
 @dataclass(frozen=True)
 class TileConfig:
     """One crossbar tile's circuit and value ranges: what a dataset samples and a surrogate serves."""
@@ -41,6 +44,8 @@ class TileConfig:
     def __post_init__(self) -> None:
         for name in ("rows", "columns"):
             object.__setattr__(self, name, _whole(name, getattr(self, name), 1))
+            if getattr(self, name) > MAX_TILE_SIDE:
+                raise InputError(f"{name} = {getattr(self, name)}: tiles of at most {MAX_TILE_SIDE} a side")
         device = self.device if isinstance(self.device, Device) else from_dict(dict(self.device))
         object.__setattr__(self, "device", device.to_dict())
         for name in ("r_word", "r_bit"):
