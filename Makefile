@@ -27,6 +27,8 @@ demo: setup
 # lint first: a red lint is a red CI; then the suite with the docstrings' examples
 test: lint
 	$(PY) -m pytest -q -n 2 --doctest-modules spicenn tests
+	# the wheel, installed outside the checkout: shipped models found, commands run
+	bash scripts/wheel_smoke.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -47,9 +47,10 @@ class SubprocessEngine:
     name = "subprocess"
 
     def __init__(self, timeout: float | None = None):
+        """`timeout`: seconds before a run is stopped with a SpiceError (default TIME_LIMIT)."""
         found = program()
         self.path, self.version, self.klu = found.path, found.version, found.klu
-        self.timeout = timeout
+        self.timeout = TIME_LIMIT if timeout is None else timeout
 
     def run(self, netlist: str, accounting: bool = False, includes: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         """`accounting`: ngspice -b prints its `.options acct` statistics by itself; `includes`:
@@ -74,6 +75,11 @@ class SubprocessEngine:
         self.last_output = output
         return vectors
 
+
+# seconds: the batch engine's limit per run (its benchmarks' runs stay under a minute). The
+# shared engine runs in the foreground and has none: ngspice's background run (bg_run) races
+# with reading its results through PySpice 1.5 (tried: wrong plots and a heap corruption)
+TIME_LIMIT = 1800.0
 
 _shared_lock = threading.Lock()
 _shared_instance = None
@@ -110,6 +116,7 @@ def _pyspice_shared() -> Any:
             from PySpice.Spice.NgSpice.Shared import NgSpiceShared
         except ImportError as error:  # pragma: no cover - PySpice is a dependency
             raise SpiceNotFoundError(f"PySpice is not importable: {error}") from None
+
         NgSpiceShared.LIBRARY_PATH = library_path()
         try:
             with _no_local_init():
