@@ -309,10 +309,12 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
                            tile_columns: int | None, activation: str, t_read: float | None, config: Path | None,
                            plot: Path | None, as_json: bool) -> None:
     """TOPS/W of a whole network (per layer and total) on a batch of real inputs."""
+    from .activations import check_activation
     from .energy import file_network_energy
     from .energy.peripherals import peripherals_from
     from .io import load_array
 
+    check_activation(activation)
     x = load_array(inputs, "inputs")
     peripherals = peripherals_from(config, t_read)
     if model_spec is not None:
@@ -640,6 +642,12 @@ def _terminate(signum: int, frame: Any) -> None:
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings as one line each, not a source excerpt."""
+    click.echo(f"warning: {message}", err=True)
+
+
 def _fail(message: str, status: int) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(status)
@@ -648,8 +656,10 @@ def _fail(message: str, status: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every expected failure is one line on stderr and a non-zero exit."""
     import signal
+    import warnings
 
     signal.signal(signal.SIGTERM, _terminate)
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort as error:

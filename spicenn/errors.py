@@ -19,3 +19,7 @@ class SpiceError(SpicennError):
 
 class ConvergenceError(SpiceError):
     """The circuit did not converge even with gmin and source stepping."""
+
+
+class SpicennWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints one line)."""

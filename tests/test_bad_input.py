@@ -19,6 +19,7 @@ from spicenn.cli import main
 from spicenn.models import surrogate as shipped_surrogate
 
 G, V = "G.npy", "V.npy"
+INJECTION = "x\n.control\nshell touch pwned\n.endc"
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def folder(tmp_path, monkeypatch, rng):
     Path("notes.txt").write_text("not a folder\n")
     Path("a_folder").mkdir()
     Path("bad.toml").write_text("[network\nsizes = 3\n")
+    Path("adc1000.toml").write_text("[peripherals]\nadc_bits = 1000\n")
     Path("empty.pt").write_bytes(b"")
     torch.save({"config": {"rows": 3000, "columns": 3000}, "state_dict": {}}, "huge.pt")
     saved = torch.load(shipped_surrogate("powerlaw32"), weights_only=True)
@@ -98,6 +100,15 @@ CASES = {
     "simulate: unknown device": (["simulate", *SIM, "-d", "unobtainium", "-o", "r.npz"], 1, "unknown device"),
     "surrogate dataset: unknown device": (["surrogate", "dataset", "-m", "4", "-n", "4", "-d", "nope", "--cases", "2",
                                            "-o", "d.h5"], 1, "unknown device"),
+    "energy: a 1000-bit ADC": (["energy", *SIM, "--config", "adc1000.toml"], 1, "adc_bits must be"),
+    # free text that could reach a netlist or a file name is a checked name, never passed on
+    "simulate: a device name carrying commands": (["simulate", *SIM, "-d", INJECTION, "-o", "r.npz"], 1,
+                                                   "unknown device"),
+    "simulate: a parameter carrying commands": (["simulate", *SIM, "-d", "sinh", "-p", f"k={INJECTION}",
+                                                 "-o", "r.npz"], 1, "k"),
+    "network-energy: an activation carrying commands": (["network-energy", "-n", "G.npy", "-x", V, "--activation",
+                                                        INJECTION], 1, "activation"),
+    "evaluate: a backend carrying commands": (["evaluate", "-M", "runs_no_config", "-b", INJECTION], 1, ""),
     "surrogate dataset: tile too large": (["surrogate", "dataset", "-m", "5000", "-n", "4", "--cases", "2",
                                            "-o", "d.h5"], 1, "at most 1024"),
 }
@@ -117,6 +128,18 @@ def test_bad_input_is_one_line_and_leaves_nothing(case, folder, capsys):
     assert "Traceback" not in captured.err + captured.out
     after = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
     assert after == before, f"left behind: {sorted(set(after) - set(before))}"
+    assert not (folder / "pwned").exists()
+
+
+def test_a_preset_far_outside_its_fitted_range_is_said_once(folder, capsys):
+    from spicenn.crossbar import spec
+
+    spec._warned_outside_fit.clear()
+    np.save("Gfar.npy", np.full((4, 3), 1e-4))  # poole-frenkel-high is fitted over ~0.5-2.6 uS
+    main(["simulate", "-g", "Gfar.npy", "-v", V, "-d", "poole-frenkel-high", "-o", "r.npz"])
+    main(["simulate", "-g", "Gfar.npy", "-v", V, "-d", "poole-frenkel-high", "-o", "r.npz"])
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1 and "outside the range poole-frenkel was fitted over" in warned[0]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")

@@ -132,7 +132,7 @@ def test_a_config_file_overrides_defaults_and_round_trips(tmp_path):
     ("[peripherals]\nadc_fom_typo = 1\n", "unknown key 'adc_fom_typo'"),
     ("[periphrals]\nt_read = 1\n", "unknown table"),
     ("[peripherals]\ndac_energy = -1e-12\n", "must be >= 0"),
-    ("[peripherals]\nadc_bits = 0\n", "whole number >= 1"),
+    ("[peripherals]\nadc_bits = 0\n", "whole number from 1 to 24"),
     ("[peripherals]\nt_read = 'fast'\n", "must be a number"),
     ("[peripherals\n", "not valid TOML"),
 ])

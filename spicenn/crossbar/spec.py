@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,11 +11,26 @@ import numpy as np
 
 from ..checks import finite_array, finite_number
 from ..devices import Device, Linear, get_device
-from ..errors import InputError
+from ..errors import InputError, SpicennWarning
 
 MAX_CONDUCTANCE = 1.0  # S; a crossbar device above 1 S is almost surely a unit mistake
 MAX_ABS_VOLTAGE = 100.0  # V
 MAX_RESISTANCE = 1e12  # ohm
+# a preset's I-V was fitted over [g_off, g_on]; beyond this factor outside it, say so (once per preset)
+FITTED_RANGE_SLACK = 2.0
+_warned_outside_fit: set[str] = set()
+
+
+def _warn_outside_fit(device: Device, g: np.ndarray) -> None:
+    if device.g_off is None or device.g_on is None or device.name in _warned_outside_fit:
+        return
+    low, high = float(g.min()), float(g.max())
+    if low < device.g_off / FITTED_RANGE_SLACK or high > device.g_on * FITTED_RANGE_SLACK:
+        factor = max(device.g_off / low, high / device.g_on)
+        _warned_outside_fit.add(device.name)
+        warnings.warn(f"conductances reach {factor:.3g}x outside the range {device.name} was fitted over "
+                      f"[{device.g_off:g}, {device.g_on:g}] S: its I-V is an extrapolation there",
+                      SpicennWarning, stacklevel=4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +68,7 @@ class Crossbar:
         object.__setattr__(self, "conductances", g)
         device = self.device if isinstance(self.device, Device) else get_device(self.device)
         object.__setattr__(self, "device", device)
+        _warn_outside_fit(device, g)
         for name in ("r_word", "r_bit", "r_source"):
             object.__setattr__(self, name, finite_number(name, getattr(self, name), minimum=0.0,
                                                          maximum=MAX_RESISTANCE))

@@ -44,10 +44,11 @@ class Peripherals:
         finite_number("t_read", self.t_read, minimum=0.0, strict_minimum=True)
         for name in ("dac_energy", "adc_fom", "tia_energy"):
             finite_number(name, getattr(self, name), minimum=0.0)
-        for name, low in (("adc_bits", 1), ("input_bits", 1), ("weight_slices", 1)):
+        # beyond these, no converter or bit-serial scheme exists (a 1000-bit ADC is a slip)
+        for name, low, high in (("adc_bits", 1, 24), ("input_bits", 1, 32), ("weight_slices", 1, 64)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InputError(f"{name} must be a whole number >= {low}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise InputError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
         table = {}
         for bits, energy in dict(self.adc_table).items():
             try:
