@@ -24,7 +24,9 @@ TABLES = {"joksas2022": joksas2022.table, "joksas2022-poole-frenkel": joksas2022
           "joksas2022-wires": wires.table, "babu2017": babu2017.table, "kim2019": kim2019.table,
           "li2023": li2023.table}
 # run folders whose command is not `spicenn reproduce <folder name>`
-COMMANDS = {"joksas2022-poole-frenkel": "spicenn reproduce joksas2022 --devices poole-frenkel"}
+# the command that made each table; the devices named explicitly (the default became poole-frenkel on 2026-12-03)
+COMMANDS = {"joksas2022": "spicenn reproduce joksas2022 --devices powerlaw",
+            "joksas2022-poole-frenkel": "spicenn reproduce joksas2022 --devices poole-frenkel"}
 
 
 def main() -> None:

@@ -539,6 +539,24 @@ def evaluate_command(run_dir: Path, backend: str, compare: str | None, count: in
 
 
 @cli.group()
+def data() -> None:
+    """Datasets from files a user has (nothing is downloaded)."""
+
+
+@data.command("mnist")
+@click.option("--from", "source", required=True, type=FILE,
+              help="folder of the four MNIST IDX files, plain or .gz (standard names)")
+@click.option("--to", "destination", default=Path("data") / "mnist", show_default=True, type=OUT_FOLDER)
+def data_mnist(source: Path, destination: Path) -> None:
+    """Check the full MNIST set and put it where `--mnist data/mnist` reads it."""
+    from .nn.data import import_mnist
+
+    counts = import_mnist(source, destination)
+    click.echo(f"wrote {destination}: {counts['train']:,} training and {counts['test']:,} test digits "
+               f"(use --mnist {destination}, or path = \"{destination}\" in a run configuration)")
+
+
+@cli.group()
 def reproduce() -> None:
     """Reproduce a paper's results."""
 
@@ -563,7 +581,8 @@ def _print_reproduction(payload: Any, as_json: bool, table: str, written: str) -
 @click.option("--json", "as_json", is_flag=True, help="one JSON object keyed by a, b, c, d")
 @click.option("--out", "-o", default=None, type=OUT_FOLDER,
               help="folder for runs and results [default: runs/joksas2022[-quick]]")
-@click.option("--devices", default="powerlaw", show_default=True, help="powerlaw | poole-frenkel")
+@click.option("--devices", default="poole-frenkel", show_default=True,
+              help="poole-frenkel (the published version's devices) | powerlaw (its first preprint's)")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
 def reproduce_joksas2022(quick: bool, as_json: bool, out: Path | None, devices: str, workers: int) -> None:
     """Nonideality-aware training (Joksas et al., Adv. Sci. 2022): error and TOPS/W of cases a-d."""

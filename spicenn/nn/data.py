@@ -37,10 +37,16 @@ class Data:
         return int(max(self.train.y.max(), self.test.y.max())) + 1
 
 
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
 def _read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
-        raw = stream.read()
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError; a cut archive ends early
+        raise InputError(f"{path} is not a readable{' gzip' if path.suffix == '.gz' else ''} file ({error})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise InputError(f"{path} is not an IDX file of unsigned bytes")
     dims = raw[3]
@@ -56,6 +62,40 @@ def _find(folder: Path, stem: str) -> Path:
         if (folder / name).exists():
             return folder / name
     raise InputError(f"{folder} has no {stem}[.gz] (the standard MNIST IDX file names)")
+
+
+def read_mnist(folder: str | Path) -> dict[str, np.ndarray]:
+    """The four MNIST arrays from a folder of IDX files (plain or .gz, standard names),
+    checked: 28x28 images, labels 0-9, as many labels as images."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"MNIST folder {folder} does not exist")
+    arrays = {stem: _read_idx(_find(folder, stem)) for stem in MNIST_FILES}
+    for split in ("train", "t10k"):
+        images, labels = arrays[f"{split}-images-idx3-ubyte"], arrays[f"{split}-labels-idx1-ubyte"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise InputError(f"{split} images in {folder} are {images.shape}, not (n, 28, 28)")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise InputError(f"{split} files in {folder} disagree: {len(images)} images, {labels.shape} labels")
+        if labels.size and labels.max() > 9:
+            raise InputError(f"{split} labels in {folder} go up to {labels.max()}, not 0-9")
+    return arrays
+
+
+def import_mnist(source: str | Path, destination: str | Path = Path("data") / "mnist") -> dict[str, int]:
+    """Check the MNIST files in `source` (an IDX folder, or the four .gz archives) and write
+    them, uncompressed under the standard names, to `destination` (each file atomically), where
+    `--mnist` / `path =` read them. Returns {"train": n, "test": n}. Nothing is downloaded."""
+    from ..io import atomic_path, check_output
+
+    arrays = read_mnist(source)
+    destination = check_output(destination, folder=True, what="MNIST destination")
+    destination.mkdir(parents=True, exist_ok=True)
+    for stem, values in arrays.items():
+        header = bytes([0, 0, 0x08, values.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in values.shape)
+        with atomic_path(destination / stem) as temporary:
+            temporary.write_bytes(header + values.astype(np.uint8).tobytes())
+    return {"train": len(arrays[MNIST_FILES[1]]), "test": len(arrays[MNIST_FILES[3]])}
 
 
 def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, validation: float, test: float) -> Data:
@@ -74,15 +114,9 @@ def load_data(name: str = "mnist", seed: int = 0, path: str | Path | None = None
     if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
         raise InputError("validation and test shares must be in (0, 1) and sum to less than 1")
     if name == "mnist" and path is not None:
-        folder = Path(path)
-        if not folder.is_dir():
-            raise InputError(f"MNIST folder {folder} does not exist")
-        x_train = _read_idx(_find(folder, "train-images-idx3-ubyte")).reshape(-1, 784)
-        y_train = _read_idx(_find(folder, "train-labels-idx1-ubyte"))
-        x_test = _read_idx(_find(folder, "t10k-images-idx3-ubyte")).reshape(-1, 784)
-        y_test = _read_idx(_find(folder, "t10k-labels-idx1-ubyte"))
-        if len(x_train) != len(y_train) or len(x_test) != len(y_test):
-            raise InputError(f"MNIST files in {folder} disagree on the number of digits")
+        arrays = read_mnist(path)
+        x_train, y_train, x_test, y_test = (arrays[stem] for stem in MNIST_FILES)
+        x_train, x_test = x_train.reshape(-1, 784), x_test.reshape(-1, 784)
         data = _split("mnist", (x_train / 255.0).astype(np.float32), y_train.astype(np.int64), seed,
                       validation, 1e-9)
         train = Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y]))
