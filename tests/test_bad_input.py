@@ -49,6 +49,18 @@ def folder(tmp_path, monkeypatch, rng):
         h5["currents"] = np.zeros((1, 1, 1))
     Path("run_is_file").write_text("x")
     Path("runs_no_config").mkdir()
+    from spicenn.models import example
+
+    for name, content in (("corrupt_best", b"\x80\x04 not a checkpoint"), ("pickle_best", None)):
+        Path(name).mkdir()
+        Path(name, "config.toml").write_text(example("mnist-powerlaw-high").read_text())
+        if content is None:  # a pickle that would run code if unpickled
+            import pickle
+
+            content = pickle.dumps(os.system)
+        Path(name, "best.pt").write_bytes(content)
+    Path("corrupt_metrics").mkdir()
+    Path("corrupt_metrics", "metrics.csv").write_text("epoch,validation_median\n1,\n")
     return tmp_path
 
 
@@ -79,6 +91,10 @@ CASES = {
     "energy: --config not TOML": (["energy", *SIM, "--config", "bad.toml"], 1, "not valid TOML"),
     "train: config not TOML": (["train", "-c", "bad.toml"], 1, "not valid TOML"),
     "train: unknown shipped config": (["train", "-c", "no-such-config"], 1, "no shipped configuration"),
+    "evaluate: a corrupt best.pt": (["evaluate", "-M", "corrupt_best", "-b", "ideal", "--n", "5"], 1,
+                                    "not a readable checkpoint"),
+    "evaluate: a pickle as best.pt": (["evaluate", "-M", "pickle_best", "-b", "ideal", "--n", "5"], 1,
+                                      "not a readable checkpoint"),
     "evaluate: not a run folder": (["evaluate", "-M", "runs_no_config", "-b", "ideal"], 1, "not a run folder"),
     "surrogate predict: empty model": (["surrogate", "predict", "-M", "empty.pt", *SIM, "-o", "p.npz"], 1,
                                        "not a spicenn surrogate"),
@@ -248,3 +264,11 @@ def test_workers_do_not_outlive_a_killed_dataset_job(signal_name, tmp_path):
     finally:
         if job.poll() is None:
             job.kill()
+
+
+def test_a_corrupt_metrics_file_is_named(folder):
+    from spicenn.errors import InputError
+    from spicenn.nn.training import best_epoch
+
+    with pytest.raises(InputError, match="corrupt_metrics/metrics.csv is not a spicenn metrics file"):
+        best_epoch("corrupt_metrics")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,9 @@ def _check_run_folder(config: RunConfig, run_dir: Path) -> None:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """A checkpoint as data (`weights_only=True`), or a one-line InputError naming the file."""
     try:
-        saved = torch.load(path, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign files before refusing them
+            warnings.simplefilter("ignore")
+            saved = torch.load(path, weights_only=True)
     except Exception as error:  # torch raises several kinds for truncated or foreign files
         raise InputError(f"{path} is not a readable checkpoint ({type(error).__name__}); "
                          "remove it to start that run again") from None
@@ -220,8 +223,9 @@ def load_run(run_dir: str | Path, config: RunConfig | None = None) -> CrossbarML
     if not best.exists():
         raise InputError(f"{run_dir} has no trained model (best.pt); run `spicenn train` first")
     model = build_model(config)
+    saved = load_checkpoint(best)
     try:
-        model.load_state_dict(load_checkpoint(best)["model"])
+        model.load_state_dict(saved["model"])
     except (KeyError, RuntimeError, ValueError, TypeError) as error:
         raise InputError(f"{best} does not fit the run's network ({type(error).__name__})") from None
     model.eval()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +224,9 @@ class CrossbarSurrogate(nn.Module):
         if not path.exists():
             raise InputError(f"surrogate model {path} does not exist")
         try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch warns about foreign files before refusing them
+                warnings.simplefilter("ignore")
+                saved = torch.load(path, map_location="cpu", weights_only=True)
             if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict)
                     and isinstance(saved.get("state_dict"), dict)):
                 raise InputError(f"{path} is not a spicenn surrogate model (no config and state_dict)")
