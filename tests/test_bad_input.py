@@ -270,5 +270,5 @@ def test_a_corrupt_metrics_file_is_named(folder):
     from spicenn.errors import InputError
     from spicenn.nn.training import best_epoch
 
-    with pytest.raises(InputError, match="corrupt_metrics/metrics.csv is not a spicenn metrics file"):
+    with pytest.raises(InputError, match=r"corrupt_metrics/metrics\.csv is not a spicenn metrics file"):
         best_epoch("corrupt_metrics")
