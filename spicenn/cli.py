@@ -643,6 +643,20 @@ def _device_learning_reproduction(name: str, summary: str) -> None:
         _print_reproduction(results, as_json, module.table(results), f"{out}/results.json and {out}/{name}.png")
 
 
+@reproduce.command("babu2017-noise")
+@click.option("--quick", is_flag=True, help="2 epochs per network (about 15 minutes on 2 cores)")
+@json_option
+@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/babu2017-noise[-quick]]")
+def reproduce_babu2017_noise(quick: bool, as_json: bool, out: Path | None) -> None:
+    """Babu & Rajendran's noise claim as a grid: variability x pixel noise x 3 seeds."""
+    from .reproduce import babu2017
+
+    out = _default_out("babu2017-noise", quick, out)
+    results = babu2017.noise_grid(out, quick=quick, progress=not as_json)
+    _print_reproduction(results, as_json, babu2017.grid_table(results),
+                        f"{out}/results.json and {out}/babu2017-noise-grid.png")
+
+
 _device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")
 _device_learning_reproduction("kim2019", "Soft-bounds devices with and without zero-shifting (Kim et al.).")
 _device_learning_reproduction("li2023", "Binary stochastic learning against back-propagation (Li et al.).")

@@ -140,3 +140,34 @@ def test_a_device_trained_network_reads_out_the_same_in_spice():
         logits = net(torch.as_tensor(x, dtype=torch.float64)).numpy()
     np.testing.assert_allclose(checked["logits"], logits, rtol=1e-8, atol=1e-10)
     assert checked["accuracy"] == accuracy(net, x, y)
+
+
+def test_babu_noise_grid_statistics_from_recorded_networks(tmp_path):
+    """The grid's arithmetic on recorded accuracies (a resumed grid trains nothing): relative
+    degradation device − float per seed, median and range, and where the claim holds."""
+    import json
+
+    from spicenn.reproduce import babu2017
+    from spicenn.reproduce.common import resume
+
+    s = babu2017.grid_settings(quick=True)
+    setup = resume(tmp_path, {**s, "sizes": [784, 100, 10], "dynamic_range": 15, "levels": 32})["setup"]
+    runs = {}
+    for seed in range(s["seeds"]):
+        runs[f"float/0/{seed}"] = [0.9, 0.9, 0.81, 0.72, 0.63]  # degradation 0, 0, 10, 20, 30 %
+        for v in s["variabilities"]:
+            # variability 0 degrades less on every seed; the others by seed-dependent amounts
+            worse = 0.0 if v == 0 else (seed - 1) * 0.05
+            runs[f"rounding/{v:g}/{seed}"] = [0.8, 0.8, 0.8 * (0.95 - worse), 0.8 * (0.85 - worse), 0.8 * 0.7]
+    (tmp_path / "results.json").write_text(json.dumps({"setup": setup, "runs": runs}))
+    results = babu2017.noise_grid(tmp_path, quick=True, progress=False)
+    cell = results["grid"]["0"]
+    np.testing.assert_allclose(cell["median"], [0.0, 0.0, -0.05, -0.05, 0.0], atol=1e-12)
+    assert cell["holds"] == [False, False, True, True, False]
+    spread = results["grid"]["0.1"]
+    np.testing.assert_allclose(spread["low"][2:4], [-0.1, -0.1], atol=1e-12)  # seed 0: 5 points better
+    np.testing.assert_allclose(spread["high"][2:4], [0.0, 0.0], atol=1e-12)  # seed 2: as float
+    assert not any(spread["holds"])
+    text = babu2017.grid_table(results)
+    assert "the claim holds (every seed) at: variability 0, std 0.2, variability 0, std 0.3" in text
+    assert (tmp_path / "babu2017-noise-grid.png").stat().st_size > 0
