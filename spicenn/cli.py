@@ -584,12 +584,13 @@ def _print_reproduction(payload: Any, as_json: bool, table: str, written: str) -
 @click.option("--devices", default="poole-frenkel", show_default=True,
               help="poole-frenkel (the published version's devices) | powerlaw (its first preprint's)")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
-def reproduce_joksas2022(quick: bool, as_json: bool, out: Path | None, devices: str, workers: int) -> None:
+@click.option("--seed", default=0, show_default=True, type=Whole(0), help="seed of the training and of the data split")
+def reproduce_joksas2022(quick: bool, as_json: bool, out: Path | None, devices: str, workers: int, seed: int) -> None:
     """Nonideality-aware training (Joksas et al., Adv. Sci. 2022): error and TOPS/W of cases a-d."""
     from .reproduce import joksas2022
 
     out = _default_out("joksas2022", quick, out)
-    results = joksas2022.run(out, quick=quick, devices=devices, workers=workers, progress=not as_json)
+    results = joksas2022.run(out, quick=quick, devices=devices, seed=seed, workers=workers, progress=not as_json)
     _print_reproduction(joksas2022.summary(results), as_json, joksas2022.table(results),
                         f"{out}/results.json and {out}/joksas2022.png")
 
