@@ -272,3 +272,24 @@ def test_a_corrupt_metrics_file_is_named(folder):
 
     with pytest.raises(InputError, match=r"corrupt_metrics/metrics\.csv is not a spicenn metrics file"):
         best_epoch("corrupt_metrics")
+
+
+@pytest.mark.parametrize("engine", ["shared", "subprocess"])
+def test_a_run_over_the_time_limit_is_stopped_and_the_engine_still_works(engine, rng):
+    import time
+
+    import spicenn
+    from spicenn.errors import SpiceError
+    from spicenn.netlist import netlist_text
+    from spicenn.spice.engines import SharedEngine, SubprocessEngine
+
+    slow = spicenn.Crossbar(np.full((64, 64), 1e-4), device="sinh", r_word=1.0, r_bit=1.0)
+    text = netlist_text(slow, rng.uniform(0, 0.5, (32, 64)))  # seconds in ngspice
+    bounded = (SharedEngine if engine == "shared" else SubprocessEngine)(timeout=0.2)
+    started = time.perf_counter()
+    with pytest.raises(SpiceError, match="did not finish within 0.2 s"):
+        bounded.run(text)
+    assert time.perf_counter() - started < 5
+    g, v = rng.uniform(1e-6, 1e-4, (3, 2)), rng.uniform(0, 0.5, (2, 3))
+    result = spicenn.simulate(spicenn.Crossbar(g), v, engine=engine)
+    np.testing.assert_allclose(result.currents, v @ g, rtol=1e-9)

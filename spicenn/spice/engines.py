@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -76,10 +76,12 @@ class SubprocessEngine:
         return vectors
 
 
-# seconds: the batch engine's limit per run (its benchmarks' runs stay under a minute). The
-# shared engine runs in the foreground and has none: ngspice's background run (bg_run) races
-# with reading its results through PySpice 1.5 (tried: wrong plots and a heap corruption)
+# seconds: no single ngspice run spicenn starts may take longer (its benchmarks' runs stay
+# under a minute); both engines stop a run there with a SpiceError
 TIME_LIMIT = 1800.0
+# set by ngspice's background thread when a run ends (`bg_run`, the shared engine's way to
+# bound a run: the foreground `run` cannot be stopped)
+_run_finished = threading.Event()
 
 _shared_lock = threading.Lock()
 _shared_instance = None
@@ -117,10 +119,19 @@ def _pyspice_shared() -> Any:
         except ImportError as error:  # pragma: no cover - PySpice is a dependency
             raise SpiceNotFoundError(f"PySpice is not importable: {error}") from None
 
+        class Shared(NgSpiceShared):
+            @staticmethod
+            def _background_thread_running(exited: bool, ngspice_id: int, user_data: Any) -> int:
+                # ngspice calls this with False when a background run starts and True when it
+                # ends (PySpice 1.5's own version returns None where C wants an int)
+                if exited:
+                    _run_finished.set()
+                return 0
+
         NgSpiceShared.LIBRARY_PATH = library_path()
         try:
             with _no_local_init():
-                _shared_instance = NgSpiceShared.new_instance()
+                _shared_instance = Shared.new_instance()
         except OSError as error:
             raise SpiceNotFoundError(f"cannot load the ngspice shared library "
                                      f"{NgSpiceShared.LIBRARY_PATH}: {error}") from None
@@ -132,7 +143,9 @@ class SharedEngine:
 
     name = "shared"
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float | None = None) -> None:
+        """`timeout`: seconds before a run is halted with a SpiceError (default TIME_LIMIT)."""
+        self.timeout = TIME_LIMIT if timeout is None else timeout
         self._ng = _pyspice_shared()
         from PySpice.Spice.NgSpice.Shared import ffi
 
@@ -171,7 +184,7 @@ class SharedEngine:
                 self._command("remcirc")
                 raise SpiceError("ngspice could not parse the circuit: " + " | ".join(problems[:3]))
             try:
-                output = self._command("run")
+                output = self._run_bounded()
                 problems = _error_lines(output.splitlines())
                 plot = ffi.string(self._lib.ngSpice_CurPlot()).decode()
                 solved = time.perf_counter()
@@ -188,6 +201,28 @@ class SharedEngine:
             self.last_output = loaded_output + output.splitlines()
             return vectors
 
+    def _run_bounded(self) -> str:
+        """`run` in ngspice's background thread, waited for up to `timeout` seconds; halted
+        (and waited for, so that nothing reads or frees the circuit under it) when it takes
+        longer or the wait is interrupted."""
+        self._ng.clear_output()
+        _run_finished.clear()
+        if self._lib.ngSpice_Command(b"bg_run"):
+            raise SpiceError("ngspice refused to start the run")
+        try:
+            finished = _run_finished.wait(self.timeout)
+        except BaseException:
+            self._halt()
+            raise
+        if not finished:
+            self._halt()
+            raise SpiceError(f"ngspice did not finish within {self.timeout:g} s (halted)")
+        return "\n".join(self._ng._stdout + self._ng._stderr)
+
+    def _halt(self) -> None:
+        self._lib.ngSpice_Command(b"bg_halt")
+        _run_finished.wait(60)
+
     def _read_plot(self, plot: str) -> dict[str, np.ndarray]:
         ffi, lib = self._ffi, self._lib
         names = lib.ngSpice_AllVecs(plot.encode())
@@ -203,7 +238,7 @@ class SharedEngine:
         return vectors
 
 
-ENGINES = {"shared": SharedEngine, "subprocess": SubprocessEngine}
+ENGINES: dict[str, Callable[[], Engine]] = {"shared": SharedEngine, "subprocess": SubprocessEngine}
 _engines: dict[str, Engine] = {}
 
 
