@@ -658,6 +658,19 @@ def reproduce_babu2017_noise(quick: bool, as_json: bool, out: Path | None) -> No
                         f"{out}/results.json and {out}/babu2017-noise-grid.png")
 
 
+@reproduce.command("li2023-comparison")
+@click.option("--quick", is_flag=True, help="4 epochs per network")
+@json_option
+@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/li2023-comparison[-quick]]")
+def reproduce_li2023_comparison(quick: bool, as_json: bool, out: Path | None) -> None:
+    """Li et al.'s comparison: binary learning against back-propagation on the same devices, 3 seeds."""
+    from .reproduce import li2023
+
+    out = _default_out("li2023-comparison", quick, out)
+    results = li2023.comparison(out, quick=quick, progress=not as_json)
+    _print_reproduction(results, as_json, li2023.comparison_table(results), f"{out}/results.json")
+
+
 _device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")
 _device_learning_reproduction("kim2019", "Soft-bounds devices with and without zero-shifting (Kim et al.).")
 _device_learning_reproduction("li2023", "Binary stochastic learning against back-propagation (Li et al.).")

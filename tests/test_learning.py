@@ -171,3 +171,23 @@ def test_babu_noise_grid_statistics_from_recorded_networks(tmp_path):
     text = babu2017.grid_table(results)
     assert "the claim holds (every seed) at: variability 0, std 0.2, variability 0, std 0.3" in text
     assert (tmp_path / "babu2017-noise-grid.png").stat().st_size > 0
+
+
+def test_li_comparison_statistics_from_recorded_networks(tmp_path):
+    import json
+
+    from spicenn.reproduce import li2023
+    from spicenn.reproduce.common import resume
+
+    s = {**li2023.settings(True), "seeds": li2023.COMPARISON_SEEDS, "algorithms": list(li2023.ALGORITHMS)}
+    s.pop("spice_images")
+    setup = resume(tmp_path, s)["setup"]
+    accuracies = {"float back-propagation": [0.93, 0.94, 0.92], "back-propagation on the devices": [0.90, 0.91, 0.92],
+                  "binary stochastic": [0.89, 0.93, 0.91]}
+    runs = {f"{name}/{algorithm}/{seed}": value for name in li2023.DATASETS
+            for algorithm, values in accuracies.items() for seed, value in enumerate(values)}
+    (tmp_path / "results.json").write_text(json.dumps({"setup": setup, "runs": runs}))
+    results = li2023.comparison(tmp_path, quick=True, progress=False)
+    cell = results["summary"]["mnist"]["binary stochastic"]
+    assert (cell["median"], cell["low"], cell["high"]) == (0.91, 0.89, 0.93)
+    assert "not separable (ranges overlap)" in li2023.comparison_table(results)

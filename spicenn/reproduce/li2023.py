@@ -70,6 +70,77 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
     return results
 
 
+ALGORITHMS = {  # name -> (network class, update rule)
+    "float back-propagation": ("float", "float"),
+    "back-propagation on the devices": ("device", "rounding"),  # the paper's benchmark: same devices, device steps
+    "binary stochastic": ("binary", "binary"),
+}
+COMPARISON_SEEDS = 3
+
+
+def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> dict[str, Any]:
+    """The paper's comparison: high-precision back-propagation on the same 32-level,
+    range-15 devices (each update the desired change rounded stochastically to whole device
+    steps), beside float back-propagation and the binary algorithm, 3 training seeds each
+    (the data split fixed); accuracy median and range per algorithm. Resumes."""
+    import numpy as np
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    s = {**settings(quick), "seeds": COMPARISON_SEEDS, "algorithms": list(ALGORITHMS)}
+    s.pop("spice_images")
+    results = resume(out, s)
+    runs = results.setdefault("runs", {})
+    device = DiscreteLevels(dynamic_range=15.0, levels=32)
+    todo = [(name, algorithm, seed) for name in DATASETS for algorithm in ALGORITHMS for seed in range(s["seeds"])]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), initial=sum("/".join(map(str, t)) in runs for t in todo), desc="networks")
+    try:
+        for name, algorithm, seed in todo:
+            key = f"{name}/{algorithm}/{seed}"
+            if key in runs:
+                continue
+            data = load_data(name, 0)
+            sizes = (data.features, DATASETS[name], data.classes)
+            kind, rule = ALGORITHMS[algorithm]
+            model = (BinaryStochasticMLP if kind == "binary" else DeviceMLP)(sizes, device, seed=seed)
+            train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
+            runs[key] = accuracy(model, data.test.x, data.test.y)
+            write_results(out, results)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    summary: dict[str, Any] = {}
+    for name in DATASETS:
+        summary[name] = {}
+        for algorithm in ALGORITHMS:
+            values = np.array([runs[f"{name}/{algorithm}/{seed}"] for seed in range(s["seeds"])])
+            summary[name][algorithm] = {"median": float(np.median(values)), "low": float(values.min()),
+                                        "high": float(values.max())}
+    results["summary"] = summary
+    write_results(out, results)
+    return results
+
+
+def comparison_table(results: dict[str, Any]) -> str:
+    seeds = results["setup"]["seeds"]
+    lines = [f"test accuracy, median [min, max] over {seeds} training seeds",
+             f"{'dataset':<8} " + " ".join(f"{a:>34}" for a in ALGORITHMS)]
+    for name, entry in results["summary"].items():
+        cells = [f"{100 * c['median']:6.2f}% [{100 * c['low']:5.2f}, {100 * c['high']:5.2f}]" for c in entry.values()]
+        lines.append(f"{name:<8} " + " ".join(f"{c:>34}" for c in cells))
+        binary, device = entry["binary stochastic"], entry["back-propagation on the devices"]
+        verdict = ("better on every seed" if binary["low"] > device["high"] else
+                   "worse on every seed" if binary["high"] < device["low"] else "not separable (ranges overlap)")
+        lines.append(f"{'':<8} binary against back-propagation on the same devices: {verdict}")
+    return "\n".join(lines)
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [f"{'dataset':<8} {'network':<12} {'backprop':>9} {'binary':>8} {'high-precision mult./sample':>28}"]
     for name, e in results["datasets"].items():
