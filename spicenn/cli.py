@@ -668,7 +668,8 @@ def reproduce_li2023_comparison(quick: bool, as_json: bool, out: Path | None) ->
 
     out = _default_out("li2023-comparison", quick, out)
     results = li2023.comparison(out, quick=quick, progress=not as_json)
-    _print_reproduction(results, as_json, li2023.comparison_table(results), f"{out}/results.json")
+    _print_reproduction(results, as_json, li2023.comparison_table(results),
+                        f"{out}/results.json and {out}/li2023-comparison.png")
 
 
 _device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")

@@ -191,3 +191,4 @@ def test_li_comparison_statistics_from_recorded_networks(tmp_path):
     cell = results["summary"]["mnist"]["binary stochastic"]
     assert (cell["median"], cell["low"], cell["high"]) == (0.91, 0.89, 0.93)
     assert "not separable (ranges overlap)" in li2023.comparison_table(results)
+    assert (tmp_path / "li2023-comparison.png").stat().st_size > 0

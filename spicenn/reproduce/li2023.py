@@ -124,7 +124,24 @@ def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> d
                                         "high": float(values.max())}
     results["summary"] = summary
     write_results(out, results)
+    plot_comparison(results, out / "li2023-comparison.png")
     return results
+
+
+def plot_comparison(results: dict[str, Any], path: Path) -> None:
+    fig, axes = figure()
+    for axis, (name, entry) in zip(axes, results["summary"].items()):
+        medians = [100 * c["median"] for c in entry.values()]
+        below = [100 * (c["median"] - c["low"]) for c in entry.values()]
+        above = [100 * (c["high"] - c["median"]) for c in entry.values()]
+        axis.bar(range(len(entry)), medians, yerr=[below, above], capsize=4,
+                 color=["tab:gray", "tab:blue", "tab:orange"])
+        axis.set_xticks(range(len(entry)), ["float BP", "BP on devices", "binary"])
+        axis.set_ylim(bottom=max(0.0, min(100 * c["low"] for c in entry.values()) - 5))
+        axis.set_title(f"{name} (median, range over seeds)", fontsize=9)
+        axis.set_ylabel("test accuracy (%)")
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def comparison_table(results: dict[str, Any]) -> str:
