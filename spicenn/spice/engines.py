@@ -82,6 +82,7 @@ TIME_LIMIT = 1800.0
 # set by ngspice's background thread when a run ends (`bg_run`, the shared engine's way to
 # bound a run: the foreground `run` cannot be stopped)
 _run_finished = threading.Event()
+FOREGROUND_LINES = 400
 
 _shared_lock = threading.Lock()
 _shared_instance = None
@@ -184,7 +185,10 @@ class SharedEngine:
                 self._command("remcirc")
                 raise SpiceError("ngspice could not parse the circuit: " + " | ".join(problems[:3]))
             try:
-                output = self._run_bounded()
+                # a small netlist (few devices, few vectors: its cost bounded by the step and
+                # iteration limits) runs in the foreground: the background run's thread
+                # hand-off costs ~0.6 ms, half of such a run (scripts/bench_shared_bounded.py)
+                output = self._command("run") if len(lines) < FOREGROUND_LINES else self._run_bounded()
                 problems = _error_lines(output.splitlines())
                 plot = ffi.string(self._lib.ngSpice_CurPlot()).decode()
                 solved = time.perf_counter()
