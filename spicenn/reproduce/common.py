@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,28 @@ def resume(out: Path, setup: dict[str, Any]) -> dict[str, Any]:
         if saved.get("setup") == setup:
             return saved
     return {"setup": setup}
+
+
+def record_each(out: Path, results: dict[str, Any], runs: dict[str, Any], tasks: Mapping[str, Callable[[], Any]],
+                progress: bool, what: str = "networks") -> None:
+    """Compute every task whose key is not yet in `runs`, writing the results after each one,
+    so that an interrupted grid resumes where it stopped."""
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), initial=sum(key in runs for key in tasks), desc=what)
+    try:
+        for key, compute in tasks.items():
+            if key in runs:
+                continue
+            runs[key] = compute()
+            write_results(out, results)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def figure(columns: int = 2, width: float = 9.0, height: float = 3.6):

