@@ -644,32 +644,28 @@ def _device_learning_reproduction(name: str, summary: str) -> None:
         _print_reproduction(results, as_json, module.table(results), f"{out}/results.json and {out}/{name}.png")
 
 
-@reproduce.command("babu2017-noise")
-@click.option("--quick", is_flag=True, help="2 epochs per network (about 15 minutes on 2 cores)")
-@json_option
-@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/babu2017-noise[-quick]]")
-def reproduce_babu2017_noise(quick: bool, as_json: bool, out: Path | None) -> None:
-    """Babu & Rajendran's noise claim as a grid: variability x pixel noise x 3 seeds."""
-    from .reproduce import babu2017
+def _study_reproduction(name: str, module: str, run: str, table: str, plot: str, quick_help: str,
+                        summary: str) -> None:
+    """A multi-seed study of one paper's claim: `reproduce.<module>.<run>(out, quick, progress)`."""
+    @reproduce.command(name, help=summary)
+    @click.option("--quick", is_flag=True, help=quick_help)
+    @json_option
+    @click.option("--out", "-o", default=None, type=OUT_FOLDER, help=f"folder [default: runs/{name}[-quick]]")
+    def command(quick: bool, as_json: bool, out: Path | None) -> None:
+        import importlib
 
-    out = _default_out("babu2017-noise", quick, out)
-    results = babu2017.noise_grid(out, quick=quick, progress=not as_json)
-    _print_reproduction(results, as_json, babu2017.grid_table(results),
-                        f"{out}/results.json and {out}/babu2017-noise-grid.png")
+        study = importlib.import_module(f".reproduce.{module}", __package__)
+        out = _default_out(name, quick, out)
+        results = getattr(study, run)(out, quick=quick, progress=not as_json)
+        _print_reproduction(results, as_json, getattr(study, table)(results), f"{out}/results.json and {out}/{plot}")
 
 
-@reproduce.command("li2023-comparison")
-@click.option("--quick", is_flag=True, help="4 epochs per network")
-@json_option
-@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/li2023-comparison[-quick]]")
-def reproduce_li2023_comparison(quick: bool, as_json: bool, out: Path | None) -> None:
-    """Li et al.'s comparison: binary learning against back-propagation on the same devices, 3 seeds."""
-    from .reproduce import li2023
-
-    out = _default_out("li2023-comparison", quick, out)
-    results = li2023.comparison(out, quick=quick, progress=not as_json)
-    _print_reproduction(results, as_json, li2023.comparison_table(results),
-                        f"{out}/results.json and {out}/li2023-comparison.png")
+_study_reproduction("babu2017-noise", "babu2017", "noise_grid", "grid_table", "babu2017-noise-grid.png",
+                    "2 epochs per network (about a minute on 2 cores)",
+                    "Babu & Rajendran's noise claim as a grid: variability x pixel noise x 3 seeds.")
+_study_reproduction("li2023-comparison", "li2023", "comparison", "comparison_table", "li2023-comparison.png",
+                    "4 epochs per network", "Li et al.'s comparison: binary learning against back-propagation "
+                    "on the same devices, 3 seeds.")
 
 
 _device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")
