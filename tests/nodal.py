@@ -33,10 +33,10 @@ def iv_powerlaw(g, v_ref, n):
     return f
 
 
-def iv_poole_frenkel(g, a1, b1, a2, b2, temperature=293.15):
+def iv_poole_frenkel(g, a1, b1, a2, b2, temperature=293.15, ln_c_shift=0.0, ln_d_shift=0.0):
     r = 1.0 / g
-    c = np.exp(a1 * np.log(r) + b1)
-    d_eps = np.exp(a2 * np.log(r) + b2)
+    c = np.exp(a1 * np.log(r) + b1 + ln_c_shift)
+    d_eps = np.exp(a2 * np.log(r) + b2 + ln_d_shift)
     alpha = Q * np.sqrt(Q / (np.pi * d_eps)) / (KB * temperature)
 
     def f(v):

@@ -27,7 +27,7 @@ def test_numpy_current_matches_independent_formula(name):
     v = np.linspace(-0.6, 0.6, 121)
     g = G_TYPICAL[name]
     expected = REFERENCE[name](np.full_like(v, g), device)(v)[0]
-    cell = {k: np.full_like(v, device.n) for k in device.cell_parameter_names}
+    cell = {k: np.full_like(v, value) for k, value in device.lib_cell_defaults().items()}
     got = device.current(v, np.full_like(v, g), cell=cell)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
 
@@ -192,9 +192,63 @@ def test_powerlaw_spread_is_seeded_and_truncated_at_two():
     assert not np.array_equal(n, get_device("powerlaw-high", seed=4).cell_parameters((200, 50))["n"])
 
 
+def test_pf_scatter_about_its_fits_is_seeded_with_the_asked_spread_and_correlation():
+    assert get_device("poole-frenkel-high").cell_parameters((5, 5)) == {}  # the presets: no scatter
+    device = get_device("poole-frenkel-high", ln_c_std=0.3, ln_d_std=0.1, correlation=-0.6, seed=2)
+    cell = device.cell_parameters((300, 100))
+    shift_c, shift_d = cell["ln_c_shift"].ravel(), cell["ln_d_shift"].ravel()
+    assert abs(shift_c.std() - 0.3) < 0.01 and abs(shift_d.std() - 0.1) < 0.004
+    assert abs(np.corrcoef(shift_c, shift_d)[0, 1] + 0.6) < 0.02
+    again = get_device("poole-frenkel-high", ln_c_std=0.3, ln_d_std=0.1, correlation=-0.6, seed=2)
+    np.testing.assert_array_equal(shift_c, again.cell_parameters((300, 100))["ln_c_shift"].ravel())
+    # a shift of ln c scales that device's current by its exponential, at every voltage
+    g = np.full(4, 1e-6)
+    scaled = device.current(np.full(4, 0.4), g, np, {"ln_c_shift": np.log(np.array([0.5, 1.0, 2.0, 3.0]))})
+    np.testing.assert_allclose(scaled / device.current(0.4, 1e-6), [0.5, 1.0, 2.0, 3.0], rtol=1e-13)
+    for bad, message in (({"ln_c_std": -0.1}, "must be >= 0"), ({"correlation": 1.5}, r"\[-1, 1\]")):
+        with pytest.raises(InputError, match=message):
+            get_device("poole-frenkel-high", **bad)
+
+
 def test_pf_high_resistance_devices_are_strongly_nonlinear():
     """At 0.5 V the high-resistance SiOx set conducts several times its 'G·V' (the paper's point)."""
     high, low = get_device("poole-frenkel-high"), get_device("poole-frenkel-low")
     ratio_high = high.current(0.5, 1e-6) / high.current(0.25, 1e-6)
     ratio_low = low.current(0.5, 1e-3) / low.current(0.25, 1e-3)
     assert ratio_high > 2.5 and 2.0 < ratio_low < ratio_high
+
+
+DEVICE_BACKEND_CASES = [(name, {}) for name in names()] + [
+    ("poole-frenkel-high", {"ln_c_std": 0.3, "ln_d_std": 0.1, "correlation": -0.5}),
+    ("poole-frenkel-low", {"ln_d_std": 0.2})]
+
+
+@pytest.mark.parametrize("name, params", DEVICE_BACKEND_CASES)
+def test_device_backend_terms_equal_the_formula_per_device(name, params):
+    """The device backend's matmul (`exact_row_terms`) against the formula evaluated for every
+    device: currents, power and both gradients within 1e-12 — or the formula itself."""
+    from spicenn.nn import backends
+
+    device = get_device(name, **params)
+    generator = torch.Generator().manual_seed(5)
+    low, high = device.g_off or 1e-6, device.g_on or 1e-4
+    g = (low + (high - low) * torch.rand(40, 7, dtype=torch.float64, generator=generator)).requires_grad_()
+    cell = {k: torch.as_tensor(x) for k, x in device.cell_parameters((40, 7), seed=3).items()}
+    v = (torch.rand(6, 40, dtype=torch.float64, generator=generator) - 0.3).requires_grad_()  # signed
+    fast = backends.device_currents(device, v, g, cell)
+    slow = device.current(v[:, :, None], g, torch, cell).sum(1)
+    assert float((fast - slow).detach().abs().max()) <= 1e-12 * float(slow.detach().abs().max())
+    for a, b in zip(torch.autograd.grad(fast.sum(), (v, g)), torch.autograd.grad(slow.sum(), (v, g))):
+        assert float((a - b).abs().max()) <= 1e-12 * float(b.abs().max())
+    power = backends.device_power(device, v, g, cell)
+    slow_power = device.power(v[:, :, None], g, torch, cell).sum((1, 2))
+    assert float((power - slow_power).detach().abs().max()) <= 1e-12 * float(slow_power.detach().abs().max())
+    if device.name == "poole-frenkel" and device.g_off is not None:  # the presets: the expansion ran
+        assert device.exact_row_terms(v, g, cell) is not None
+
+
+def test_pf_terms_refuse_what_their_bound_cannot_hold():
+    device = get_device("poole-frenkel-high", ln_d_std=3.0)  # α spread over orders of magnitude
+    g = torch.full((50, 4), 1e-6, dtype=torch.float64)
+    cell = {k: torch.as_tensor(x) for k, x in device.cell_parameters((50, 4)).items()}
+    assert device.exact_row_terms(torch.full((2, 50), 0.5, dtype=torch.float64), g, cell) is None

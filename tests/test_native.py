@@ -23,7 +23,13 @@ def reference_iv(device, g, cell):
         return nodal.iv_sinh(g, device.k)
     if name == "powerlaw":
         return nodal.iv_powerlaw(g, device.v_ref, cell["n"])
-    return nodal.iv_poole_frenkel(g, device.a1, device.b1, device.a2, device.b2, device.temperature)
+    return nodal.iv_poole_frenkel(g, device.a1, device.b1, device.a2, device.b2, device.temperature,
+                                  cell.get("ln_c_shift", 0.0), cell.get("ln_d_shift", 0.0))
+
+
+def case_device(name):
+    """A case's device: a name, or (name, parameters)."""
+    return get_device(name[0], **name[1]) if isinstance(name, tuple) else get_device(name)
 
 
 CASES = {  # device, conductance range, r_word, r_bit, r_source
@@ -37,6 +43,8 @@ CASES = {  # device, conductance range, r_word, r_bit, r_source
     "powerlaw low resistance": ("powerlaw-low", None, 0.25, 0.25, 0.0),
     "poole-frenkel": ("poole-frenkel-high", None, 1.0, 1.0, 0.0),
     "poole-frenkel low resistance": ("poole-frenkel-low", None, 0.5, 0.5, 0.0),
+    "poole-frenkel scattered about its fits": (("poole-frenkel-high", {"ln_c_std": 0.3, "ln_d_std": 0.05,
+                                                                         "correlation": -0.6}), None, 1.0, 1.0, 0.0),
     "harsh sinh": ("sinh", (1e-4, 3.5e-3), 0.25, 0.25, 0.0),
 }
 
@@ -44,7 +52,7 @@ CASES = {  # device, conductance range, r_word, r_bit, r_source
 @pytest.mark.parametrize("case", CASES)
 def test_native_equals_the_nodal_solver(case, rng):
     name, g_range, r_word, r_bit, r_source = CASES[case]
-    device = get_device(name)
+    device = case_device(name)
     low, high = g_range or (device.g_off, device.g_on)
     g = rng.uniform(low, high, (12, 9))
     crossbar = Crossbar(g, device, r_word=r_word, r_bit=r_bit, r_source=r_source)
@@ -66,7 +74,7 @@ def test_native_equals_the_nodal_solver(case, rng):
 @pytest.mark.parametrize("case", ["sinh", "sinh with drivers", "powerlaw per device", "poole-frenkel", "harsh sinh"])
 def test_native_equals_ngspice(case, rng):
     name, g_range, r_word, r_bit, r_source = CASES[case]
-    device = get_device(name)
+    device = case_device(name)
     low, high = g_range or (device.g_off, device.g_on)
     crossbar = Crossbar(rng.uniform(low, high, (20, 16)), device, r_word=r_word, r_bit=r_bit, r_source=r_source)
     v = rng.uniform(0, 0.5, (6, 20))

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..checks import finite_number
 from ..errors import InputError
-from .base import Device
+from .base import EXACT_TERMS_TOLERANCE, Device
 from .symbolic import number
 
 ELEMENTARY_CHARGE = 1.602176634e-19  # C
@@ -214,14 +214,25 @@ class PooleFrenkel(Device):
 
     c and dε depend on the device's resistance R = 1/G through ln c = a1·ln R + b1 and
     ln dε = a2·ln R + b2. The defaults are the low-resistance SiOx set.
+
+    Devices scatter about those fits when `ln_c_std` or `ln_d_std` > 0: each device's ln c
+    and ln dε are shifted by a bivariate normal residual (standard deviations `ln_c_std`,
+    `ln_d_std`, correlation `correlation`) drawn with `seed`, as Joksas et al.'s code draws
+    them about its fits (their residual covariance comes from measurements not published as
+    numbers, so the presets have none).
     """
 
     name: ClassVar[str] = "poole-frenkel"
+    cell_parameter_names: ClassVar[tuple[str, ...]] = ("ln_c_shift", "ln_d_shift")
     a1: float = -1.12
     b1: float = 0.628
     a2: float = -1.34
     b2: float = -25.9
     temperature: float = ROOM_TEMPERATURE
+    ln_c_std: float = 0.0
+    ln_d_std: float = 0.0
+    correlation: float = 0.0
+    seed: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -229,14 +240,74 @@ class PooleFrenkel(Device):
             object.__setattr__(self, field, finite_number(f"poole-frenkel: {field}", getattr(self, field)))
         object.__setattr__(self, "temperature", finite_number("poole-frenkel: temperature", self.temperature,
                                                               minimum=0.0, strict_minimum=True))
+        for field in ("ln_c_std", "ln_d_std"):
+            object.__setattr__(self, field, finite_number(f"poole-frenkel: {field}", getattr(self, field),
+                                                          minimum=0.0))
+        correlation = finite_number("poole-frenkel: correlation", self.correlation, minimum=-1.0)
+        if correlation > 1.0:
+            raise InputError(f"poole-frenkel: correlation must be in [-1, 1], got {correlation:g}")
+        object.__setattr__(self, "correlation", correlation)
+        seed = finite_number("poole-frenkel: seed", self.seed, minimum=0)
+        if seed != int(seed):
+            raise InputError(f"poole-frenkel: seed must be a whole number, got {self.seed!r}")
+        object.__setattr__(self, "seed", int(seed))
+
+    def cell_parameters(self, shape, seed=None):
+        if self.ln_c_std == 0 and self.ln_d_std == 0:
+            return {}
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        first, second = rng.standard_normal((2, *shape))
+        independent = math.sqrt(max(0.0, 1.0 - self.correlation**2))
+        return {"ln_c_shift": self.ln_c_std * first,
+                "ln_d_shift": self.ln_d_std * (self.correlation * first + independent * second)}
 
     def constants(self, g, xp, cell):
         log_r = -xp.log(g)
-        c = xp.exp(self.a1 * log_r + self.b1)
-        d_epsilon = xp.exp(self.a2 * log_r + self.b2)
+        ln_c = self.a1 * log_r + self.b1
+        ln_d_epsilon = self.a2 * log_r + self.b2
+        if "ln_c_shift" in cell:
+            ln_c = ln_c + cell["ln_c_shift"]
+        if "ln_d_shift" in cell:
+            ln_d_epsilon = ln_d_epsilon + cell["ln_d_shift"]
+        c = xp.exp(ln_c)
+        d_epsilon = xp.exp(ln_d_epsilon)
         q = ELEMENTARY_CHARGE
         alpha = q * xp.sqrt(q / (math.pi * d_epsilon)) / (BOLTZMANN * self.temperature)
         return {"c": c, "alpha": alpha}
+
+    def lib_cell_defaults(self):
+        return {"ln_c_shift": 0.0, "ln_d_shift": 0.0}
+
+    def exact_row_terms(self, v, g, cell=None, tolerance=EXACT_TERMS_TOLERANCE, max_terms=16):
+        """I = c·v·e^(α·s) with s = sqrt(|v| + floor) splits about a common α0 (the middle of
+        the devices' α): e^(α·s) = e^(α0·s)·Σ_k (δ·s)^k/k!, δ = α - α0, so term k is
+        v·e^(α0·s)·s^k/k! against c·δ^k. The remainder after K terms is at most
+        X^K/K!·e^(2X) of each device's current, X = max|δ|·max s: K is the least that keeps
+        it within `tolerance` (7 for the high-resistance SiOx set at 0.5 V). A matmul instead
+        of the (B, M, N) formula: what makes the device backend fast for these devices."""
+        import torch
+
+        k = self.constants(g, torch, cell or {})
+        alpha = k["alpha"]
+        low, high = float(alpha.detach().min()), float(alpha.detach().max())
+        alpha0 = 0.5 * (low + high)
+        s = torch.sqrt(v.abs() + _SQRT_FLOOR)
+        bound = 0.5 * (high - low) * float(s.detach().max()) if s.numel() else 0.0
+        terms, remainder = 1, bound * math.exp(2 * bound)
+        while remainder > tolerance:
+            if terms == max_terms:
+                return None
+            terms += 1
+            remainder *= bound / terms
+        first = v * torch.exp(alpha0 * s)
+        features = [first]
+        for order in range(1, terms):
+            features.append(features[-1] * s / order)
+        delta = alpha - alpha0
+        weights = [k["c"].expand(g.shape)]
+        for _ in range(1, terms):
+            weights.append(weights[-1] * delta)
+        return torch.cat(features, -1), torch.cat(weights, -2)
 
     def formula(self, v, g, k, xp):
         return k["c"] * v * xp.exp(k["alpha"] * xp.sqrt(xp.abs(v) + _SQRT_FLOOR))

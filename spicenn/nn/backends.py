@@ -32,7 +32,13 @@ def ideal(v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
 
 
 def device_currents(device: Device, v: torch.Tensor, g: torch.Tensor, cell: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Σ_i I(V_i, G_ij) over rows, in batch chunks that keep the (B, R, C) tensor bounded."""
+    """Σ_i I(V_i, G_ij) over rows: one matmul where the model has exact separable terms
+    (`Device.exact_row_terms`), else per device in batch chunks that keep the (B, R, C)
+    tensor bounded."""
+    terms = device.exact_row_terms(v, g, cell)
+    if terms is not None:
+        features, weights = terms
+        return features @ weights
     chunk = max(1, DEVICE_CELLS_PER_CHUNK // max(1, g.numel()))
     parts = [device.current(v[start:start + chunk, :, None], g, torch, cell).sum(1)
              for start in range(0, v.shape[0], chunk)]
@@ -41,6 +47,11 @@ def device_currents(device: Device, v: torch.Tensor, g: torch.Tensor, cell: dict
 
 def device_power(device: Device, v: torch.Tensor, g: torch.Tensor, cell: dict[str, torch.Tensor]) -> torch.Tensor:
     """(B,) Σ_ij V_i·I(V_i, G_ij) (`Device.power`): the devices' power with no wires."""
+    terms = device.exact_row_terms(v, g, cell)
+    if terms is not None:
+        features, weights = terms
+        repeats = features.shape[-1] // v.shape[-1]
+        return ((features * v.repeat(1, repeats)) @ weights).sum(-1)
     chunk = max(1, DEVICE_CELLS_PER_CHUNK // max(1, g.numel()))
     parts = [device.power(v[start:start + chunk, :, None], g, torch, cell).sum((1, 2))
              for start in range(0, v.shape[0], chunk)]
