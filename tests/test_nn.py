@@ -119,6 +119,30 @@ def test_a_chip_is_fixed_for_a_pass_and_set_by_its_seed():
     assert not np.array_equal(net.layers[0].chip.cell["n"][:4, :4], net.layers[1].chip.cell["n"][:4, :4])
 
 
+def test_a_redrawn_pass_reads_every_batch_on_its_own_seeded_chip():
+    from spicenn.nn.evaluation import accuracy, redrawn_chip
+
+    hardware = CrossbarConfig(device={"name": "poole-frenkel-high", "ln_c_std": 0.5})
+    net = CrossbarMLP([6, 5, 3], hardware, backend="device")
+    x = torch.rand(12, 6, generator=torch.Generator().manual_seed(0)).numpy()
+    with torch.no_grad():
+        net.set_chip(None)
+        y = net(torch.as_tensor(x)).argmax(1).numpy()  # the nominal chip's answers
+        expected = []
+        for batch in range(4):  # batches of 3, each on its chip
+            net.set_chip(redrawn_chip(7, batch))
+            expected.append(net(torch.as_tensor(x[3 * batch:3 * batch + 3])).argmax(1).numpy())
+    right = float(np.mean(np.concatenate(expected) == y))
+    assert accuracy(net, x, y, "device", 7, batch_size=3, redraw=True) == right
+    assert accuracy(net, x, y, "device", 7, batch_size=3, redraw=True) == right  # seeded
+    assert len({redrawn_chip(7, b) for b in range(4)} | {7}) == 5
+    # without redraw the pass holds chip 7 throughout
+    with torch.no_grad():
+        net.set_chip(7)
+        held = float(np.mean(net(torch.as_tensor(x)).argmax(1).numpy() == y))
+    assert accuracy(net, x, y, "device", 7, batch_size=3) == held
+
+
 def test_spice_backend_matches_an_independent_solve_of_every_tile(surrogate_path):
     """Tiles solved by ngspice, with wires, against the line relaxation run to convergence on
     the same padded tiles, summed the same way (the relaxation is itself checked against

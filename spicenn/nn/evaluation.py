@@ -15,28 +15,39 @@ from .network import CrossbarMLP, CrossbarNetwork
 
 VALIDATION_CHIP_BASE = 1_000_000  # chip seeds: validation and test chips never coincide
 TEST_CHIP_BASE = 2_000_000
+REDRAW_KEY = 3  # keeps a redrawn pass's chips apart from the chips drawn by seed
 
 
 def chip_seeds(base: int, chips: int) -> list[int]:
     return [base + k for k in range(chips)]
 
 
+def redrawn_chip(chip: int, batch: int) -> int:
+    """The seed of the chip that batch `batch` of a redrawn pass over chip seed `chip` reads."""
+    return int(np.random.SeedSequence([int(chip), int(batch), REDRAW_KEY]).generate_state(1)[0])
+
+
 @torch.no_grad()
 def accuracy(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str, chip: int | None,
-             batch_size: int = 500) -> float:
-    """Fraction of correct predictions on one chip (`chip` = None: the nominal chip)."""
+             batch_size: int = 500, redraw: bool = False) -> float:
+    """Fraction of correct predictions on one chip (`chip` = None: the nominal chip).
+    `redraw`: a fresh chip for every batch of `batch_size` images, seeded from `chip` and the
+    batch's index — the devices redrawn at every forward call, as Joksas et al.'s code
+    evaluates — instead of one chip held for the whole pass."""
     model.set_backend(backend)
     model.set_chip(chip)
     correct = 0
-    for start in range(0, len(y), batch_size):
+    for batch, start in enumerate(range(0, len(y), batch_size)):
+        if redraw and chip is not None:
+            model.set_chip(redrawn_chip(chip, batch))
         logits = model(torch.as_tensor(x[start:start + batch_size]))
         correct += int((logits.argmax(1).numpy() == y[start:start + batch_size]).sum())
     return correct / len(y)
 
 
 def accuracies(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str,
-               seeds: Sequence[int | None]) -> list[float]:
-    return [accuracy(model, x, y, backend, seed) for seed in seeds]
+               seeds: Sequence[int | None], batch_size: int = 500, redraw: bool = False) -> list[float]:
+    return [accuracy(model, x, y, backend, seed, batch_size, redraw) for seed in seeds]
 
 
 @torch.no_grad()
