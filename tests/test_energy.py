@@ -229,3 +229,32 @@ def test_network_from_a_torch_state_dict_matches_the_npz(tmp_path, rng):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(InputError, match=r"neither an \.npz nor a torch state_dict"):
         load_layers(tmp_path / "junk.pt")
+
+
+def test_training_step_energy_counts_every_read_conversion_and_operation():
+    """A 2-3-1 network priced at one joule per item of each kind, so each part is its count."""
+    from spicenn.energy.peripherals import Peripherals
+    from spicenn.energy.training import TrainingCosts, high_precision_multiplications, training_step_energy
+
+    unit = Peripherals(dac_energy=1.0, adc_fom=1.0, adc_bits=3, tia_energy=0.0, t_read=1.0)
+    costs = TrainingCosts(peripherals=unit, signal_bits=4, v_read=1.0, multiply=1.0, add=1.0, counter_add=1.0,
+                          memory_access=1.0, random_number=1.0, pulse_voltage=1.0, pulse_time=1.0)
+    sizes = (2, 3, 1)  # arrays 3x3 and 4x1 (bias rows): 13 weights; one hidden W^T·δ of 3 products
+    assert high_precision_multiplications(sizes) == 1 + (3 + 3) + 13
+    cmos = training_step_energy(sizes, "cmos back-propagation", costs, batch_size=10)
+    assert cmos == pytest.approx({"multiplications": 13 + 20, "additions": 13 + 3 + 13, "memory": 13 + 3 + 2.6})
+    bp = training_step_energy(sizes, "memristive back-propagation", costs, pulses_per_sample=7, g_mean=0.5,
+                              batch_size=10, activity=(0.25, 1.0))
+    # 4-bit signals read bit-serially: forward 3 + 4 rows driven, backward 1 column; 3 + 1 + 3 conversions of 2^3
+    assert bp["drivers (DACs)"] == 4 * (3 + 4 + 1)
+    assert bp["converters (ADCs, comparators)"] == 4 * (3 + 1 + 3) * 8
+    # devices and references (2 per weight) at 0.5 S, 1 V, 1 s, per read, by the rows' activity
+    assert bp["array reads (devices)"] == pytest.approx(4 * (2 * 9 * 0.5 * 0.25 + 2 * (2 * 4 * 0.5 * 1.0)))
+    assert bp["programming pulses"] == pytest.approx(7 * 0.5)
+    assert bp["multiplications"] == 20 and bp["random numbers"] == pytest.approx(1.3)
+    binary = training_step_energy(sizes, "binary stochastic", costs, pulses_per_sample=7, g_mean=0.5, batch_size=10)
+    assert binary["drivers (DACs)"] == 3 + 4 + 1 and binary["converters (ADCs, comparators)"] == (3 + 1 + 3) * 2
+    assert "multiplications" not in binary and binary["update counts"] == 13
+    assert binary["random numbers"] == pytest.approx(2 + 2 * 3 + 1.3)
+    with pytest.raises(InputError, match="unknown algorithm"):
+        training_step_energy(sizes, "adam")

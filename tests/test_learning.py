@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from spicenn.devices.programming import DiscreteLevels, SoftBounds, find_symmetry_point
+from spicenn.energy.training import training_step_energy
 from spicenn.errors import InputError
 from spicenn.nn.data import load_data
 from spicenn.nn.learning import BinaryStochasticMLP, DeviceLinear, DeviceMLP, UpdateRule, apply_rule
@@ -179,16 +180,34 @@ def test_li_comparison_statistics_from_recorded_networks(tmp_path):
     from spicenn.reproduce import li2023
     from spicenn.reproduce.common import resume
 
-    s = {**li2023.settings(True), "seeds": li2023.COMPARISON_SEEDS, "algorithms": list(li2023.ALGORITHMS)}
-    s.pop("spice_images")
-    setup = resume(tmp_path, s)["setup"]
+    setup = resume(tmp_path, li2023.comparison_setup(True))["setup"]
     accuracies = {"float back-propagation": [0.93, 0.94, 0.92], "back-propagation on the devices": [0.90, 0.91, 0.92],
                   "binary stochastic": [0.89, 0.93, 0.91]}
-    runs = {f"{name}/{algorithm}/{seed}": value for name in li2023.DATASETS
-            for algorithm, values in accuracies.items() for seed, value in enumerate(values)}
+    pulses = {"float back-propagation": 0.0, "back-propagation on the devices": 80.0, "binary stochastic": 130.0}
+    runs = {f"{name}/{algorithm}/{seed}": {"accuracy": value, "sizes": [784 if name == "mnist" else 64, 10, 10],
+                                           "pulses_per_sample": pulses[algorithm] + seed, "g_mean": 5e-5,
+                                           "activity": [0.2, 0.5]}
+            for name in li2023.DATASETS for algorithm, values in accuracies.items()
+            for seed, value in enumerate(values)}
     (tmp_path / "results.json").write_text(json.dumps({"setup": setup, "runs": runs}))
     results = li2023.comparison(tmp_path, quick=True, progress=False)
     cell = results["summary"]["mnist"]["binary stochastic"]
     assert (cell["median"], cell["low"], cell["high"]) == (0.91, 0.89, 0.93)
-    assert "not separable (ranges overlap)" in li2023.comparison_table(results)
+    table = li2023.comparison_table(results)
+    assert "not separable (ranges overlap)" in table
+    # the energy of a step uses the runs' median measurements (pulses 131 for binary: seeds add 0, 1, 2)
+    binary = training_step_energy((784, 10, 10), "binary stochastic", pulses_per_sample=131.0, g_mean=5e-5,
+                                  batch_size=10, activity=[0.2, 0.5])
+    assert results["energy"]["mnist"]["binary stochastic"]["parts"] == binary
+    device = results["energy"]["mnist"]["memristive back-propagation"]["total"]
+    assert f"memristive back-propagation / binary stochastic: {device / sum(binary.values()):.3g}x" in table
     assert (tmp_path / "li2023-comparison.png").stat().st_size > 0
+
+
+def test_a_layer_counts_the_pulses_it_applies_but_not_its_initial_programming():
+    layer = DeviceLinear(3, 2, DiscreteLevels())
+    assert layer.pulses == 0.0
+    count = torch.tensor([[1.0, -2.0], [0.0, 3.0], [-1.0, 0.0], [4.0, 0.0]])
+    layer.program(count)
+    layer.program(-count)
+    assert layer.pulses == 2 * 11

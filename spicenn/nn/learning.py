@@ -76,7 +76,9 @@ class DeviceLinear(nn.Module):
         scale = init_scale if init_scale is not None else math.sqrt(6.0 / (in_features + out_features))
         target = (torch.rand(shape, generator=self.generator, dtype=torch.float64) * 2 - 1) * scale
         self.register_buffer("init_counts", torch.round(target / (self.k_w * model.step)))
+        self.pulses = 0.0
         self.program(self.init_counts)
+        self.pulses = 0.0
 
     def _reference(self, reference: str, shape: tuple[int, int], calibration_error: float) -> torch.Tensor:
         m = self.model
@@ -98,8 +100,10 @@ class DeviceLinear(nn.Module):
             self.weight.copy_(self.k_w * (self.g - self.g_ref))
 
     def program(self, count: torch.Tensor) -> None:
-        """Apply `count` pulses per device (positive: up) and refresh the weights."""
+        """Apply `count` pulses per device (positive: up) and refresh the weights; `pulses`
+        counts them (programming the initial weights excluded)."""
         self.g = self.model.pulse(self.g, count, self.steps, self.generator)
+        self.pulses += float(count.abs().sum())
         self.sync()
 
     def set_reference(self, g_ref: torch.Tensor) -> None:

