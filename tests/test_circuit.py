@@ -146,3 +146,4 @@ def test_results_are_never_silent_zeros_or_nans(rng):
     crossbar = Crossbar(rng.uniform(1e-6, 1e-4, (5, 5)), device=get_device("sinh"), r_word=1.0, r_bit=1.0)
     result = simulate(crossbar, rng.uniform(0.1, 0.5, (6, 5)))
     assert np.all(np.isfinite(result.currents)) and np.all(result.currents > 0)
+

@@ -25,6 +25,20 @@ def test_relaxation_converges_to_the_spice_solution(name, g_range, r, r_source, 
         np.testing.assert_allclose(predicted[tile], spice, rtol=1e-7, atol=1e-9 * np.abs(spice).max())
 
 
+def test_the_relaxations_fixed_point_is_the_newton_solvers_solution(rng):
+    """relax and the native Newton solver solve one set of equations (spicenn.circuit): run to
+    convergence, relax lands on Newton's currents to rounding, with driver resistance too."""
+    device = get_device("sinh", k=3.0)
+    g = rng.uniform(1e-6, 1e-4, (9, 7))
+    v = rng.uniform(-0.2, 0.5, (4, 9))
+    crossbar = Crossbar(g, device, r_word=2.0, r_bit=3.0, r_source=5.0)
+    relaxed = relax(device, torch.tensor(v), torch.tensor(g), 2.0, 3.0, 5.0, iterations=400, damping=0.8).numpy()
+    newton = simulate(crossbar, v, engine="native").currents
+    np.testing.assert_allclose(relaxed, newton, rtol=1e-12, atol=1e-13 * np.abs(newton).max())
+    few = relax(device, torch.tensor(v), torch.tensor(g), 2.0, 3.0, 5.0, iterations=2, damping=0.8).numpy()
+    assert np.abs(few - newton).max() > 1e-6 * np.abs(newton).max()  # the check can tell unconverged sweeps
+
+
 def test_gradients_in_v_and_g_match_finite_differences(rng):
     device = get_device("sinh")
     g0 = 1e-4

@@ -3,6 +3,7 @@ solved exactly by Newton's method with structured, batched linear solves (torch:
 
 from .gradients import circuit_currents
 from .native import simulate_native
-from .solver import Solution, solve
+from .relaxation import relax
+from .solver import Solution, solve, solve_system
 
-__all__ = ["Solution", "circuit_currents", "simulate_native", "solve"]
+__all__ = ["Solution", "circuit_currents", "relax", "simulate_native", "solve", "solve_system"]

@@ -44,14 +44,18 @@ class Lines:
 
     @classmethod
     def of(cls, crossbar: Crossbar) -> Lines:
-        r_word, r_bit, r_source = crossbar.r_word, crossbar.r_bit, crossbar.r_source
+        return cls.with_resistances(crossbar.rows, crossbar.columns, crossbar.r_word, crossbar.r_bit,
+                                    crossbar.r_source)
+
+    @classmethod
+    def with_resistances(cls, rows: int, columns: int, r_word: float, r_bit: float, r_source: float = 0.0) -> Lines:
         if r_word > 0:
             word, g_drive = "ladder", 1.0 / (r_word + r_source)
         elif r_source > 0:
             word, g_drive = "node", 1.0 / r_source
         else:
             word, g_drive = "fixed", 0.0
-        return cls(crossbar.rows, crossbar.columns, word, "ladder" if r_bit > 0 else "fixed",
+        return cls(rows, columns, word, "ladder" if r_bit > 0 else "fixed",
                    1.0 / r_word if r_word > 0 else 0.0, g_drive, 1.0 / r_bit if r_bit > 0 else 0.0)
 
     # --- the wires' currents leaving each node ------------------------------------------
@@ -80,7 +84,7 @@ class Lines:
         """A = word wires + D, for the word unknowns' layout."""
         if self.word == "node":
             return WordBlock(self, None, self.g_drive + slopes.sum(1, keepdim=True))
-        wire = torch.full((self.columns,), 2 * self.g_word, dtype=slopes.dtype)
+        wire = torch.full((self.columns,), 2 * self.g_word, dtype=slopes.dtype, device=slopes.device)
         wire[0] = self.g_drive + (self.g_word if self.columns > 1 else 0.0)
         if self.columns > 1:
             wire[-1] = self.g_word
@@ -91,7 +95,7 @@ class Lines:
 
     def bit_block(self, slopes: torch.Tensor) -> Factored:
         """C = bit wires + D, factored along the bit lines."""
-        wire = torch.full((self.rows,), 2 * self.g_bit, dtype=slopes.dtype)
+        wire = torch.full((self.rows,), 2 * self.g_bit, dtype=slopes.dtype, device=slopes.device)
         wire[0] = self.g_bit  # the top node has one neighbour (or, alone, only its sense node)
         return factor(slopes + wire[:, None, None], self.g_bit, axis=0)
 
@@ -116,12 +120,16 @@ class WordBlock:
 
 
 class Devices:
-    """Device currents and slopes for (M, N, B) voltages across the cells."""
+    """Device currents and slopes for (M, N, B) voltages across the cells.
+
+    Conductances and per-device parameters are (M, N) — one crossbar for every input vector —
+    or (M, N, B), one crossbar per input vector: tiles of a layer solved as one batch."""
 
     def __init__(self, device: Device, conductances: torch.Tensor, cell: Mapping[str, Any]):
         self.device = device
-        self.g = conductances[:, :, None]  # (M, N, 1)
-        self.cell = {key: torch.as_tensor(np.asarray(value), dtype=conductances.dtype)[:, :, None]
+        self.g = _per_vector(conductances)
+        self.cell = {key: _per_vector(torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor)
+                                                      else value, dtype=conductances.dtype, device=conductances.device))
                      for key, value in cell.items()}
 
     def current(self, across: torch.Tensor) -> torch.Tensor:
@@ -132,3 +140,8 @@ class Devices:
         """I and dI/dV (`Device.current_and_slope`)."""
         current, slope = self.device.current_and_slope(across, self.g, self.cell)
         return current, slope
+
+
+def _per_vector(array: torch.Tensor) -> torch.Tensor:
+    """(M, N) -> (M, N, 1), broadcast over the input vectors; (M, N, B) as it is."""
+    return array[:, :, None] if array.ndim == 2 else array

@@ -19,7 +19,8 @@ def result_of(crossbar: Crossbar, voltages: torch.Tensor, solution: Solution) ->
     v = voltages.T[:, None, :]  # (M, 1, B)
     word = solution.word.expand(m, n, -1) if solution.word.shape[1] == 1 else solution.word
     bit = solution.bit
-    devices = Devices(crossbar.device, torch.tensor(crossbar.conductances, dtype=voltages.dtype), crossbar.cell)
+    g = torch.tensor(crossbar.conductances, dtype=voltages.dtype, device=voltages.device)
+    devices = Devices(crossbar.device, g, crossbar.cell)
     across = word - bit
     current = devices.current(across)
     row_current = current.sum(1)  # (M, B): what each driver delivers
@@ -29,7 +30,7 @@ def result_of(crossbar: Crossbar, voltages: torch.Tensor, solution: Solution) ->
         bit_power = lines.g_bit * (drops**2).sum((0, 1))
     else:
         sense = current.sum(0)
-        bit_power = torch.zeros(voltages.shape[0], dtype=voltages.dtype)
+        bit_power = torch.zeros(voltages.shape[0], dtype=voltages.dtype, device=voltages.device)
     word_power = torch.zeros_like(bit_power)
     if lines.word == "ladder":
         word_power = crossbar.r_word * (row_current**2).sum(0)  # the first segment carries the row's current
@@ -57,13 +58,14 @@ def result_of(crossbar: Crossbar, voltages: torch.Tensor, solution: Solution) ->
 ELEMENTS_PER_CHUNK = 2**18
 
 
-def simulate_native(crossbar: Crossbar, voltages: np.ndarray, dtype: torch.dtype = torch.float64) -> SimulationResult:
+def simulate_native(crossbar: Crossbar, voltages: np.ndarray, dtype: torch.dtype = torch.float64,
+                    on: str | torch.device = "cpu") -> SimulationResult:
     """The DC solution of (B, M) checked voltages by the native solver, in chunks of vectors
-    whose arrays stay in the processor's caches."""
+    whose arrays stay in the processor's caches; `on` a torch device ("cuda" where there is one)."""
     chunk = max(1, ELEMENTS_PER_CHUNK // (crossbar.rows * crossbar.columns))
     parts = []
     with torch.no_grad():
         for start in range(0, voltages.shape[0], chunk):
-            v = torch.as_tensor(voltages[start:start + chunk], dtype=dtype)
+            v = torch.as_tensor(voltages[start:start + chunk], dtype=dtype, device=on)
             parts.append(result_of(crossbar, v, solve(crossbar, v)))
     return parts[0] if len(parts) == 1 else SimulationResult.concatenate(parts)

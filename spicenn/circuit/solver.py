@@ -109,18 +109,22 @@ def jacobian_solve(lines: Lines, slopes: torch.Tensor, r_word: torch.Tensor, r_b
 
 def solve(crossbar: Crossbar, voltages: torch.Tensor) -> Solution:
     """The DC solution for voltages (B, M), float64 unless given otherwise."""
-    lines = Lines.of(crossbar)
+    g = torch.tensor(crossbar.conductances, dtype=voltages.dtype, device=voltages.device)
+    return solve_system(Lines.of(crossbar), Devices(crossbar.device, g, crossbar.cell), voltages)
+
+
+def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor) -> Solution:
+    """The DC solution of the equations of `lines` and `devices` for voltages (B, M); the
+    devices may differ per input vector (conductances (M, N, B): many tiles in one solve)."""
     dtype = voltages.dtype
-    g = torch.tensor(crossbar.conductances, dtype=dtype)
-    devices = Devices(crossbar.device, g, crossbar.cell)
-    m, n = crossbar.shape
+    m, n = lines.rows, lines.columns
     batch = voltages.shape[0]
     v = voltages.T[:, None, :].contiguous()  # (M, 1, B)
     scale = float(voltages.abs().max()) or 1.0
     word_columns = n if lines.word == "ladder" else 1
     # start from the drivers' voltages on the word lines and 0 V on the bit lines (no IR drop)
     word = v.expand(m, word_columns, batch).clone()
-    bit = torch.zeros((m, n, batch), dtype=dtype)
+    bit = torch.zeros((m, n, batch), dtype=dtype, device=voltages.device)
     if lines.word == "fixed" and lines.bit == "fixed":
         return Solution(v.expand(m, n, batch).clone(), bit, 0, 0)
 
@@ -135,7 +139,7 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor) -> Solution:
         total = _dot(f_bit, f_bit) if lines.bit == "ladder" else 0.0
         if lines.word != "fixed":
             total = total + _dot(f_word, f_word)
-        return torch.as_tensor(total, dtype=dtype)
+        return torch.as_tensor(total, dtype=dtype, device=voltages.device)
 
     f_word, f_bit, slopes = residual(word, bit)
     cg_total = 0
@@ -149,7 +153,7 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor) -> Solution:
         sizes.append(float(size.max()))
         # backtracking per input vector on the residual norm
         old = norm(f_word, f_bit)
-        alpha = torch.ones((1, 1, batch), dtype=dtype)
+        alpha = torch.ones((1, 1, batch), dtype=dtype, device=voltages.device)
         for _ in range(MAX_HALVINGS):
             trial_word, trial_bit = word + alpha * d_word, bit + alpha * d_bit
             trial = residual(trial_word, trial_bit)

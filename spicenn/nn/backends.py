@@ -83,14 +83,15 @@ def circuit_tiles(device: Device, grid: TileGrid, v: torch.Tensor, g: torch.Tens
     """Every tile's exact currents (differentiable), column currents summed over row tiles."""
     from ..circuit import circuit_currents
 
-    g_tiles, v_tiles = grid.pad(g, v, g_off)
-    columns = []
-    for c in range(grid.column_tiles):
-        parts = [circuit_currents(v_tiles[r], g_tiles[r, c], device, r_word, r_bit,
-                                  {key: value[r, c] for key, value in tile_cell.items()})
-                 for r in range(grid.row_tiles)]
-        columns.append(torch.stack(parts).sum(0))
-    return torch.cat(columns, dim=1)[:, :grid.columns]
+    g_tiles, v_tiles = grid.pad(g, v, g_off)  # (R, C, rows, columns), (R, B, rows)
+    row_tiles, column_tiles, rows, columns = g_tiles.shape
+    batch = v.shape[0]
+    # every tile in one batched solve: tile (r, c) reads row tile r's inputs
+    v_all = v_tiles[:, None].expand(row_tiles, column_tiles, batch, rows).reshape(-1, batch, rows)
+    cell = {key: value.reshape(-1, rows, columns) for key, value in tile_cell.items()}
+    currents = circuit_currents(v_all, g_tiles.reshape(-1, rows, columns), device, r_word, r_bit, cell)
+    per_column_tile = currents.reshape(row_tiles, column_tiles, batch, columns).sum(0)  # (C, B, columns)
+    return per_column_tile.permute(1, 0, 2).reshape(batch, -1)[:, :grid.columns]
 
 
 def check_backend(name: str) -> str:
