@@ -520,13 +520,17 @@ def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) ->
 @click.option("--n", "count", default=500, show_default=True, type=Whole(1), help="test images")
 @click.option("--chips", default=1, show_default=True, type=Whole(1), help="simulated chips")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
+@click.option("--scheduler", default=None, help="Dask scheduler address: evaluate on that cluster")
+@click.option("--images-per-task", default=100, show_default=True, type=Whole(1),
+              help="test images per cluster task (with --scheduler)")
 @json_option
 def evaluate_command(run_dir: Path, backend: str, compare: str | None, count: int, chips: int, workers: int,
-                     as_json: bool) -> None:
+                     scheduler: str | None, images_per_task: int, as_json: bool) -> None:
     """Test accuracy of a trained network on one backend beside another, same images and chips."""
     from .nn.runs import evaluate_run
 
-    summary = evaluate_run(run_dir, backend, compare, count, chips, workers, progress=not as_json)
+    summary = evaluate_run(run_dir, backend, compare, count, chips, workers, progress=not as_json,
+                           scheduler=scheduler, images_per_task=images_per_task)
     if as_json:
         click.echo(json.dumps(summary))
         return

@@ -15,8 +15,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from typing import Any
+
+from .errors import InputError
 
 PARENT_POLL_SECONDS = 0.5
+SCHEDULER_TIMEOUT_SECONDS = 10
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -57,3 +61,17 @@ def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             process.join(timeout=5)
         raise
     pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str) -> Iterator[Any]:
+    """A client of the Dask scheduler at `scheduler` (e.g. "tcp://host:8786"), or one clear
+    error when it cannot be reached."""
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_SECONDS)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: {error}") from None
+    with client:
+        yield client

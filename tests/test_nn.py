@@ -269,6 +269,31 @@ def test_train_and_evaluate_commands(tmp_path):
         assert failed.returncode != 0 and message in failed.stderr and "Traceback" not in failed.stderr
 
 
+def test_a_dask_cluster_evaluates_a_run_as_the_local_evaluation_does(tmp_path, monkeypatch):
+    """`evaluate --scheduler`: tasks of a few images on a cluster, the same accuracies per
+    chip as one process, for the circuit (native) and spice backends; an unreachable
+    scheduler is one clear error."""
+    from distributed import LocalCluster
+
+    from spicenn.nn.runs import evaluate_run
+    from spicenn.nn.training import train
+
+    config = RunConfig.from_dict({**TINY, "crossbar": {**TINY["crossbar"], "r_word": 1.0, "r_bit": 1.0},
+                                  "training": {**TINY["training"], "epochs": 1}})
+    train(config, tmp_path / "run", progress=False)
+    local = evaluate_run(tmp_path / "run", "circuit", "spice", images=30, chips=2)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = evaluate_run(tmp_path / "run", "circuit", "spice", images=30, chips=2,
+                              scheduler=cluster.scheduler_address, images_per_task=7)
+    assert remote == local
+    assert local["circuit"]["per_chip"] == local["spice"]["per_chip"]
+    from spicenn import processes
+
+    monkeypatch.setattr(processes, "SCHEDULER_TIMEOUT_SECONDS", 1)
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
+        evaluate_run(tmp_path / "run", "device", images=5, scheduler="tcp://127.0.0.1:9")
+
+
 def test_joksas2022_settings():
     from spicenn.reproduce import joksas2022
 

@@ -34,6 +34,12 @@ def accuracy(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str,
     `redraw`: a fresh chip for every batch of `batch_size` images, seeded from `chip` and the
     batch's index — the devices redrawn at every forward call, as Joksas et al.'s code
     evaluates — instead of one chip held for the whole pass."""
+    return correct_predictions(model, x, y, backend, chip, batch_size, redraw) / len(y)
+
+
+def correct_predictions(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str, chip: int | None,
+                        batch_size: int = 500, redraw: bool = False) -> int:
+    """How many of the images `accuracy` classifies correctly."""
     model.set_backend(backend)
     model.set_chip(chip)
     correct = 0
@@ -42,7 +48,7 @@ def accuracy(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str,
             model.set_chip(redrawn_chip(chip, batch))
         logits = model(torch.as_tensor(x[start:start + batch_size]))
         correct += int((logits.argmax(1).numpy() == y[start:start + batch_size]).sum())
-    return correct / len(y)
+    return correct
 
 
 def accuracies(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backend: str,

@@ -27,19 +27,30 @@ def run_config(run_dir: str | Path) -> RunConfig:
 
 
 def evaluate_run(run_dir: str | Path, backend: str = "spice", compare: str | None = None, images: int = 500,
-                 chips: int = 1, workers: int = 1, progress: bool = False) -> dict[str, Any]:
+                 chips: int = 1, workers: int = 1, progress: bool = False, scheduler: str | None = None,
+                 images_per_task: int = 100) -> dict[str, Any]:
     """Test accuracy of a run's best network on `backend` beside `compare` (default: the
     surrogate if the run has one, else the device model), on the same images and chips:
-    {backend: {"accuracy": median over chips, "per_chip": [...]}, ..., "images": n}."""
+    {backend: {"accuracy": median over chips, "per_chip": [...]}, ..., "images": n}.
+    `scheduler`: a Dask scheduler's address; the evaluation runs there in tasks of
+    `images_per_task` images (`nn.cluster`), with the same result."""
     config = run_config(run_dir)
     compare = compare or ("surrogate" if config.crossbar.surrogate else "device")
     backends = [check_backend(backend), check_backend(compare)]
-    for name, value in (("images", images), ("chips", chips), ("workers", workers)):
+    for name, value in (("images", images), ("chips", chips), ("workers", workers),
+                        ("images_per_task", images_per_task)):
         whole_number(name, value, 1)
     model = load_run(run_dir, config)
     data = run_data(config)
     x, y = data.test.x[:images], data.test.y[:images]
-    results = compare_backends(model, x, y, backends, chip_seeds(TEST_CHIP_BASE, chips), workers, progress)
+    seeds = chip_seeds(TEST_CHIP_BASE, chips)
+    if scheduler:
+        from .cluster import cluster_accuracies
+
+        results = cluster_accuracies(config, model.state_dict(), x, y, backends, seeds, scheduler, images_per_task,
+                                     progress)
+    else:
+        results = compare_backends(model, x, y, backends, seeds, workers, progress)
     summary: dict[str, Any] = {name: {"accuracy": float(np.median(values)), "per_chip": values}
                                for name, values in results.items()}
     summary["images"] = len(y)

@@ -21,7 +21,7 @@ import numpy as np
 from ..crossbar import Crossbar
 from ..errors import InputError
 from ..io import atomic_path, save_npz_atomic, write_text_atomic
-from ..processes import worker_pool
+from ..processes import dask_client, worker_pool
 from ..version import __version__
 from .sampling import DatasetSpec, sample_case
 
@@ -140,14 +140,9 @@ def _stored_parts(parts: Path, spec: DatasetSpec, cases_per_task: int) -> set[tu
 def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler: str | None) -> Iterable:
     text = spec.to_json()
     if scheduler:
-        from distributed import Client
         from distributed import as_completed as dask_completed
 
-        try:
-            client = Client(scheduler, timeout=10)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: {error}") from None
-        with client:
+        with dask_client(scheduler) as client:
             futures = {client.submit(simulate_cases, text, start, stop, pure=False): (start, stop)
                        for start, stop in todo}
             for future in dask_completed(futures):
