@@ -9,6 +9,7 @@ alone sets (one evaluation of every cell's current and slope).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
@@ -62,6 +63,20 @@ def main() -> None:
         seconds = median_time(lambda: step("circuit"), rounds=3)
         label = "one tile per solve" if chunk == 0 else f"tiles batched, {chunk // 2**10}k cells x vectors per solve"
         rows.append(f"| circuit backend, {label} | {1e3 * seconds:.0f} ms | **{seconds / ideal:.0f}x** |")
+    small = CrossbarLinear(784, 25, dataclasses.replace(hardware, tile_rows=16, tile_columns=16))
+    small.set_chip(None)
+    for chunk in (0, 2**18):
+        gradients.CELLS_PER_SOLVE = chunk or 1
+
+        def small_step() -> None:
+            small.zero_grad()
+            small.forward_with(x, "circuit").sum().backward()
+
+        seconds = median_time(small_step, rounds=3)
+        label = "one tile per solve" if chunk == 0 else "tiles batched, 256k cells x vectors per solve"
+        rows.append(f"| the same layer on {small.grid.tiles} tiles of 16x16, {label} | {1e3 * seconds:.0f} ms | "
+                    f"**{seconds / ideal:.0f}x** |")
+    gradients.CELLS_PER_SOLVE = 2**18
     # the floor: Newton evaluates every cell's current and slope at least once per step
     tiles = 13
     powerlaw = get_device("powerlaw-high")
