@@ -15,6 +15,7 @@ not published as numbers. This script sweeps that scatter as a standard deviatio
   paper's redraw at every forward call; 32 is Keras's default evaluation batch).
 
     python scripts/joksas2022_device_scatter.py --out runs/joksas2022-scatter   # table + PNG + JSON
+    python scripts/joksas2022_device_scatter.py --out runs/joksas2022-scatter-long --epochs 500 --scatter 0.3 0.4
 
 Resumes: finished networks are kept by their run folders, finished rows by results.json.
 """
@@ -58,12 +59,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=150, help="training epochs of both networks")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scatter", type=float, nargs="+", default=list(SCATTER),
+                        help="standard deviations of ln c to measure")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     paper = joksas2022.configs("poole-frenkel", seed=args.seed)
     standard_config = paper["standard"].replace(training={"epochs": args.epochs})
     data = run_data(standard_config)
-    setup = {"scatter": list(SCATTER), "chips": CHIPS, "redraw_batch": REDRAW_BATCH, "epochs": args.epochs,
+    setup = {"scatter": list(args.scatter), "chips": CHIPS, "redraw_batch": REDRAW_BATCH, "epochs": args.epochs,
              "seed": args.seed, "dataset": data.name, "train_digits": len(data.train.y),
              "test_digits": len(data.test.y)}
     results = resume(args.out, setup)
@@ -81,7 +84,7 @@ def main() -> None:
         aware = train(aware_config, args.out / f"aware-{sigma:g}", True, data)
         return {"b": evaluate(joksas2022.on_chip(standard, read), data), "c": evaluate(aware, data)}
 
-    record_each(args.out, results, rows, {f"{sigma:g}": (lambda sigma=sigma: row(sigma)) for sigma in SCATTER},
+    record_each(args.out, results, rows, {f"{sigma:g}": (lambda sigma=sigma: row(sigma)) for sigma in args.scatter},
                 progress=True, what="scatter levels")
     write_results(args.out, results)
     lines = [f"{'ln c scatter':>12} {'(b) held':>17} {'(b) redrawn':>17} {'(c) held':>17} {'(c) redrawn':>17}"]
