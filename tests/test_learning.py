@@ -201,6 +201,12 @@ def test_li_comparison_statistics_from_recorded_networks(tmp_path):
     assert results["energy"]["mnist"]["binary stochastic"]["parts"] == binary
     device = results["energy"]["mnist"]["memristive back-propagation"]["total"]
     assert f"memristive back-propagation / binary stochastic: {device / sum(binary.values()):.3g}x" in table
+    # the 8-bit sensitivity prices back-propagation's arithmetic lower; the binary step has none
+    int8 = results["energy_int8"]["mnist"]
+    assert int8["memristive back-propagation"]["total"] < device
+    assert int8["binary stochastic"]["parts"] == binary  # nothing of the binary step is priced by them
+    ratio = int8["memristive back-propagation"]["total"] / int8["binary stochastic"]["total"]
+    assert "with 8-bit integers instead" in table and f"memristive back-propagation {ratio:.3g}x" in table
     assert (tmp_path / "li2023-comparison.png").stat().st_size > 0
 
 
