@@ -302,12 +302,14 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
 @click.option("--tile-rows", default=None, type=Whole(1), help="rows per tile [default: one tile per layer]")
 @click.option("--tile-columns", default=None, type=Whole(1), help="columns per tile [default: one tile per layer]")
 @click.option("--activation", default="sigmoid", show_default=True)
+@click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default=None,
+              help="what solves the tiles [default: shared ngspice; native with --model]")
 @peripheral_options
 def network_energy_command(network: Path, inputs: Path, model_spec: str | None, device: str, params: Any,
                            g_off: float | None,
                            g_on: float | None, k_v: float, r_word: float, r_bit: float, tile_rows: int | None,
-                           tile_columns: int | None, activation: str, t_read: float | None, config: Path | None,
-                           plot: Path | None, as_json: bool) -> None:
+                           tile_columns: int | None, activation: str, engine: str | None, t_read: float | None,
+                           config: Path | None, plot: Path | None, as_json: bool) -> None:
     """TOPS/W of a whole network (per layer and total) on a batch of real inputs."""
     from .activations import check_activation
     from .energy import file_network_energy
@@ -321,7 +323,7 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
         from .nn.model_energy import saved_model_energy
 
         energy = saved_model_energy(model_spec, network, x, _device(device, params), g_off, g_on, k_v, r_word,
-                                    r_bit, tile_rows, tile_columns, peripherals)
+                                    r_bit, tile_rows, tile_columns, peripherals, engine=engine or "native")
         if plot is not None:
             from .energy.report import plot_layers
 
@@ -333,11 +335,12 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
     if network.is_dir():
         from .nn.runs import run_network_energy
 
-        reports, total = run_network_energy(network, x, peripherals)
+        reports, total = run_network_energy(network, x, peripherals, engine=engine or "shared")
     else:
         reports, total = file_network_energy(network, x, _device(device, params), g_off, g_on, tile_rows,
                                              tile_columns, k_v=k_v, r_word=r_word, r_bit=r_bit,
-                                             activation=activation, peripherals=peripherals)
+                                             activation=activation, peripherals=peripherals,
+                                             engine=engine or "shared")
     _emit(total, plot, as_json, reports)
 
 

@@ -381,6 +381,11 @@ def test_network_energy_of_a_run_and_of_its_weights_file_agree_on_the_same_tiles
     for part, value in a["energy_j"].items():
         assert b["energy_j"][part] == pytest.approx(value, rel=1e-6, abs=1e-30), part
     assert a["energy_j"]["word_lines"] > 0  # the wires were in the circuit
+    # the native solver gives ngspice's figures (ngspice's relative tolerance ~1e-9)
+    native = run_cli("network-energy", "-n", tmp_path / "run", *common, "--engine", "native")
+    assert native.returncode == 0, native.stderr
+    for part, value in json.loads(native.stdout)["energy_j"].items():
+        assert value == pytest.approx(a["energy_j"][part], rel=1e-7, abs=1e-30), part
     # one tile per layer is another figure: tiling adds converters
     untiled = run_cli("network-energy", "-n", tmp_path / "net.npz", *common, "-d", "sinh", "-p", "k=3",
                       "--g-off", "1e-6", "--g-on", "1e-4", "--r-word", "1", "--r-bit", "1")

@@ -133,9 +133,10 @@ def _recorded_inputs(model: CrossbarNetwork, layers: list[CrossbarLinear], x: to
 def saved_model_energy(model: str, weights: str | Path, images: Any, device: Any, g_off: float | None = None,
                        g_on: float | None = None, k_v: float = 0.5, r_word: float = 0.0, r_bit: float = 0.0,
                        tile_rows: int | None = None, tile_columns: int | None = None,
-                       peripherals: Peripherals | None = None) -> ModelEnergy:
+                       peripherals: Peripherals | None = None, engine: str = "native") -> ModelEnergy:
     """`model_energy` of a saved model (`file.py:Class` and its state_dict) converted onto
-    the given hardware and calibrated on `images` (the batch the energy is averaged over)."""
+    the given hardware and calibrated on `images` (the batch the energy is averaged over);
+    `engine` solves the tiles (native, or an ngspice engine)."""
     from .config import CrossbarConfig
     from .convert import calibrate, convert
     from .user_model import check_takes, load_model
@@ -149,4 +150,4 @@ def saved_model_energy(model: str, weights: str | Path, images: Any, device: Any
                               tile_columns=tile_columns, **conductance_range)
     analog = convert(user_model, hardware)
     calibrate(analog, torch.as_tensor(x))
-    return model_energy(analog, torch.as_tensor(x), peripherals)
+    return model_energy(analog, torch.as_tensor(x), peripherals, engine=engine)

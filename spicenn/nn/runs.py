@@ -58,8 +58,8 @@ def evaluate_run(run_dir: str | Path, backend: str = "spice", compare: str | Non
 
 
 def run_network_energy(run_dir: str | Path, inputs: Any, peripherals: Peripherals | None = None,
-                       chip: int | None = None, workers: int = 1,
-                       progress: bool = False) -> tuple[list[EnergyReport], EnergyReport]:
+                       chip: int | None = None, workers: int = 1, progress: bool = False,
+                       engine: str = "shared") -> tuple[list[EnergyReport], EnergyReport]:
     """`energy.network_energy` of a run's best network on the tiles its layers run (its own
     device, wires and tile size), as chip `chip` holds them (None: the nominal chip)."""
     config = run_config(run_dir)
@@ -68,4 +68,4 @@ def run_network_energy(run_dir: str | Path, inputs: Any, peripherals: Peripheral
     h = config.crossbar
     return network_energy([layer.programmed() for layer in model.layers], inputs, h.device_model(), k_v=h.k_v,
                           r_word=h.r_word, r_bit=h.r_bit, activation=config.network.activation,
-                          peripherals=peripherals, workers=workers, progress=progress)
+                          peripherals=peripherals, engine=engine, workers=workers, progress=progress)
