@@ -46,6 +46,12 @@ def spread(errors: list[float]) -> dict[str, Any]:
     return {"median": float(median), "q1": float(q1), "q3": float(q3), "errors": errors}
 
 
+def hardware(sigma: float, weights: str) -> CrossbarConfig:
+    """The high-resistance Poole-Frenkel devices with ln c scattered by `sigma`."""
+    device = {"name": joksas2022.DEVICE_SETS["poole-frenkel"][1], "ln_c_std": sigma}
+    return CrossbarConfig(device=device, weights=weights)
+
+
 def evaluate(model, data) -> dict[str, Any]:
     seeds = chip_seeds(TEST_CHIP_BASE, CHIPS)
     held = [1 - a for a in accuracies(model, data.test.x, data.test.y, "device", seeds)]
@@ -72,10 +78,6 @@ def main() -> None:
     results = resume(args.out, setup)
     rows = results.setdefault("rows", {})
     standard = train(standard_config, args.out / "standard", True, data)
-
-    def hardware(sigma: float, weights: str) -> CrossbarConfig:
-        device = {"name": joksas2022.DEVICE_SETS["poole-frenkel"][1], "ln_c_std": sigma}
-        return CrossbarConfig(device=device, weights=weights)
 
     def row(sigma: float) -> dict[str, Any]:
         read = dataclasses.replace(standard_config, crossbar=hardware(sigma, "differential"))
