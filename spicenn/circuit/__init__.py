@@ -1,5 +1,7 @@
 """spicenn's own crossbar solver: the DC equations of the circuit it writes as a netlist,
-solved exactly by Newton's method with structured, batched linear solves (torch: CPU or GPU)."""
+solved exactly by Newton's method with structured, batched linear solves (`solver`), or by a
+fixed number of damped sweeps (`relaxation`, the relaxation surrogate's physics); torch, so
+CPU or GPU."""
 
 from .gradients import circuit_currents
 from .native import simulate_native
