@@ -91,9 +91,6 @@ def main() -> None:
     write_results(args.out, results)
     lines = [f"{'ln c scatter':>12} {'(b) held':>17} {'(b) redrawn':>17} {'(c) held':>17} {'(c) redrawn':>17}"]
 
-    def cell(r: dict[str, Any]) -> str:
-        return f"{100 * r['median']:.1f} [{100 * r['q1']:.1f}, {100 * r['q3']:.1f}]"
-
     for key, r in rows.items():
         lines.append(f"{key:>12} {cell(r['b']['held']):>17} {cell(r['b']['redrawn']):>17} "
                      f"{cell(r['c']['held']):>17} {cell(r['c']['redrawn']):>17}")
@@ -102,27 +99,44 @@ def main() -> None:
     plot(rows, args.out / "device_scatter.png")
 
 
-def plot(rows: dict[str, Any], path: Path) -> None:
+def cell(r: dict[str, Any]) -> str:
+    """A spread as table text: median [q1, q3] in %."""
+    return f"{100 * r['median']:.1f} [{100 * r['q1']:.1f}, {100 * r['q3']:.1f}]"
+
+
+def axes():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(5.5, 3.8))
-    sigmas = [float(key) for key in rows]
-    for case, label, colour in (("b", "(b) standard", "tab:red"), ("c", "(c) aware", "tab:blue")):
-        for mode, style in (("held", "o-"), ("redrawn", "s--")):
-            r = [rows[key][case][mode] for key in rows]
-            median = np.array([100 * x["median"] for x in r])
-            below = median - np.array([100 * x["q1"] for x in r])
-            above = np.array([100 * x["q3"] for x in r]) - median
-            axis.errorbar(sigmas, median, yerr=[below, above], fmt=style, color=colour, capsize=3,
-                          label=f"{label}, {'one chip per pass' if mode == 'held' else 'redrawn every batch'}")
-    axis.set_xlabel("device scatter of ln c about the fit (std)")
+    return plt.subplots(figsize=(5.5, 3.8))
+
+
+def spread_series(axis, xs: list[float], spreads: list[dict[str, Any]], **style: Any) -> None:
+    """Medians with interquartile bars, in %."""
+    median = np.array([100 * x["median"] for x in spreads])
+    below = median - np.array([100 * x["q1"] for x in spreads])
+    above = np.array([100 * x["q3"] for x in spreads]) - median
+    axis.errorbar(xs, median, yerr=[below, above], capsize=3, **style)
+
+
+def finish(figure, axis, xlabel: str, path: Path) -> None:
+    axis.set_xlabel(xlabel)
     axis.set_ylabel("test error (%), median and IQR")
     axis.legend(fontsize=7)
     figure.tight_layout()
     save_figure(figure, path)
+
+
+def plot(rows: dict[str, Any], path: Path) -> None:
+    figure, axis = axes()
+    sigmas = [float(key) for key in rows]
+    for case, label, colour in (("b", "(b) standard", "tab:red"), ("c", "(c) aware", "tab:blue")):
+        for mode, style in (("held", "o-"), ("redrawn", "s--")):
+            spread_series(axis, sigmas, [rows[key][case][mode] for key in rows], fmt=style, color=colour,
+                          label=f"{label}, {'one chip per pass' if mode == 'held' else 'redrawn every batch'}")
+    finish(figure, axis, "device scatter of ln c about the fit (std)", path)
 
 
 if __name__ == "__main__":

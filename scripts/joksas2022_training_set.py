@@ -22,11 +22,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from joksas2022_device_scatter import CHIPS, hardware, spread
+from joksas2022_device_scatter import CHIPS, axes, cell, finish, hardware, spread, spread_series
 from joksas2022_training_length import weight_spread
 
-from spicenn.io import save_figure
 from spicenn.nn.data import Split
 from spicenn.nn.evaluation import TEST_CHIP_BASE, accuracies, chip_seeds
 from spicenn.nn.training import run_data, train
@@ -75,9 +73,6 @@ def main() -> None:
                 progress=True, what="training-set sizes")
     write_results(args.out, results)
 
-    def cell(r: dict[str, Any]) -> str:
-        return f"{100 * r['median']:.1f} [{100 * r['q1']:.1f}, {100 * r['q3']:.1f}]"
-
     lines = [f"{'train digits':>12} {'software':>9} {'(b) on fits':>17} {'(b) σ 0.3':>17} {'(c) σ 0.3':>17} "
              f"{'max|w|/rms w':>13}"]
     for key, r in rows.items():
@@ -89,29 +84,15 @@ def main() -> None:
 
 
 def plot(rows: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(5.5, 3.8))
+    figure, axis = axes()
     sizes = [int(key) for key in rows]
     axis.plot(sizes, [100 * rows[key]["software"] for key in rows], "k:", label="software")
     for case, label, colour in (("b_fits", "(b) standard, devices on their fits", "tab:orange"),
                                 ("b_scattered", f"(b) standard, σ {SCATTER}", "tab:red"),
                                 ("c_scattered", f"(c) aware, σ {SCATTER}", "tab:blue")):
-        r = [rows[key][case] for key in rows]
-        median = np.array([100 * x["median"] for x in r])
-        below = median - np.array([100 * x["q1"] for x in r])
-        above = np.array([100 * x["q3"] for x in r]) - median
-        axis.errorbar(sizes, median, yerr=[below, above], fmt="o-", color=colour, capsize=3, label=label)
+        spread_series(axis, sizes, [rows[key][case] for key in rows], fmt="o-", color=colour, label=label)
     axis.set_xscale("log")
-    axis.set_xlabel("training digits")
-    axis.set_ylabel("test error (%), median and IQR over 25 chips")
-    axis.legend(fontsize=7)
-    figure.tight_layout()
-    save_figure(figure, path)
-
+    finish(figure, axis, "training digits", path)
 
 if __name__ == "__main__":
     main()
