@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from spicenn.io import save_figure
+from spicenn.io import save_figure, write_text_atomic
 from spicenn.nn.config import CrossbarConfig
 from spicenn.nn.evaluation import TEST_CHIP_BASE, accuracies, chip_seeds
 from spicenn.nn.training import run_data, train
@@ -94,9 +94,15 @@ def main() -> None:
     for key, r in rows.items():
         lines.append(f"{key:>12} {cell(r['b']['held']):>17} {cell(r['b']['redrawn']):>17} "
                      f"{cell(r['c']['held']):>17} {cell(r['c']['redrawn']):>17}")
-    print("\n".join(lines))
-    (args.out / "table.txt").write_text("\n".join(lines) + "\n")
+    write_table(args.out, lines)
     plot(rows, args.out / "device_scatter.png")
+
+
+def write_table(out: Path, lines: list[str]) -> None:
+    """Print the table and keep it as out/table.txt."""
+    text = "\n".join(lines)
+    print(text)
+    write_text_atomic(out / "table.txt", text + "\n")
 
 
 def cell(r: dict[str, Any]) -> str:

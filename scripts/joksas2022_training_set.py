@@ -22,7 +22,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from joksas2022_device_scatter import CHIPS, axes, cell, finish, hardware, spread, spread_series
+from joksas2022_device_scatter import CHIPS, axes, cell, finish, hardware, spread, spread_series, write_table
 from joksas2022_training_length import weight_spread
 
 from spicenn.nn.data import Split
@@ -78,8 +78,7 @@ def main() -> None:
     for key, r in rows.items():
         lines.append(f"{key:>12} {100 * r['software']:>8.1f}% {cell(r['b_fits']):>17} {cell(r['b_scattered']):>17} "
                      f"{cell(r['c_scattered']):>17} {r['weight_max_over_rms']:>13.1f}")
-    print("\n".join(lines))
-    (args.out / "table.txt").write_text("\n".join(lines) + "\n")
+    write_table(args.out, lines)
     plot(rows, args.out / "training_set.png")
 
 
