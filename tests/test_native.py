@@ -200,3 +200,17 @@ def test_the_torch_sweeps_a_gpu_runs_equal_the_numpy_sweeps(rng, monkeypatch):
         np.testing.assert_allclose(getattr(torch_result, name), getattr(numpy_result, name), rtol=1e-12)
     for a, b in zip(torch_grads, numpy_grads):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=0.0)
+
+
+def test_circuit_currents_refuses_bad_shapes_and_values():
+    from spicenn.circuit import circuit_currents
+
+    device = get_device("sinh")
+    g = torch.full((4, 3), 1e-5, dtype=torch.float64)
+    v = torch.zeros(2, 4, dtype=torch.float64)
+    with pytest.raises(InputError, match="do not drive"):
+        circuit_currents(v[:, :3], g, device, 1.0, 1.0)
+    with pytest.raises(InputError, match="finite"):
+        circuit_currents(v.clone().fill_(float("nan")), g, device, 1.0, 1.0)
+    with pytest.raises(InputError, match="> 0 S"):
+        circuit_currents(v, -g, device, 1.0, 1.0)
