@@ -17,7 +17,7 @@ from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, dc_report
 from spicenn.netlist import ReadPulse
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 
 
 def main() -> None:

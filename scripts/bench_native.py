@@ -68,7 +68,7 @@ def timed(function, *args):
 
 
 def versus_ngspice(size: int, kind: str, batch: int, spice_vectors: int, rounds: int) -> dict:
-    from spicenn.spice import simulate
+    from spicenn.solvers import simulate
 
     crossbar, rng = tile(size, kind)
     v = rng.uniform(0, 0.5, (batch, size))
@@ -103,7 +103,7 @@ def versus_badcrossbar(size: int, batch: int, rounds: int) -> dict | None:
             badcrossbar.compute  # noqa: B018 - its solver imported
     except (ImportError, AttributeError):
         return None
-    from spicenn.spice import simulate
+    from spicenn.solvers import simulate
 
     crossbar, rng = tile(size, "normal", device="linear")
     v = rng.uniform(0, 0.5, (batch, size))

@@ -62,7 +62,8 @@ def acct(lines: list[str]) -> dict[str, float]:
 def run_case(mode: str, size: int) -> dict:
     """One case, in this process; returns seconds per vector, a breakdown and the result."""
     from spicenn.netlist import SolverOptions, netlist_text
-    from spicenn.spice import get_engine, simulate
+    from spicenn.solvers import simulate
+    from spicenn.spice import get_engine
     from spicenn.spice.ngspice import program
 
     count = VECTORS[mode][size]

@@ -25,7 +25,7 @@ from bench_spice import best, publish, ratio, side_by_side
 from rebuild_surrogates import CONFIGS, MODELS, TRAINING_CASES, VECTORS
 
 from spicenn.crossbar import Crossbar
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 from spicenn.surrogate import DatasetSpec, generate
 from spicenn.surrogate.model import CrossbarSurrogate
 from spicenn.surrogate.training import validate

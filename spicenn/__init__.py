@@ -7,10 +7,10 @@
     (2, 3)
 """
 
-from .crossbar import Crossbar, DifferentialMapping
+from .crossbar import Crossbar, DifferentialMapping, SimulationResult
 from .devices import get_device
 from .errors import ConvergenceError, InputError, SpiceError, SpicennError, SpiceNotFoundError
-from .spice import SimulationResult, simulate
+from .solvers import simulate
 from .version import __version__
 
 __all__ = [

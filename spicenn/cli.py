@@ -18,6 +18,7 @@ import click
 from .crossbar.mapping import DifferentialMapping
 from .errors import InputError, SpicennError
 from .netlist.writer import ReadPulse
+from .solvers import get_solver, solver_names
 from .surrogate.sampling import DatasetSpec, TileConfig
 
 Command = Callable[..., Any]
@@ -132,7 +133,7 @@ conductance_range_options = options(
 )
 
 engine_option = options(
-    click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default="shared",
+    click.option("--engine", "-e", type=click.Choice(solver_names()), default="shared",
                  show_default=True, help="ngspice (shared library or subprocess) or spicenn's own exact solver"),
     click.option("--verify", default=0, type=Whole(0), show_default=True,
                  help="with --engine native: solve the first K vectors in ngspice too and fail if they differ"),
@@ -218,7 +219,7 @@ def netlist(conductances: Path, voltages: Path, device: str, params: Any, r_word
 def simulate(conductances: Path, voltages: Path, device: str, params: Any, r_word: float, r_bit: float,
              r_source: float, engine: str, verify: int, out: Path) -> None:
     """Simulate a crossbar (ngspice or the native solver): output currents and power per input vector."""
-    from .spice import simulate as run
+    from .solvers import simulate as run
 
     _check_verify(engine, verify)
     crossbar, v = _circuit(conductances, voltages, device, params, r_word, r_bit, r_source)
@@ -237,8 +238,8 @@ def _refuse_unused(names: tuple[str, ...], needs: str) -> None:
 
 
 def _check_verify(engine: str, verify: int) -> None:
-    if verify and engine != "native":
-        raise InputError("--verify checks the native solver against ngspice: it needs --engine native")
+    if verify and get_solver(engine).runs_netlists:
+        raise InputError(f"--verify checks a solver against ngspice, and {engine} is ngspice: it needs --engine native")
 
 
 def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()) -> None:
@@ -276,8 +277,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
     from .netlist import ReadPulse
 
     _check_verify(engine, verify)
-    if transient and engine == "native":
-        raise InputError("the native solver computes DC reads; a --transient read needs an ngspice engine")
+    if transient:
+        get_solver(engine).netlist_engine()  # refuses a solver that cannot run a transient
     if not transient:
         _refuse_unused(("c_word", "c_bit", "t_rise", "t_fall"), "--transient")
     crossbar, v = _circuit(conductances, voltages, device, params, r_word, r_bit, r_source)
@@ -302,7 +303,7 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
 @click.option("--tile-rows", default=None, type=Whole(1), help="rows per tile [default: one tile per layer]")
 @click.option("--tile-columns", default=None, type=Whole(1), help="columns per tile [default: one tile per layer]")
 @click.option("--activation", default="sigmoid", show_default=True)
-@click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default=None,
+@click.option("--engine", "-e", type=click.Choice(solver_names()), default=None,
               help="what solves the tiles [default: shared ngspice; native with --model]")
 @peripheral_options
 def network_energy_command(network: Path, inputs: Path, model_spec: str | None, device: str, params: Any,
@@ -422,7 +423,7 @@ def surrogate() -> None:
 @click.option("--workers", "-j", default=1, type=Whole(1), show_default=True, help="local worker processes")
 @click.option("--scheduler", default=None, help="Dask scheduler address: run the tasks on that cluster")
 @click.option("--cases-per-task", default=4, type=Whole(1), show_default=True)
-@click.option("--engine", "-e", type=click.Choice(["shared", "subprocess", "native"]), default="shared",
+@click.option("--engine", "-e", type=click.Choice(solver_names()), default="shared",
               show_default=True, help="what solves the cases: ngspice or spicenn's own exact solver (kept in the spec)")
 @click.option("--out", "-o", required=True, type=OUT_FILE, help="HDF5 file to write")
 def surrogate_dataset(rows: int, columns: int, device: str, params: Any, r_word: float, r_bit: float,

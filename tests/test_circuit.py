@@ -6,9 +6,9 @@ import pytest
 
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
-from spicenn.spice import simulate
+from spicenn.solvers import get_solver, simulate, solver_names
 
-ENGINES = ["shared", "subprocess"]
+ENGINES = [name for name in solver_names() if get_solver(name).runs_netlists]  # the ngspice engines
 
 
 def relative_error(got, expected):

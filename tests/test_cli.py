@@ -35,7 +35,7 @@ def test_simulate_writes_the_documented_arrays(inputs):
         assert result["currents"].shape == (3, 4)
         for key in ("power", "device_power", "word_line_power", "bit_line_power"):
             assert result[key].shape == (3,)
-        from spicenn.spice import simulate
+        from spicenn.solvers import simulate
         expected = simulate(Crossbar(g, get_device("sinh", k=2.5), r_word=1, r_bit=1.5), v)
         np.testing.assert_allclose(result["currents"], expected.currents, rtol=1e-12)
 

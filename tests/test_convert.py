@@ -19,7 +19,7 @@ from spicenn.energy.peripherals import Peripherals
 from spicenn.errors import InputError
 from spicenn.nn import CrossbarConfig, CrossbarConv, CrossbarLinear, calibrate, convert, model_energy
 from spicenn.nn.finetune import finetune
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 
 EXACT = CrossbarConfig(device="linear", g_off=1e-6, g_on=1e-4, tile_rows=16, tile_columns=16)
 

@@ -5,7 +5,7 @@ import pytest
 
 from spicenn.crossbar import Crossbar
 from spicenn.errors import InputError
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 from spicenn.surrogate import DatasetSpec, generate, load, metadata, sample_case
 
 SPEC = DatasetSpec(rows=6, columns=5, device={"name": "sinh", "k": 3.0}, r_word=1.0, r_bit=1.0, cases=10,

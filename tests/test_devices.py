@@ -9,7 +9,8 @@ from conftest import ROOT
 from spicenn.crossbar import Crossbar
 from spicenn.devices import MODELS, PRESETS, from_dict, get_device, lib_text, names
 from spicenn.errors import InputError
-from spicenn.spice import get_engine, simulate
+from spicenn.solvers import simulate
+from spicenn.spice import get_engine
 
 # Independent formulas (tests/nodal.py) for each named device at G.
 REFERENCE = {

@@ -15,7 +15,7 @@ from spicenn.energy import Peripherals, crossbar_energy, load_config, network_en
 from spicenn.energy.network import Layer
 from spicenn.errors import InputError
 from spicenn.netlist import ReadPulse
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 
 NO_PERIPHERALS = Peripherals(dac_energy=0.0, adc_fom=0.0, tia_energy=0.0)
 

@@ -10,10 +10,12 @@ import networkx as nx
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "spicenn"
-# lowest first; the helpers every layer may use sit below them all
+# lowest first; the helpers every layer may use sit below them all. ngspice (spice) and the
+# native solver (circuit) each have their own level and neither needs the other; the front
+# door for both (solvers) sits above them.
 LAYERS = [("errors", "checks", "io", "version", "arrays", "activations", "models", "processes"), ("devices",),
-          ("crossbar",), ("netlist",), ("spice", "circuit", "doctor"), ("energy",), ("surrogate",), ("nn",),
-          ("reproduce",), ("cli",)]
+          ("crossbar",), ("netlist",), ("spice",), ("circuit",), ("solvers", "doctor"), ("energy",), ("surrogate",),
+          ("nn",), ("reproduce",), ("cli",)]
 LEVEL = {name: level for level, names in enumerate(LAYERS) for name in names}
 
 
@@ -86,12 +88,18 @@ def test_module_level_imports_have_no_circle():
 
 
 def test_the_checker_sees_an_upward_import(tmp_path):
-    """The test can fail: a devices module importing nn inside a function, or the root, is caught."""
+    """The test can fail: a devices module importing nn inside a function, the root, or
+    ngspice's package importing the native solver (the old spice <-> circuit circle), is caught."""
     probe = tmp_path / "spicenn" / "devices" / "probe.py"
     probe.parent.mkdir(parents=True)
     probe.write_text("def f():\n    from ..nn import layer\n")
     with pytest.raises(AssertionError, match=r"imports spicenn\.nn"):
         check_layering(probe, tmp_path / "spicenn")
+    spice_probe = tmp_path / "spicenn" / "spice" / "probe.py"
+    spice_probe.parent.mkdir(parents=True)
+    spice_probe.write_text("def f():\n    from ..circuit import simulate_native\n")
+    with pytest.raises(AssertionError, match=r"imports spicenn\.circuit"):
+        check_layering(spice_probe, tmp_path / "spicenn")
     probe.write_text("from .. import __version__\n")
     with pytest.raises(AssertionError, match="package root"):
         check_layering(probe, tmp_path / "spicenn")

@@ -6,7 +6,7 @@ import pytest
 from spicenn.crossbar import Crossbar, DifferentialMapping
 from spicenn.devices import ConductanceNonidealities
 from spicenn.errors import InputError
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 
 
 def test_round_trip_weights_conductances(rng):

@@ -9,8 +9,7 @@ from spicenn.circuit import solver as native_solver
 from spicenn.crossbar import Crossbar
 from spicenn.devices import ConductanceNonidealities, get_device
 from spicenn.errors import ConvergenceError, InputError, SpiceError
-from spicenn.spice import simulate
-from spicenn.spice.simulate import check_against_ngspice
+from spicenn.solvers import check_against_ngspice, simulate
 
 RESULT_FIELDS = ("currents", "power", "device_power", "word_line_power", "bit_line_power", "source_power")
 

@@ -6,7 +6,7 @@ import torch
 
 from spicenn.crossbar import Crossbar
 from spicenn.devices import get_device
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 from spicenn.surrogate.physics import bit_line_modes, first_order, relax
 
 

@@ -10,7 +10,7 @@ import torch
 
 from spicenn.crossbar import Crossbar
 from spicenn.errors import InputError
-from spicenn.spice import simulate
+from spicenn.solvers import simulate
 from spicenn.surrogate import DatasetSpec, generate
 from spicenn.surrogate.model import CrossbarSurrogate, SurrogateConfig
 from spicenn.surrogate.training import train, validate

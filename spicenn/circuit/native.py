@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..crossbar.results import SimulationResult
 from ..crossbar.spec import Crossbar
-from ..spice.extract import SimulationResult
 from .equations import Devices, Lines
 from .solver import Solution, solve
 
 
 def result_of(crossbar: Crossbar, voltages: torch.Tensor, solution: Solution) -> SimulationResult:
     """Output currents and where the power goes, from the node voltages (same conventions as
-    `spice.extract`: drivers' power, device power V·I, wire and driver-resistance losses)."""
+    `crossbar.results.extract`: drivers' power, device power V·I, wire and driver-resistance losses)."""
     lines = Lines.of(crossbar)
     m, n = crossbar.shape
     v = voltages.T[:, None, :]  # (M, 1, B)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..crossbar.spec import Crossbar
-from ..errors import InputError
 from ..netlist.writer import ReadPulse
-from ..spice import simulate
+from ..solvers import get_solver, simulate
 from .peripherals import Peripherals
 from .report import ARRAY_PARTS, EnergyReport, combine, dc_report
 from .transient import transient_parts
@@ -18,8 +17,7 @@ def crossbar_energy(crossbar: Crossbar, voltages: Any, peripherals: Peripherals 
     """Energy report of one crossbar for a batch of input vectors: DC reads (power x t_read)
     or, with a `ReadPulse`, transient reads whose line charging is its own part (ngspice only).
     `engine` and `verify` as for `spice.simulate`."""
-    if pulse is not None and engine == "native":
-        raise InputError("the native solver computes DC reads; a transient read needs an ngspice engine")
+    netlist_engine = get_solver(engine).netlist_engine() if pulse is not None else None  # refused early
     peripherals = peripherals or Peripherals()
     result = simulate(crossbar, voltages, engine=engine, verify=verify)
     report = dc_report(result, peripherals)
@@ -28,7 +26,8 @@ def crossbar_energy(crossbar: Crossbar, voltages: Any, peripherals: Peripherals 
     resistive = ("devices", "word_lines", "bit_lines", "driver_resistance")
     dc_total = sum(report.energy_j[p] for p in resistive)
     shares = {p: report.energy_j[p] / dc_total if dc_total else 0.0 for p in resistive}
-    parts = transient_parts(crossbar, voltages, pulse, shares, engine)
+    assert netlist_engine is not None
+    parts = transient_parts(crossbar, voltages, pulse, shares, netlist_engine)
     reads = peripherals.reads_per_mvm
     energy = combine({p: parts.get(p, 0.0) * reads for p in ARRAY_PARTS},
                      {p: report.energy_j[p] for p in ("dac", "adc", "tia")})

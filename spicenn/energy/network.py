@@ -23,7 +23,7 @@ from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
 from ..crossbar.tiles import TileGrid
 from ..devices import Device, get_device
 from ..errors import InputError
-from ..spice.tiles import simulate_tiles
+from ..solvers.tiles import simulate_tiles
 from .peripherals import Peripherals
 from .report import EnergyReport, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
 

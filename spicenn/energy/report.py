@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..crossbar.results import SimulationResult
 from ..crossbar.tiles import TileGrid
-from ..spice.extract import SimulationResult
 from .peripherals import Peripherals
 
 ARRAY_PARTS = ("devices", "word_lines", "bit_lines", "driver_resistance", "capacitive")

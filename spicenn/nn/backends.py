@@ -5,7 +5,7 @@
 * `surrogate`: a trained SPICE surrogate for every tile (device nonlinearity and IR drop).
 * `circuit`: every tile solved exactly by spicenn's native solver (`spicenn.circuit`), with
   exact gradients by implicit differentiation: training with the circuit in the loop.
-* `spice`: every tile solved by ngspice (`spicenn.spice.tiles`), in worker processes; forward only.
+* `spice`: every tile solved by ngspice (`spicenn.solvers.tiles`), in worker processes; forward only.
 
 All take voltages (B, R) and conductances (R, C) of the whole layer, plus per-device model
 parameters `cell` on the padded tile grid, and return currents (B, C) with the tiles' column

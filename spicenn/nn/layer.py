@@ -27,7 +27,7 @@ from ..crossbar.tiles import TileGrid
 from ..devices import ChipDraw
 from ..energy.network import ProgrammedLayer
 from ..errors import InputError
-from ..spice.tiles import simulate_tiles
+from ..solvers.tiles import simulate_tiles
 from . import backends
 from .backends import check_backend
 from .config import CrossbarConfig

@@ -11,7 +11,7 @@ from ..activations import activation
 from ..crossbar import Crossbar
 from ..crossbar.mapping import input_voltages, interleave, pair_outputs
 from ..devices import Linear
-from ..spice import simulate
+from ..solvers import simulate
 from .data import Data
 from .learning import BinaryStochasticMLP, DeviceMLP, UpdateRule, apply_rule
 

@@ -45,6 +45,7 @@ class SubprocessEngine:
     """`ngspice -b` in a child process per run."""
 
     name = "subprocess"
+    summary = "`ngspice -b` in a child process"
 
     def __init__(self, timeout: float | None = None):
         """`timeout`: seconds before a run is stopped with a SpiceError (default TIME_LIMIT)."""
@@ -143,6 +144,7 @@ class SharedEngine:
     """ngspice's shared library, in process, through PySpice."""
 
     name = "shared"
+    summary = "ngspice's shared library in this process (PySpice)"
 
     def __init__(self, timeout: float | None = None) -> None:
         """`timeout`: seconds before a run is halted with a SpiceError (default TIME_LIMIT)."""
@@ -254,7 +256,7 @@ def get_engine(name: str | Engine = "shared") -> Engine:
     if key not in ENGINES:
         from ..errors import InputError
 
-        raise InputError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}, native")
+        raise InputError(f"unknown ngspice engine {name!r}; choose one of: {', '.join(ENGINES)}")
     if key not in _engines:
         _engines[key] = ENGINES[key]()
     return _engines[key]

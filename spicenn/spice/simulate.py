@@ -1,21 +1,19 @@
-"""Simulate a crossbar for a batch of input vectors in ngspice."""
+"""A crossbar solved by ngspice for a batch of input vectors (DC sweeps, with retries)."""
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from ..crossbar.graph import Topology, crossbar_topology
+from ..crossbar.results import SimulationResult, extract
 from ..crossbar.spec import Crossbar
 from ..devices import Linear
-from ..errors import ConvergenceError, InputError, SpiceError
+from ..errors import ConvergenceError, SpiceError
 from ..netlist.writer import SolverOptions, netlist_text
 from .engines import Engine, get_engine
-from .extract import SimulationResult, extract
 
 # Values ngspice keeps per sweep (node voltages x points) before a batch is split into chunks.
 MAX_VALUES_PER_RUN = 8_000_000
@@ -82,65 +80,18 @@ def _solve_with_retries(crossbar: Crossbar, topo: Topology, v: np.ndarray, engin
         return node_voltages, drivers, sense
 
 
-def _simulate_native(crossbar: Crossbar, v: np.ndarray, verify: int, fallback: str | None) -> SimulationResult:
-    from ..circuit import simulate_native
-
-    if fallback not in (None, "ngspice"):
-        raise InputError(f"fallback must be 'ngspice' or None, got {fallback!r}")
-    if isinstance(verify, bool) or not isinstance(verify, int) or verify < 0:
-        raise InputError(f"verify must be a whole number of vectors >= 0, got {verify!r}")
-    try:
-        result = simulate_native(crossbar, v)
-    except ConvergenceError as error:
-        if fallback is None:
-            raise
-        warnings.warn(f"{error}; solved by ngspice instead", stacklevel=3)
-        return simulate(crossbar, v)
-    if verify:
-        check_against_ngspice(crossbar, v[:verify], result)
-    return result
-
-
-def check_against_ngspice(crossbar: Crossbar, v: np.ndarray, result: SimulationResult) -> None:
-    """Raise SpiceError unless ngspice gives the same currents and powers for vectors `v`
-    (the first len(v) of `result`), to VERIFY_TOLERANCE relative to each quantity's scale."""
-    reference = simulate(crossbar, v)
-    for name in SimulationResult.ARRAYS_SAVED:
-        ours, theirs = getattr(result, name)[: len(v)], getattr(reference, name)
-        scale = float(np.max(np.abs(theirs))) or 1.0
-        worst = float(np.max(np.abs(ours - theirs))) / scale
-        if worst > VERIFY_TOLERANCE:
-            raise SpiceError(f"the native solver and ngspice differ: {name} by {worst:.2e} relative "
-                             f"(tolerance {VERIFY_TOLERANCE:g}) on the {len(v)} verified vector(s)")
-
-
 def iterate_chunks(batch: int, chunk: int) -> Iterator[slice]:
     for start in range(0, batch, chunk):
         yield slice(start, min(batch, start + chunk))
 
 
-NATIVE = "native"
-# the native solver's answer against ngspice's refined one (both ~1e-11 from exact)
-VERIFY_TOLERANCE = 1e-9
+def simulate_ngspice(crossbar: Crossbar, v: np.ndarray, engine: str | Engine = "shared",
+                     options: SolverOptions | None = None, chunk: int | None = None,
+                     progress: bool = False) -> SimulationResult:
+    """Solve the crossbar in ngspice for each checked input vector (rows of `v`, (B, M)).
 
-
-def simulate(crossbar: Crossbar, voltages: Any, engine: str | Engine = "shared",
-             options: SolverOptions | None = None, chunk: int | None = None,
-             progress: bool = False, verify: int = 0, fallback: str | None = None) -> SimulationResult:
-    """Solve the crossbar for each input vector (rows of `voltages`, (B, M) or (M,)).
-
-    Returns output currents (B, N) and the power drawn and dissipated per vector. A batch
-    runs as one ngspice DC sweep per chunk of `chunk` vectors (default: what fits in memory).
-
-    `engine="native"`: spicenn's own solver (`spicenn.circuit`) of the same circuit, exact
-    and much faster. `verify=k` also solves the first k vectors in ngspice and raises
-    `SpiceError` if any output current or power differs by more than 1e-9 relative;
-    `fallback="ngspice"` solves the batch in ngspice (with a warning) if the native solver
-    does not converge, instead of raising `ConvergenceError`.
-    """
-    v = crossbar.check_voltages(voltages)
-    if isinstance(engine, str) and engine.strip().lower() == NATIVE:
-        return _simulate_native(crossbar, v, verify, fallback)
+    A batch runs as one ngspice DC sweep per chunk of `chunk` vectors (default: what fits
+    in memory). The front door for every solver is `spicenn.solvers.simulate`."""
     engine = get_engine(engine)
     if options is None:
         options = SolverOptions(klu=engine.klu)

@@ -22,6 +22,7 @@ from ..crossbar import Crossbar
 from ..errors import InputError
 from ..io import atomic_path, save_npz_atomic, write_text_atomic
 from ..processes import dask_client, worker_pool
+from ..solvers import get_solver
 from ..version import __version__
 from .sampling import DatasetSpec, sample_case
 
@@ -30,7 +31,7 @@ RESULT_FIELDS = ("currents", "power", "device_power", "word_line_power", "bit_li
 
 def simulate_cases(spec_json: str, start: int, stop: int) -> dict[str, np.ndarray]:
     """Run cases [start, stop) through ngspice (a top-level function: it travels to workers)."""
-    from ..spice import simulate
+    from ..solvers import simulate
 
     spec = DatasetSpec.from_json(spec_json)
     device = spec.device_model()
@@ -106,7 +107,7 @@ def _check_can_run(spec: DatasetSpec, scheduler: str | None) -> None:
     cluster runs the cases)."""
     g, v = sample_case(spec, 0)
     Crossbar(g, spec.device_model(), r_word=spec.r_word, r_bit=spec.r_bit).check_voltages(v)
-    if not scheduler and spec.engine != "native":
+    if not scheduler and get_solver(spec.engine).runs_netlists:
         from ..spice.ngspice import program
 
         program()

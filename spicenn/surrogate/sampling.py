@@ -19,10 +19,10 @@ from ..checks import finite_number
 from ..checks import whole_number as _whole
 from ..devices import Device, from_dict, get_device
 from ..errors import InputError
+from ..solvers import get_solver
 
 CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed", "trained")
 INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
-ENGINES = ("shared", "subprocess", "native")
 
 
 MAX_TILE_SIDE = 1024  # a surrogate's or dataset's tile; real arrays stop far below (ADC and IR drop)
@@ -93,8 +93,7 @@ class DatasetSpec(TileConfig):
         if self.conductances not in CONDUCTANCE_DISTRIBUTIONS:
             raise InputError(f"unknown conductance distribution {self.conductances!r}; "
                              f"choose one of: {', '.join(CONDUCTANCE_DISTRIBUTIONS)}")
-        if self.engine not in ENGINES:
-            raise InputError(f"unknown engine {self.engine!r}; choose one of: {', '.join(ENGINES)}")
+        get_solver(self.engine)  # refuses an unknown one
         if self.inputs not in INPUT_DISTRIBUTIONS:
             raise InputError(f"unknown input distribution {self.inputs!r}; "
                              f"choose one of: {', '.join(INPUT_DISTRIBUTIONS)}")

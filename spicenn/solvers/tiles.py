@@ -1,4 +1,5 @@
-"""A layer's tiles solved by ngspice: column currents summed over row tiles, powers over tiles."""
+"""A layer's tiles solved by any solver (ngspice by default): column currents summed over
+row tiles, powers over tiles."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _tile_task(device: dict[str, Any], g: np.ndarray, cell: dict[str, np.ndarray
 def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray, cell: dict[str, np.ndarray],
                    g_off: float, r_word: float, r_bit: float, workers: int = 1, progress: bool = False,
                    engine: str = "shared") -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Every tile of a layer solved by ngspice: (currents (B, C), per-vector powers summed
+    """Every tile of a layer solved by `engine` (a solver name): (currents (B, C), per-vector powers summed
     over the tiles, named as in `SimulationResult`). `v` (B, R) and `g` (R, C) are the whole
     layer's; `cell` holds per-device parameters on the padded grid."""
     g_tiles, v_tiles = grid.pad(np.asarray(g, float), np.asarray(v, float), g_off)

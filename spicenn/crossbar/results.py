@@ -1,4 +1,6 @@
-"""From solved node voltages and branch currents to output currents and where the power goes."""
+"""What a solved crossbar did: `SimulationResult`, the one result type of every solver, and
+`extract`, from solved node voltages and branch currents to output currents and where the
+power goes."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..crossbar.graph import Topology
-from ..crossbar.spec import Crossbar
 from ..io import save_npz_atomic
+from .graph import Topology
+from .spec import Crossbar
 
 
 @dataclass
