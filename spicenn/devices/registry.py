@@ -1,4 +1,19 @@
-"""Device models and presets by name."""
+"""Device models and presets by name: an open registry. A user's own `Device` subclass,
+registered once, works wherever a device name goes (simulate, every engine and backend,
+the crossbar layers, energy, the command line's `-d`):
+
+    >>> from dataclasses import dataclass
+    >>> @register_device
+    ... @dataclass(frozen=True, kw_only=True)
+    ... class Cubic(Device):
+    ...     name = "cubic-doc"  # a class attribute (no annotation), as in Device
+    ...     a: float = 2.0
+    ...     def formula(self, v, g, k, xp):
+    ...         return g * (v + self.a * v * v * v)
+    >>> get_device("cubic-doc", a=1.0)
+    Cubic(g_off=None, g_on=None, a=1.0)
+    >>> unregister("cubic-doc")
+"""
 
 from __future__ import annotations
 
@@ -21,6 +36,46 @@ PRESETS: dict[str, tuple[type[Device], dict[str, Any]]] = {
     "powerlaw-low": (PowerLaw, dict(v_ref=0.25, n=2.13, n_std=0.095, g_off=9.97e-4, g_on=3.51e-3)),
     "powerlaw-high": (PowerLaw, dict(v_ref=0.25, n=2.99, n_std=0.369, g_off=5.25e-7, g_on=2.62e-6)),
 }
+BUILT_IN = frozenset(MODELS) | frozenset(PRESETS)
+
+
+def _key(name: str, what: str) -> str:
+    key = str(name).strip().lower()
+    if not key or not key.replace("-", "").replace("_", "").isalnum():
+        raise InputError(f"a {what} name must be letters, digits, '-' or '_', got {name!r}")
+    return key
+
+
+def register_device(cls: type[Device]) -> type[Device]:
+    """Make a `Device` subclass available by its `name` (usable as a class decorator).
+    Its formula must be written once for numpy, torch and ngspice (`Device.formula`)."""
+    if not (isinstance(cls, type) and issubclass(cls, Device)) or not dataclasses.is_dataclass(cls):
+        raise InputError(f"a device model must be a dataclass subclass of spicenn.devices.Device, got {cls!r}")
+    key = _key(cls.name, "device model")
+    if key in PRESETS:
+        raise InputError(f"{key!r} already names a device preset")
+    MODELS[key] = cls
+    return cls
+
+
+def register_preset(name: str, cls: type[Device], **defaults: Any) -> None:
+    """A named device set: model `cls` (registered) with its parameter values."""
+    key = _key(name, "device preset")
+    if key in MODELS:
+        raise InputError(f"{key!r} already names a device model")
+    if cls not in MODELS.values():
+        register_device(cls)
+    cls(**defaults)  # refuses unknown or unphysical parameters now, not at first use
+    PRESETS[key] = (cls, dict(defaults))
+
+
+def unregister(name: str) -> None:
+    """Remove a registered model or preset (the built-in ones stay)."""
+    key = str(name).strip().lower()
+    if key in BUILT_IN:
+        raise InputError(f"{key!r} is built into spicenn and cannot be removed")
+    MODELS.pop(key, None)
+    PRESETS.pop(key, None)
 
 
 def names() -> list[str]:

@@ -1,4 +1,6 @@
-"""How a layer's crossbar tiles turn voltages into column currents: five interchangeable backends.
+"""How a layer's crossbar tiles turn voltages into column currents: interchangeable backends,
+one object each in an open registry (`register_backend` adds one; the config names it, the
+layer never dispatches on the name).
 
 * `ideal`: V·G.
 * `device`: the device I-V model for every cell, no wires (tiling changes nothing).
@@ -10,19 +12,24 @@
 All take voltages (B, R) and conductances (R, C) of the whole layer, plus per-device model
 parameters `cell` on the padded tile grid, and return currents (B, C) with the tiles' column
 currents summed digitally.
+
+    >>> backend_names()
+    ['ideal', 'device', 'surrogate', 'circuit', 'spice']
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from ..crossbar.tiles import TileGrid
 from ..devices import Device
 from ..errors import InputError
 
-BACKENDS = ("ideal", "device", "surrogate", "circuit", "spice")
 DEVICE_CELLS_PER_CHUNK = 8_000_000  # bounds the (B, R, C) tensor of the device backend
 SURROGATE_CELLS_PER_CHUNK = 16_000_000  # likewise for the surrogate's per-cell work
 
@@ -94,7 +101,116 @@ def circuit_tiles(device: Device, grid: TileGrid, v: torch.Tensor, g: torch.Tens
     return per_column_tile.permute(1, 0, 2).reshape(batch, -1)[:, :grid.columns]
 
 
-def check_backend(name: str) -> str:
+class Layer(Protocol):
+    """What a backend reads from the crossbar layer it computes (`CrossbarLinear`)."""
+
+    device_model: Device
+    grid: TileGrid
+    hardware: Any  # CrossbarConfig
+    spice_workers: int
+    spice_engine: str
+    progress: bool
+
+    def padded_cell(self) -> dict[str, np.ndarray]: ...
+
+    def surrogate_model(self) -> Callable: ...
+
+
+class Backend(ABC):
+    """Column currents (B, C) of a layer for its voltages v (B, R) and conductances g (R, C)."""
+
+    name: str
+    summary: str
+    differentiable: bool = True
+
+    @abstractmethod
+    def currents(self, layer: Layer, v: torch.Tensor, g: torch.Tensor) -> torch.Tensor: ...
+
+
+def _tile_cell(layer: Layer) -> dict[str, torch.Tensor]:
+    return {k: torch.as_tensor(c) for k, c in layer.grid.tile_cells(layer.padded_cell()).items()}
+
+
+class Ideal(Backend):
+    name, summary = "ideal", "V·G"
+
+    def currents(self, layer: Layer, v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return ideal(v, g)
+
+
+class DeviceModel(Backend):
+    name, summary = "device", "the device I-V model for every cell, no wires"
+
+    def currents(self, layer: Layer, v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        rows, columns = g.shape
+        cell = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in layer.padded_cell().items()}
+        return device_currents(layer.device_model, v, g, cell)
+
+
+class Surrogate(Backend):
+    name, summary = "surrogate", "a trained SPICE surrogate for every tile"
+
+    def currents(self, layer: Layer, v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return surrogate_currents(layer.surrogate_model(), layer.grid, v, g, _tile_cell(layer), layer.hardware.g_off)
+
+
+class Circuit(Backend):
+    name, summary = "circuit", "every tile solved exactly by the native solver, exact gradients"
+
+    def currents(self, layer: Layer, v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        h = layer.hardware
+        return circuit_tiles(layer.device_model, layer.grid, v, g, _tile_cell(layer), h.g_off, h.r_word, h.r_bit)
+
+
+def spice_tiles(layer: Layer, v: torch.Tensor, g: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Every tile solved by the layer's solver (ngspice by default): column currents and
+    per-vector powers. Only distinct input vectors are simulated (a conv layer's patches
+    repeat, e.g. blank ones)."""
+    from ..solvers.tiles import simulate_tiles
+
+    v_np, g_np = v.detach().double().numpy(), g.detach().double().numpy()
+    distinct, inverse = np.unique(v_np, axis=0, return_inverse=True)
+    h = layer.hardware
+    currents, powers = simulate_tiles(layer.device_model, layer.grid, distinct, g_np, layer.padded_cell(), h.g_off,
+                                      h.r_word, h.r_bit, workers=layer.spice_workers, progress=layer.progress,
+                                      engine=layer.spice_engine)
+    inverse = inverse.reshape(-1)
+    return currents[inverse], {name: value[inverse] for name, value in powers.items()}
+
+
+class Spice(Backend):
+    name, summary = "spice", "every tile solved by ngspice, in worker processes; forward only"
+    differentiable = False
+
+    def currents(self, layer: Layer, v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(spice_tiles(layer, v, g)[0], dtype=v.dtype)
+
+
+BACKENDS: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make `backend` available by its name to every layer, network, command and config."""
+    if not isinstance(backend, Backend):
+        raise InputError(f"a backend must be a spicenn.nn.backends.Backend, got {type(backend).__name__}")
+    BACKENDS[str(backend.name)] = backend
+    return backend
+
+
+def backend_names() -> list[str]:
+    return list(BACKENDS)
+
+
+def get_backend(name: str) -> Backend:
     if name not in BACKENDS:
         raise InputError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
-    return name
+    return BACKENDS[name]
+
+
+def check_backend(name: str) -> str:
+    """`name` if a backend has it, else one clear error."""
+    return get_backend(name).name
+
+
+for _backend in (Ideal(), DeviceModel(), Surrogate(), Circuit(), Spice()):
+    register_backend(_backend)

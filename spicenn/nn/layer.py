@@ -27,7 +27,6 @@ from ..crossbar.tiles import TileGrid
 from ..devices import ChipDraw
 from ..energy.network import ProgrammedLayer
 from ..errors import InputError
-from ..solvers.tiles import simulate_tiles
 from . import backends
 from .backends import check_backend
 from .config import CrossbarConfig
@@ -173,7 +172,7 @@ class CrossbarLinear(nn.Module):
     def programmed(self) -> ProgrammedLayer:
         """The layer as the current chip holds it, for the network-energy path."""
         return ProgrammedLayer(self.conductances().double().numpy(), float(self.k_g()), self.grid,
-                               self.hardware.g_off, bias=self.has_bias, cell=self._cell())
+                               self.hardware.g_off, bias=self.has_bias, cell=self.padded_cell())
 
     @torch.no_grad()
     def clamp_(self) -> None:
@@ -204,7 +203,8 @@ class CrossbarLinear(nn.Module):
         draw = None if nonidealities.is_ideal else nonidealities.draw(shape, seed + 1)
         self.chip = Chip(seed, draw, self.device_model.cell_parameters(shape, seed=seed))
 
-    def _cell(self) -> dict[str, np.ndarray]:
+    def padded_cell(self) -> dict[str, np.ndarray]:
+        """Per-device model parameters of the current chip on the padded tile grid."""
         if self.chip is None:
             self.set_chip(None)
         assert self.chip is not None
@@ -220,40 +220,14 @@ class CrossbarLinear(nn.Module):
         return v
 
     def column_currents(self, x: torch.Tensor, backend: str | None = None) -> torch.Tensor:
-        backend = check_backend(backend or self.backend)
         v = self.voltages(x)
-        g = self.conductances().to(v.dtype)
-        rows, columns = g.shape
-        if backend == "ideal":
-            return backends.ideal(v, g)
-        cell = self._cell()
-        if backend == "device":
-            cell_t = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in cell.items()}
-            return backends.device_currents(self.device_model, v, g, cell_t)
-        if backend == "circuit":
-            tile_cell = {k: torch.as_tensor(c) for k, c in self.grid.tile_cells(cell).items()}
-            h = self.hardware
-            return backends.circuit_tiles(self.device_model, self.grid, v, g, tile_cell, h.g_off, h.r_word, h.r_bit)
-        if backend == "surrogate":
-            tile_cell = {k: torch.as_tensor(c) for k, c in self.grid.tile_cells(cell).items()}
-            return backends.surrogate_currents(self.surrogate_model(), self.grid, v, g, tile_cell,
-                                               self.hardware.g_off)
-        currents, _ = self.spice(x)
-        return torch.as_tensor(currents, dtype=v.dtype)
+        return backends.get_backend(backend or self.backend).currents(self, v, self.conductances().to(v.dtype))
 
     def spice(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Every tile solved by ngspice: column currents and per-vector powers. Only distinct
-        input vectors are simulated (a conv layer's patches repeat, e.g. blank ones)."""
+        """Every tile solved by ngspice: column currents and per-vector powers."""
         with torch.no_grad():
-            v = self.voltages(x).double().numpy()
-            g = self.conductances().double().numpy()
-        distinct, inverse = np.unique(v, axis=0, return_inverse=True)
-        h = self.hardware
-        currents, powers = simulate_tiles(self.device_model, self.grid, distinct, g, self._cell(), h.g_off,
-                                          h.r_word, h.r_bit, workers=self.spice_workers, progress=self.progress,
-                                          engine=self.spice_engine)
-        inverse = inverse.reshape(-1)
-        return currents[inverse], {name: value[inverse] for name, value in powers.items()}
+            v = self.voltages(x).double()
+            return backends.spice_tiles(self, v, self.conductances().double())
 
     def read_out(self, currents: torch.Tensor) -> torch.Tensor:
         """The column currents as the ADCs report them: with `adc_bits` and a calibrated full
@@ -285,7 +259,7 @@ class CrossbarLinear(nn.Module):
         v = self.voltages(x)
         g = self.conductances().to(v.dtype)
         rows, columns = g.shape
-        cell = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in self._cell().items()}
+        cell = {k: torch.as_tensor(c[:rows, :columns], dtype=v.dtype) for k, c in self.padded_cell().items()}
         return backends.device_power(self.device_model, v, g, cell)
 
     # --- surrogate ----------------------------------------------------------------------
