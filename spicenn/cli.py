@@ -165,8 +165,13 @@ def _circuit(conductances: Path, voltages: Path, device: str, params: tuple[tupl
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spicenn")
-def cli() -> None:
+@click.option("--threads", default=None, type=Whole(1), envvar="SPICENN_THREADS", show_envvar=True,
+              help="torch threads [default: fitted to the work and the cores other processes leave free]")
+def cli(threads: int | None) -> None:
     """spicenn: SPICE co-simulation of memristive crossbars and neural networks."""
+    from .threads import set_threads
+
+    set_threads(threads)
 
 
 @cli.command()

@@ -12,19 +12,24 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import InputError
 
 PARENT_POLL_SECONDS = 0.5
+T = TypeVar("T")
 SCHEDULER_TIMEOUT_SECONDS = 10
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: exit when the parent process is gone."""
+    """Worker initializer: exit when the parent process is gone; one torch thread (the
+    parent starts a worker per core)."""
+    from .threads import mark_worker
+
+    mark_worker()
     try:  # Linux: the kernel sends SIGTERM to this worker when its parent dies
         import ctypes
         import signal
@@ -61,6 +66,16 @@ def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             process.join(timeout=5)
         raise
     pool.shutdown(wait=True)
+
+
+def run_as_worker(submitter: int, function: Callable[..., T], *args: Any) -> T:
+    """A cluster task: `function(*args)` with one torch thread when it runs in another process
+    than the one that submitted it (`submitter`, its pid): a Dask worker runs a task per core."""
+    if os.getpid() != submitter:
+        from .threads import mark_worker
+
+        mark_worker()
+    return function(*args)
 
 
 @contextlib.contextmanager

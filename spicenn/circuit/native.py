@@ -7,6 +7,7 @@ import torch
 
 from ..crossbar.results import SimulationResult
 from ..crossbar.spec import Crossbar
+from ..threads import fitted_threads
 from .equations import Devices, Lines
 from .solver import Solution, solve
 
@@ -64,7 +65,8 @@ def simulate_native(crossbar: Crossbar, voltages: np.ndarray, dtype: torch.dtype
     whose arrays stay in the processor's caches; `on` a torch device ("cuda" where there is one)."""
     chunk = max(1, ELEMENTS_PER_CHUNK // (crossbar.rows * crossbar.columns))
     parts = []
-    with torch.no_grad():
+    work = crossbar.rows * crossbar.columns * min(chunk, voltages.shape[0])
+    with torch.no_grad(), fitted_threads(work):
         for start in range(0, voltages.shape[0], chunk):
             v = torch.as_tensor(voltages[start:start + chunk], dtype=dtype, device=on)
             parts.append(result_of(crossbar, v, solve(crossbar, v)))

@@ -8,12 +8,13 @@ ngspice installed, and any surrogate file of the run at the same path.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..processes import dask_client
+from ..processes import dask_client, run_as_worker
 from .evaluation import correct_predictions
 from .run_config import RunConfig
 
@@ -43,8 +44,8 @@ def cluster_accuracies(config: RunConfig, state: dict[str, Any], x: np.ndarray, 
         # the arrays go to the cluster once, not once per task
         config_future, state_future = client.scatter(config.to_dict(), broadcast=True), \
             client.scatter(state, broadcast=True)
-        futures = {client.submit(count_correct, config_future, state_future, x[start:stop], y[start:stop], backend,
-                                 seed, pure=False): (backend, index)
+        futures = {client.submit(run_as_worker, os.getpid(), count_correct, config_future, state_future,
+                                 x[start:stop], y[start:stop], backend, seed, pure=False): (backend, index)
                    for backend in backends for index, seed in enumerate(seeds) for start, stop in blocks}
         done = as_completed(futures)
         if progress:

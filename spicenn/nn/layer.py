@@ -27,6 +27,7 @@ from ..crossbar.tiles import TileGrid
 from ..devices import ChipDraw
 from ..energy.network import ProgrammedLayer
 from ..errors import InputError
+from ..threads import fit_threads
 from . import backends
 from .backends import check_backend
 from .config import CrossbarConfig
@@ -221,6 +222,8 @@ class CrossbarLinear(nn.Module):
 
     def column_currents(self, x: torch.Tensor, backend: str | None = None) -> torch.Tensor:
         v = self.voltages(x)
+        # torch's threads fitted to the work and the free cores (held for the backward pass)
+        fit_threads(v.shape[0] * self.grid.padded_shape[0] * self.grid.padded_shape[1])
         return backends.get_backend(backend or self.backend).currents(self, v, self.conductances().to(v.dtype))
 
     def spice(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:

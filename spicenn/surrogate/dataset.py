@@ -10,6 +10,7 @@ worker processes, or on a Dask distributed cluster (`scheduler="tcp://host:8786"
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ import numpy as np
 from ..crossbar import Crossbar
 from ..errors import InputError
 from ..io import atomic_path, save_npz_atomic, write_text_atomic
-from ..processes import dask_client, worker_pool
+from ..processes import dask_client, run_as_worker, worker_pool
 from ..solvers import get_solver
 from ..version import __version__
 from .sampling import DatasetSpec, sample_case
@@ -144,7 +145,8 @@ def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler
         from distributed import as_completed as dask_completed
 
         with dask_client(scheduler) as client:
-            futures = {client.submit(simulate_cases, text, start, stop, pure=False): (start, stop)
+            futures = {client.submit(run_as_worker, os.getpid(), simulate_cases, text, start, stop,
+                                     pure=False): (start, stop)
                        for start, stop in todo}
             for future in dask_completed(futures):
                 yield futures[future], future.result()
