@@ -1,13 +1,14 @@
 # spicenn: two commands do everything.
 #   make demo   set up (ngspice with KLU, .venv, torch CPU, the package) and run the demo
-#   make test   set up, lint (ruff, mypy) and run the test suite
+#   make test   set up, lint (ruff, mypy) and run the test suite (what CI runs)
+#   make test-fast   the edit loop: ruff and the suite without the tests marked slow
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.spicenn-installed
 TORCH  := torch==2.13.0
 
-.PHONY: setup demo test lint bench clean netlists
+.PHONY: setup demo test test-fast lint bench clean netlists
 
 setup: $(STAMP)
 
@@ -29,6 +30,10 @@ test: lint
 	$(PY) -m pytest -q -n 2 --doctest-modules spicenn tests
 	# the wheel, installed outside the checkout: shipped models found, commands run
 	bash scripts/wheel_smoke.sh
+
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -n 2 -m "not slow" --doctest-modules spicenn tests
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from clirun import run_cli
 from torch import nn
 from torch.nn import functional
 
@@ -260,6 +258,7 @@ def test_model_energy_of_a_conv_layer_by_hand():
     assert report.ops == 16 * 2 * 19 * 3
 
 
+@pytest.mark.slow
 def test_model_energy_native_equals_ngspice_with_wires(tmp_path):
     model = mixed_model()
     hardware = CrossbarConfig(device="poole-frenkel-high", tile_rows=16, tile_columns=16, r_word=1.0, r_bit=1.0)
@@ -345,9 +344,6 @@ class NeedsArguments(nn.Module):
 '''
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "spicenn.cli", *map(str, args)], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=600)
 
 
 @pytest.fixture

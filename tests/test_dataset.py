@@ -89,6 +89,7 @@ def test_an_interrupted_job_resumes_to_the_same_dataset(tmp_path, monkeypatch):
         np.testing.assert_array_equal(a[name], b[name])
 
 
+@pytest.mark.slow
 def test_worker_processes_and_a_dask_cluster_give_the_same_data(tmp_path):
     from distributed import LocalCluster
 

@@ -2,12 +2,11 @@
 
 import itertools
 import json
-import subprocess
-import sys
 
 import nodal
 import numpy as np
 import pytest
+from clirun import run_cli
 
 from spicenn.crossbar import Crossbar, DifferentialMapping
 from spicenn.devices import get_device
@@ -181,9 +180,6 @@ def test_tiled_network_energy_counts_every_tile_and_its_padding(rng):
     assert untiled.energy_j["dac"] == pytest.approx(8 * 1e-12)
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "spicenn.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
 
 
 def test_cli_energy_json_and_plot(tmp_path, rng):

@@ -104,3 +104,13 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     probe.write_text("from .. import __version__\n")
     with pytest.raises(AssertionError, match="package root"):
         check_layering(probe, tmp_path / "spicenn")
+
+
+def test_the_wheel_lists_every_subpackage():
+    """pyproject's explicit package list (needed for the shipped-data mapping) names every
+    subpackage on disk: a new one left out would be missing from the installed wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert on_disk <= listed, f"missing from pyproject.toml: {sorted(on_disk - listed)}"

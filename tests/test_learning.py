@@ -143,6 +143,7 @@ def test_a_device_trained_network_reads_out_the_same_in_spice():
     assert checked["accuracy"] == accuracy(net, x, y)
 
 
+@pytest.mark.slow
 def test_babu_noise_grid_statistics_from_recorded_networks(tmp_path):
     """The grid's arithmetic on recorded accuracies (a resumed grid trains nothing): relative
     degradation device − float per seed, median and range, and where the claim holds."""

@@ -249,7 +249,7 @@ def test_training_learns_and_an_interrupted_run_resumes_to_the_same_model(tmp_pa
 
 
 def test_train_and_evaluate_commands(tmp_path):
-    from test_cli import run_cli
+    from clirun import run_cli
 
     config = RunConfig.from_dict({**TINY, "training": {**TINY["training"], "epochs": 2}})
     (tmp_path / "tiny.toml").write_text(config.to_toml())
@@ -269,6 +269,7 @@ def test_train_and_evaluate_commands(tmp_path):
         assert failed.returncode != 0 and message in failed.stderr and "Traceback" not in failed.stderr
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_evaluates_a_run_as_the_local_evaluation_does(tmp_path, monkeypatch):
     """`evaluate --scheduler`: tasks of a few images on a cluster, the same accuracies per
     chip as one process, for the circuit (native) and spice backends; an unreachable
@@ -352,7 +353,7 @@ def test_network_energy_of_a_run_and_of_its_weights_file_agree_on_the_same_tiles
     of its weights given the same tiles, device and wires get the same figures."""
     import json
 
-    from test_cli import run_cli
+    from clirun import run_cli
 
     from spicenn.nn.training import load_run, train
 

@@ -1,12 +1,11 @@
 """The trained surrogate: fitted to SPICE, validated on held-out SPICE cases, guarded inputs, CLI."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from clirun import run_cli
 
 from spicenn.crossbar import Crossbar
 from spicenn.errors import InputError
@@ -70,20 +69,18 @@ def test_predict_cli_matches_spice(datasets, tmp_path, rng):
     v = rng.uniform(0, 0.5, (3, 16))
     np.save(tmp_path / "G.npy", g)
     np.save(tmp_path / "V.npy", v)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "spicenn.cli", "surrogate", *map(str, a)],  # noqa: E731
-                                    capture_output=True, text=True, timeout=300)
-    done = run("predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy", "-v", tmp_path / "V.npy",
+    done = run_cli("surrogate", "predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy", "-v", tmp_path / "V.npy",
                "-o", tmp_path / "p.npz")
     assert done.returncode == 0, done.stderr
     spice = simulate(Crossbar(g, model.device_model, r_word=0.25, r_bit=0.25), v).currents
     with np.load(tmp_path / "p.npz") as predicted:
         np.testing.assert_allclose(predicted["currents"], spice, rtol=1e-3)
-    done = run("validate", "-M", tmp_path / "m.pt", "-D", datasets[1], "--json")
+    done = run_cli("surrogate", "validate", "-M", tmp_path / "m.pt", "-D", datasets[1], "--json")
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)) == {"surrogate", "ideal", "device_only"}
     np.save(tmp_path / "Vbad.npy", np.full((2, 16), 5.0))
-    done = run("predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy", "-v", tmp_path / "Vbad.npy",
-               "-o", tmp_path / "p2.npz")
+    done = run_cli("surrogate", "predict", "-M", tmp_path / "m.pt", "-g", tmp_path / "G.npy",
+                   "-v", tmp_path / "Vbad.npy", "-o", tmp_path / "p2.npz")
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1 and "voltages outside" in done.stderr
 
 

@@ -57,6 +57,7 @@ def test_fitted_threads_restores_the_count():
     assert torch.get_num_threads() == 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(threads.available_cores() < 2, reason="needs two cores")
 def test_a_core_kept_busy_by_another_process_is_not_counted_free():
     spinner = multiprocessing.get_context("spawn").Process(target=spin, daemon=True)
