@@ -278,8 +278,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
            engine: str, verify: int, transient: bool, c_word: float, c_bit: float, t_rise: float,
            t_fall: float) -> None:
     """Energy per MVM and TOPS/W of a crossbar read, with peripherals and a breakdown."""
+    from .crossbar.peripherals import peripherals_from
     from .energy import crossbar_energy
-    from .energy.peripherals import peripherals_from
     from .netlist import ReadPulse
 
     _check_verify(engine, verify)
@@ -319,8 +319,8 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
                            config: Path | None, plot: Path | None, as_json: bool) -> None:
     """TOPS/W of a whole network (per layer and total) on a batch of real inputs."""
     from .activations import check_activation
+    from .crossbar.peripherals import peripherals_from
     from .energy import file_network_energy
-    from .energy.peripherals import peripherals_from
     from .io import load_array
 
     check_activation(activation)
@@ -342,13 +342,12 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
     if network.is_dir():
         from .nn.runs import run_network_energy
 
-        reports, total = run_network_energy(network, x, peripherals, engine=engine or "shared")
+        energy = run_network_energy(network, x, peripherals, engine=engine or "shared")
     else:
-        reports, total = file_network_energy(network, x, _device(device, params), g_off, g_on, tile_rows,
-                                             tile_columns, k_v=k_v, r_word=r_word, r_bit=r_bit,
-                                             activation=activation, peripherals=peripherals,
-                                             engine=engine or "shared")
-    _emit(total, plot, as_json, reports)
+        energy = file_network_energy(network, x, _device(device, params), g_off, g_on, tile_rows,
+                                     tile_columns, k_v=k_v, r_word=r_word, r_bit=r_bit, activation=activation,
+                                     peripherals=peripherals, engine=engine or "shared")
+    _emit(energy.total, plot, as_json, energy.layers)
 
 
 @cli.command()
@@ -383,8 +382,8 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
             keep_last: bool, chips: int, images: int, spice_images: int, energy_images: int, plots: Path | None,
             workers: int, as_json: bool) -> None:
     """A saved PyTorch model on crossbars: accuracy per backend, TOPS/W per layer, circuit check."""
+    from .crossbar.config import CrossbarConfig
     from .nn.analyze import analyze_saved, text
-    from .nn.config import CrossbarConfig
 
     conductance_range: dict[str, Any] = {key: value for key, value in (("g_off", g_off), ("g_on", g_on))
                                          if value is not None}

@@ -1,8 +1,8 @@
 """Energy per MVM and TOPS/W from simulated circuits, with peripherals."""
 
+from ..crossbar.peripherals import Peripherals, load_config
 from .crossbar import crossbar_energy
 from .network import Layer, ProgrammedLayer, file_network_energy, load_layers, network_energy, programmed_layers
-from .peripherals import Peripherals, load_config
 from .report import EnergyReport, dc_report, mvm_ops
 from .transient import pulse_energies, transient_parts
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..crossbar.peripherals import Peripherals
 from ..crossbar.spec import Crossbar
 from ..netlist.writer import ReadPulse
 from ..solvers import get_solver, simulate
-from .peripherals import Peripherals
 from .report import ARRAY_PARTS, EnergyReport, combine, dc_report
 from .transient import transient_parts
 

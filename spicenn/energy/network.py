@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..activations import activation as activation_function
+from ..crossbar.config import conductance_range
 from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
+from ..crossbar.peripherals import Peripherals
 from ..crossbar.tiles import TileGrid
 from ..devices import Device, get_device
 from ..errors import InputError
 from ..solvers.tiles import simulate_tiles
-from .peripherals import Peripherals
-from .report import EnergyReport, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
+from .report import EnergyReport, NetworkEnergy, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
 
 
 @dataclass
@@ -117,15 +118,6 @@ def programmed_layers(layers: list[Layer], g_off: float, g_on: float, tile_rows:
     return programmed
 
 
-def device_range(device: Device, g_off: float | None, g_on: float | None) -> tuple[float, float]:
-    """The conductance range to program: as given, else the device preset's."""
-    g_off = g_off if g_off is not None else device.g_off
-    g_on = g_on if g_on is not None else device.g_on
-    if g_off is None or g_on is None:
-        raise InputError(f"device {device.name} has no conductance range: give g_off and g_on")
-    return g_off, g_on
-
-
 def layer_energy(layer: ProgrammedLayer, voltages: np.ndarray, device: Device, r_word: float = 0.0,
                  r_bit: float = 0.0, peripherals: Peripherals | None = None, engine: str = "shared",
                  workers: int = 1, progress: bool = False, mvms: int = 1,
@@ -149,7 +141,7 @@ def layer_energy(layer: ProgrammedLayer, voltages: np.ndarray, device: Device, r
 def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | str = "linear", k_v: float = 0.5,
                    r_word: float = 0.0, r_bit: float = 0.0, activation: str = "sigmoid",
                    peripherals: Peripherals | None = None, engine: str = "shared", workers: int = 1,
-                   progress: bool = False) -> tuple[list[EnergyReport], EnergyReport]:
+                   progress: bool = False) -> NetworkEnergy:
     """Per-layer reports and the network's total, per inference averaged over `inputs`
     (B, inputs), for a chain of fully connected layers. Each layer's outputs (from the
     circuit) pass through `activation` to the next layer."""
@@ -166,14 +158,15 @@ def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | 
                                         peripherals, engine, workers, progress, label=f"layer {index}")
         reports.append(report)
         x = act(pair_outputs(currents, layer.k_g * k_v))
-    return reports, total_report(reports)
+    return NetworkEnergy(reports, total_report(reports), images=int(x.shape[0]))
 
 
 def file_network_energy(path: str | Path, inputs: Any, device: Device | str = "linear", g_off: float | None = None,
                         g_on: float | None = None, tile_rows: int | None = None, tile_columns: int | None = None,
-                        **options: Any) -> tuple[list[EnergyReport], EnergyReport]:
+                        **options: Any) -> NetworkEnergy:
     """`network_energy` of the layers in a weight file (`load_layers`), mapped by
-    `programmed_layers` onto the device's conductance range (or the one given)."""
+    `programmed_layers` onto the conductance range given, else the device's
+    (`crossbar.config.conductance_range`)."""
     device = get_device(device) if isinstance(device, str) else device
-    layers = programmed_layers(load_layers(path), *device_range(device, g_off, g_on), tile_rows, tile_columns)
+    layers = programmed_layers(load_layers(path), *conductance_range(device, g_off, g_on), tile_rows, tile_columns)
     return network_energy(layers, inputs, device, **options)

@@ -9,12 +9,18 @@ from typing import Any
 
 import numpy as np
 
+from ..crossbar.peripherals import Peripherals
 from ..crossbar.results import SimulationResult
 from ..crossbar.tiles import TileGrid
-from .peripherals import Peripherals
 
 ARRAY_PARTS = ("devices", "word_lines", "bit_lines", "driver_resistance", "capacitive")
 PERIPHERAL_PARTS = ("dac", "adc", "tia")
+
+
+def tops_per_w(ops: int, energy_j: float) -> float:
+    """Tera-operations per joule (= TOPS/W) of `ops` operations costing `energy_j`; inf for no
+    energy (e.g. all inputs at 0 V). Every TOPS/W figure of spicenn, any convention, is this."""
+    return ops / energy_j / 1e12 if energy_j > 0 else float("inf")
 
 
 @dataclass
@@ -30,9 +36,8 @@ class EnergyReport:
 
     @property
     def tops_per_w(self) -> dict[str, float]:
-        def rate(energy: float) -> float:
-            return self.ops / energy / 1e12 if energy > 0 else float("inf")
-        return {"crossbar": rate(self.energy_j["crossbar"]), "system": rate(self.energy_j["total"])}
+        return {"crossbar": tops_per_w(self.ops, self.energy_j["crossbar"]),
+                "system": tops_per_w(self.ops, self.energy_j["total"])}
 
     def to_dict(self) -> dict[str, Any]:
         return {"ops": self.ops, "mvms": self.mvms, "energy_j": dict(self.energy_j), "tops_per_w": self.tops_per_w}
@@ -74,6 +79,42 @@ class EnergyReport:
         figure.tight_layout()
         figure.savefig(path, dpi=120)
         plt.close(figure)
+
+
+@dataclass
+class NetworkEnergy:
+    """A network's energy per inference: one report per layer, their total, and (where it was
+    computed) the paper convention — memristors only, device model without wires, t_read ×
+    Σ V·I (Joksas et al. 2022) — over `images` inputs. The one result type of whole-network
+    energy (weight files, trained runs, converted models)."""
+
+    layers: list[EnergyReport]
+    total: EnergyReport
+    paper_energy_j: float | None = None
+    images: int | None = None
+
+    @property
+    def paper_tops_per_w(self) -> float | None:
+        return None if self.paper_energy_j is None else tops_per_w(self.total.ops, self.paper_energy_j)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"images": self.images, "ops": self.total.ops, "paper_tops_per_w": self.paper_tops_per_w,
+                "tops_per_w": self.total.tops_per_w, "energy_j": self.total.energy_j,
+                "layers": {r.label: r.to_dict() for r in self.layers}}
+
+    def text(self) -> str:
+        lines = [f"{'layer':<22} {'MVMs':>6} {'ops':>10} {'energy (pJ)':>12} {'ADC share':>10} {'TOPS/W':>9}"]
+        for report in self.layers + [self.total]:
+            energy = report.energy_j
+            share = 100 * energy["adc"] / energy["total"] if energy["total"] else 0.0
+            lines.append(f"{report.label:<22} {report.mvms:>6} {report.ops:>10} {energy['total'] * 1e12:>12.4g} "
+                         f"{share:>9.1f}% {report.tops_per_w['system']:>9.4g}")
+        paper = "" if self.paper_tops_per_w is None else \
+            f", {self.paper_tops_per_w:.4g} memristors only (paper convention)"
+        images = "" if self.images is None else f"; {self.images} images"
+        lines.append(f"TOPS/W: {self.total.tops_per_w['system']:.4g} with peripherals, "
+                     f"{self.total.tops_per_w['crossbar']:.4g} arrays only{paper}{images}")
+        return "\n".join(lines)
 
 
 def total_report(reports: list[EnergyReport], label: str = "network") -> EnergyReport:

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..checks import finite_number
+from ..crossbar.peripherals import Peripherals
 from ..errors import InputError
-from .peripherals import Peripherals
 
 ALGORITHMS = ("cmos back-propagation", "memristive back-propagation", "binary stochastic")
 

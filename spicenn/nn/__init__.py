@@ -1,6 +1,6 @@
 """Crossbar layers for PyTorch, conversion of any model, training runs, and on-chip learning."""
 
-from .config import CrossbarConfig
+from ..crossbar.config import CrossbarConfig
 from .conv import CrossbarConv
 from .convert import ConversionReport, calibrate, convert
 from .data import load_data

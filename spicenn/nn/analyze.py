@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from ..checks import whole_number
-from ..energy.peripherals import Peripherals
+from ..crossbar.config import CrossbarConfig
+from ..crossbar.peripherals import Peripherals
 from ..errors import InputError
 from .backends import check_backend
-from .config import CrossbarConfig
 from .evaluation import TEST_CHIP_BASE, accuracy, chip_seeds
 from .model_energy import model_energy, named_layers
 from .network import CrossbarNetwork

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
-from .config import CrossbarConfig
 from .layer import CrossbarLinear
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
 from .backends import check_backend
-from .config import CrossbarConfig
 from .conv import CrossbarConv
 from .layer import CrossbarLinear
 from .network import AnalogModel, CrossbarNetwork

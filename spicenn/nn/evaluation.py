@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..crossbar.peripherals import Peripherals
 from ..energy.network import network_energy
-from ..energy.peripherals import Peripherals
-from ..energy.report import EnergyReport
+from ..energy.report import EnergyReport, tops_per_w
 from .network import CrossbarMLP, CrossbarNetwork
 
 VALIDATION_CHIP_BASE = 1_000_000  # chip seeds: validation and test chips never coincide
@@ -77,7 +77,7 @@ class Efficiency:
 
     @property
     def paper_tops_per_w(self) -> float:
-        return self.ops / self.paper_energy_j / 1e12
+        return tops_per_w(self.ops, self.paper_energy_j)
 
     @property
     def full_tops_per_w(self) -> float | None:
@@ -91,7 +91,7 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
     path (`energy.network_energy`) on the layers' own tiles as this chip holds them, for the
     first `spice_images` of `x`: devices, word and bit lines in ngspice, plus every tile's
     DACs, ADCs and TIAs."""
-    peripherals = peripherals or Peripherals()
+    peripherals = model.layers[0].hardware.energy_peripherals(peripherals)
     model.set_chip(chip)
     layers = [layer.programmed() for layer in model.layers]
     ops = sum(layer.ops for layer in layers)
@@ -99,9 +99,9 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
     full = None
     if spice_images > 0:
         h = model.layers[0].hardware
-        _, full = network_energy(layers, x[:spice_images], model.layers[0].device_model, k_v=h.k_v,
+        full = network_energy(layers, x[:spice_images], model.layers[0].device_model, k_v=h.k_v,
                                  r_word=h.r_word, r_bit=h.r_bit, activation=model.activation,
-                                 peripherals=peripherals, workers=workers, progress=progress)
+                              peripherals=peripherals, workers=workers, progress=progress).total
     return Efficiency(ops, paper, full)
 
 

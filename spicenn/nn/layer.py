@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import conductance_scale, input_voltages, pair_conductances, pair_outputs, weight_parts
 from ..crossbar.tiles import TileGrid
 from ..devices import ChipDraw
@@ -30,7 +31,6 @@ from ..errors import InputError
 from ..threads import fit_threads
 from . import backends
 from .backends import check_backend
-from .config import CrossbarConfig
 
 
 @dataclass

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
-from .config import CrossbarConfig
 from .layer import CrossbarLinear
 
 

@@ -11,49 +11,22 @@ model without wires) is computed beside it, as for spicenn's MLPs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..crossbar.peripherals import Peripherals
 from ..energy.network import layer_energy
-from ..energy.peripherals import Peripherals
-from ..energy.report import EnergyReport, total_report
+from ..energy.report import NetworkEnergy, total_report
 from ..errors import InputError
 from .backends import check_backend
 from .conv import CrossbarConv
 from .layer import CrossbarLinear
 from .network import CrossbarNetwork
 
-
-@dataclass
-class ModelEnergy:
-    layers: list[EnergyReport]  # per layer, per inference
-    total: EnergyReport
-    paper_energy_j: float  # memristors only, device model without wires, per inference
-    images: int
-
-    @property
-    def paper_tops_per_w(self) -> float:
-        return self.total.ops / self.paper_energy_j / 1e12 if self.paper_energy_j > 0 else float("inf")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"images": self.images, "ops": self.total.ops, "paper_tops_per_w": self.paper_tops_per_w,
-                "tops_per_w": self.total.tops_per_w, "energy_j": self.total.energy_j,
-                "layers": {r.label: r.to_dict() for r in self.layers}}
-
-    def text(self) -> str:
-        lines = [f"{'layer':<22} {'MVMs':>6} {'ops':>10} {'energy (pJ)':>12} {'ADC share':>10} {'TOPS/W':>9}"]
-        for report in self.layers + [self.total]:
-            energy = report.energy_j
-            lines.append(f"{report.label:<22} {report.mvms:>6} {report.ops:>10} {energy['total'] * 1e12:>12.4g} "
-                         f"{100 * energy['adc'] / energy['total']:>9.1f}% {report.tops_per_w['system']:>9.4g}")
-        lines.append(f"TOPS/W: {self.total.tops_per_w['system']:.4g} with peripherals, "
-                     f"{self.total.tops_per_w['crossbar']:.4g} arrays only, {self.paper_tops_per_w:.4g} "
-                     f"memristors only (paper convention); {self.images} images")
-        return "\n".join(lines)
+ModelEnergy = NetworkEnergy  # the name of its first use, kept for existing imports
 
 
 def named_layers(model: CrossbarNetwork) -> list[tuple[str, list[CrossbarLinear]]]:
@@ -78,11 +51,12 @@ def model_energy(model: CrossbarNetwork, images: Any, peripherals: Peripherals |
                  chip: int | None = None, backend: str = "circuit", engine: str = "native", workers: int = 1,
                  progress: bool = False) -> ModelEnergy:
     """Per-layer and total energy per inference of `model` on `images` (a batch as the
-    model takes it), on chip `chip` (None: the nominal chip). `backend`: what the layers
+    model takes it), on chip `chip` (None: the nominal chip). `peripherals`: those of each
+    layer's hardware unless given; either way the ADCs are those the layer reads out with
+    (`CrossbarConfig.energy_peripherals`). `backend`: what the layers
     run while their inputs are recorded; `engine`: what solves the tiles for the energy
     ("native": spicenn's exact solver; "shared"/"subprocess": ngspice)."""
     check_backend(backend)
-    peripherals = peripherals or Peripherals()
     x = images if isinstance(images, torch.Tensor) else torch.as_tensor(np.asarray(images))
     if x.shape[0] < 1:
         raise InputError("energy needs at least one image")
@@ -99,15 +73,16 @@ def model_energy(model: CrossbarNetwork, images: Any, peripherals: Peripherals |
                 raise InputError(f"layer {name} saw no input when the model ran on the sample")
             mvms = seen.shape[0] // x.shape[0]
             v = core.voltages(seen).double().numpy()
+            read_out = core.hardware.energy_peripherals(peripherals)
             _, report = layer_energy(core.programmed(), v, core.device_model, core.hardware.r_word,
-                                     core.hardware.r_bit, peripherals, engine, workers, progress, mvms=mvms,
+                                     core.hardware.r_bit, read_out, engine, workers, progress, mvms=mvms,
                                      label=name)
             parts.append(report)
-            paper += float(core.device_power(seen).double().mean()) * mvms * peripherals.t_read
+            paper += float(core.device_power(seen).double().mean()) * mvms * read_out.t_read
         report = parts[0] if len(parts) == 1 else total_report(parts, label=name)
         report.mvms = parts[0].mvms
         reports.append(report)
-    return ModelEnergy(reports, total_report(reports), paper, int(x.shape[0]))
+    return NetworkEnergy(reports, total_report(reports), paper, int(x.shape[0]))
 
 
 def _recorded_inputs(model: CrossbarNetwork, layers: list[CrossbarLinear], x: torch.Tensor,
@@ -137,7 +112,7 @@ def saved_model_energy(model: str, weights: str | Path, images: Any, device: Any
     """`model_energy` of a saved model (`file.py:Class` and its state_dict) converted onto
     the given hardware and calibrated on `images` (the batch the energy is averaged over);
     `engine` solves the tiles (native, or an ngspice engine)."""
-    from .config import CrossbarConfig
+    from ..crossbar.config import CrossbarConfig
     from .convert import calibrate, convert
     from .user_model import check_takes, load_model
 

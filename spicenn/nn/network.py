@@ -13,9 +13,9 @@ from torch import nn
 
 from ..activations import activation as activation_function
 from ..activations import check_activation
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
 from .backends import check_backend
-from .config import CrossbarConfig
 from .layer import CrossbarLinear
 
 

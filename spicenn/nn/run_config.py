@@ -21,10 +21,10 @@ import tomli_w
 from ..activations import check_activation
 from ..checks import finite_number
 from ..checks import whole_number as _whole
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
 from ..io import read_toml
 from .backends import check_backend
-from .config import CrossbarConfig
 from .data import DATASETS
 
 TRAINING_CHIPS = ("nominal", "per-batch")

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..checks import whole_number
+from ..crossbar.peripherals import Peripherals
 from ..energy.network import network_energy
-from ..energy.peripherals import Peripherals
-from ..energy.report import EnergyReport
+from ..energy.report import NetworkEnergy
 from ..errors import InputError
 from .backends import check_backend
 from .evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends
@@ -59,7 +59,7 @@ def evaluate_run(run_dir: str | Path, backend: str = "spice", compare: str | Non
 
 def run_network_energy(run_dir: str | Path, inputs: Any, peripherals: Peripherals | None = None,
                        chip: int | None = None, workers: int = 1, progress: bool = False,
-                       engine: str = "shared") -> tuple[list[EnergyReport], EnergyReport]:
+                       engine: str = "shared") -> NetworkEnergy:
     """`energy.network_energy` of a run's best network on the tiles its layers run (its own
     device, wires and tile size), as chip `chip` holds them (None: the nominal chip)."""
     config = run_config(run_dir)
@@ -68,4 +68,5 @@ def run_network_energy(run_dir: str | Path, inputs: Any, peripherals: Peripheral
     h = config.crossbar
     return network_energy([layer.programmed() for layer in model.layers], inputs, h.device_model(), k_v=h.k_v,
                           r_word=h.r_word, r_bit=h.r_bit, activation=config.network.activation,
-                          peripherals=peripherals, engine=engine, workers=workers, progress=progress)
+                          peripherals=h.energy_peripherals(peripherals), engine=engine, workers=workers,
+                          progress=progress)

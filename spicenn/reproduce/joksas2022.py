@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
 from ..io import atomic_path, save_figure
-from ..nn.config import CrossbarConfig
 from ..nn.evaluation import TEST_CHIP_BASE, accuracies, chip_seeds, efficiency
 from ..nn.network import CrossbarMLP
 from ..nn.run_config import EvaluationConfig, RunConfig, TrainingConfig, ValidationConfig

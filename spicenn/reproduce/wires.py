@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
 from ..io import atomic_path
-from ..nn.config import CrossbarConfig
 from ..nn.evaluation import TEST_CHIP_BASE, chip_seeds, compare_backends, efficiency
 from ..nn.training import run_data, train
 from ..surrogate import DatasetSpec, generate

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..checks import finite_number
 from ..checks import whole_number as _whole
+from ..crossbar.config import conductance_range
 from ..devices import Device, from_dict, get_device
 from ..errors import InputError
 from ..solvers import get_solver
@@ -102,9 +103,9 @@ class DatasetSpec(TileConfig):
     def for_device(cls, device: Device, g_off: float | None = None, g_on: float | None = None,
                    **settings: Any) -> DatasetSpec:
         """A spec for `device` over the given conductance range, else the device preset's,
-        else TileConfig's default range."""
-        return cls(device=device.to_dict(), g_off=g_off if g_off is not None else (device.g_off or TileConfig.g_off),
-                   g_on=g_on if g_on is not None else (device.g_on or TileConfig.g_on), **settings)
+        else the generic one (`crossbar.config.conductance_range`, the one policy)."""
+        g_off, g_on = conductance_range(device, g_off, g_on)
+        return cls(device=device.to_dict(), g_off=g_off, g_on=g_on, **settings)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
