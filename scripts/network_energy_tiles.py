@@ -42,8 +42,7 @@ def main() -> None:
     for label, layout in layouts.items():
         on_chip = joksas2022.on_chip(model, configs["aware-l1"], layout)
         on_chip.set_chip(None)
-        total = network_energy([layer.programmed() for layer in on_chip.layers], x, layout.device_model(),
-                               k_v=layout.k_v, r_word=layout.r_word, r_bit=layout.r_bit,
+        total = network_energy([layer.programmed() for layer in on_chip.layers], x, layout,
                                activation=configs["aware-l1"].network.activation).total
         tiles = sum(layer.grid.tiles for layer in on_chip.layers)
         e = total.energy_j

@@ -163,6 +163,12 @@ def _circuit(conductances: Path, voltages: Path, device: str, params: tuple[tupl
     return load_circuit(conductances, voltages, _device(device, params), r_word, r_bit, r_source)
 
 
+def _given_range(g_off: float | None, g_on: float | None) -> dict[str, Any]:
+    """The conductance bounds given on the command line (the others follow the one policy,
+    `crossbar.config.conductance_range`)."""
+    return {key: value for key, value in (("g_off", g_off), ("g_on", g_on)) if value is not None}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spicenn")
 @click.option("--threads", default=None, type=Whole(1), envvar="SPICENN_THREADS", show_envvar=True,
@@ -319,6 +325,7 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
                            config: Path | None, plot: Path | None, as_json: bool) -> None:
     """TOPS/W of a whole network (per layer and total) on a batch of real inputs."""
     from .activations import check_activation
+    from .crossbar.config import CrossbarConfig
     from .crossbar.peripherals import peripherals_from
     from .energy import file_network_energy
     from .io import load_array
@@ -326,11 +333,12 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
     check_activation(activation)
     x = load_array(inputs, "inputs")
     peripherals = peripherals_from(config, t_read)
+    hardware = CrossbarConfig(device=_device(device, params), **_given_range(g_off, g_on), k_v=k_v, r_word=r_word,
+                              r_bit=r_bit, tile_rows=tile_rows, tile_columns=tile_columns, peripherals=peripherals)
     if model_spec is not None:
         from .nn.model_energy import saved_model_energy
 
-        energy = saved_model_energy(model_spec, network, x, _device(device, params), g_off, g_on, k_v, r_word,
-                                    r_bit, tile_rows, tile_columns, peripherals, engine=engine or "native")
+        energy = saved_model_energy(model_spec, network, x, hardware, engine=engine or "native")
         if plot is not None:
             from .energy.report import plot_layers
 
@@ -344,9 +352,7 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 
         energy = run_network_energy(network, x, peripherals, engine=engine or "shared")
     else:
-        energy = file_network_energy(network, x, _device(device, params), g_off, g_on, tile_rows,
-                                     tile_columns, k_v=k_v, r_word=r_word, r_bit=r_bit, activation=activation,
-                                     peripherals=peripherals, engine=engine or "shared")
+        energy = file_network_energy(network, x, hardware, activation=activation, engine=engine or "shared")
     _emit(energy.total, plot, as_json, energy.layers)
 
 
@@ -385,9 +391,7 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
     from .crossbar.config import CrossbarConfig
     from .nn.analyze import analyze_saved, text
 
-    conductance_range: dict[str, Any] = {key: value for key, value in (("g_off", g_off), ("g_on", g_on))
-                                         if value is not None}
-    hardware = CrossbarConfig(device=_device(device, params), **conductance_range, r_word=r_word, r_bit=r_bit,
+    hardware = CrossbarConfig(device=_device(device, params), **_given_range(g_off, g_on), r_word=r_word, r_bit=r_bit,
                               tile_rows=tile_rows, tile_columns=tile_columns, spread=spread, adc_bits=adc_bits,
                               surrogate=None if surrogate_path is None else str(surrogate_path))
     names = tuple(name.strip() for name in backends.split(",") if name.strip())

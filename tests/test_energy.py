@@ -9,6 +9,7 @@ import pytest
 from clirun import run_cli
 
 from spicenn.crossbar import Crossbar, DifferentialMapping
+from spicenn.crossbar.config import CrossbarConfig
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, load_config, network_energy, programmed_layers, pulse_energies
 from spicenn.energy.network import Layer
@@ -145,7 +146,7 @@ def test_bad_configs_are_clear_errors(tmp_path, text, message):
 def test_network_energy_counts_ops_and_sums_layers(rng):
     layers = [Layer(rng.normal(0, 1, (6, 4)), rng.normal(0, 0.1, 4)), Layer(rng.normal(0, 1, (4, 3)), None)]
     x = rng.uniform(0, 1, (5, 6))
-    energy = network_energy(programmed_layers(layers, 1e-6, 1e-4), x, "linear")
+    energy = network_energy(programmed_layers(layers, 1e-6, 1e-4), x, CrossbarConfig(device="linear"))
     reports, total = energy.layers, energy.total
     assert [r.ops for r in reports] == [2 * (24 + 4), 2 * 12]
     assert total.ops == sum(r.ops for r in reports)
@@ -165,7 +166,7 @@ def test_tiled_network_energy_counts_every_tile_and_its_padding(rng):
     peripherals = Peripherals(dac_energy=1e-12, adc_fom=10e-15, adc_bits=6, tia_energy=2e-15)
     (layer,) = programmed_layers([Layer(weights, biases)], 1e-6, 1e-4, tile_rows=3, tile_columns=4)
     assert (layer.grid.row_tiles, layer.grid.column_tiles) == (3, 3)
-    energy = network_energy([layer], x, "linear", peripherals=peripherals)
+    energy = network_energy([layer], x, CrossbarConfig(device="linear", peripherals=peripherals))
     (report,), total = energy.layers, energy.total
     mapping = DifferentialMapping.fit(weights, 1e-6, 1e-4, 0.5, biases)
     g = np.full((9, 12), 1e-6)
@@ -177,8 +178,8 @@ def test_tiled_network_energy_counts_every_tile_and_its_padding(rng):
     assert report.energy_j["adc"] == pytest.approx(9 * 10e-15 * 64 * 4)
     assert report.ops == total.ops == 2 * 8 * 5
     # one tile spanning the layer: one DAC per row
-    (untiled,) = network_energy(programmed_layers([Layer(weights, biases)], 1e-6, 1e-4), x, "linear",
-                                peripherals=peripherals).layers
+    (untiled,) = network_energy(programmed_layers([Layer(weights, biases)], 1e-6, 1e-4), x,
+                                CrossbarConfig(device="linear", peripherals=peripherals)).layers
     assert untiled.energy_j["dac"] == pytest.approx(8 * 1e-12)
 
 

@@ -31,7 +31,7 @@ def test_one_conductance_range_policy_for_layers_datasets_and_energy(tmp_path, r
         conductance_range(get_device("linear"), 1e-4, 1e-5)
     # a weight file's energy on a model without a preset range: the same policy, not a refusal
     np.savez(tmp_path / "net.npz", W0=rng.normal(0, 1, (5, 3)))
-    energy = file_network_energy(tmp_path / "net.npz", rng.uniform(0, 1, (2, 5)), "sinh")
+    energy = file_network_energy(tmp_path / "net.npz", rng.uniform(0, 1, (2, 5)), CrossbarConfig(device="sinh"))
     assert isinstance(energy, NetworkEnergy) and energy.total.ops == 2 * 5 * 3
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from ..activations import activation as activation_function
-from ..crossbar.config import conductance_range
+from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
 from ..crossbar.peripherals import Peripherals
 from ..crossbar.tiles import TileGrid
-from ..devices import Device, get_device
+from ..devices import Device
 from ..errors import InputError
 from ..solvers.tiles import simulate_tiles
 from .report import EnergyReport, NetworkEnergy, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
@@ -138,16 +138,17 @@ def layer_energy(layer: ProgrammedLayer, voltages: np.ndarray, device: Device, r
     return currents, EnergyReport(layer.ops * mvms, energy, peripherals, label=label, mvms=mvms)
 
 
-def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | str = "linear", k_v: float = 0.5,
-                   r_word: float = 0.0, r_bit: float = 0.0, activation: str = "sigmoid",
-                   peripherals: Peripherals | None = None, engine: str = "shared", workers: int = 1,
+def network_energy(layers: list[ProgrammedLayer], inputs: Any, hardware: CrossbarConfig | None = None,
+                   activation: str = "sigmoid", engine: str = "shared", workers: int = 1,
                    progress: bool = False) -> NetworkEnergy:
     """Per-layer reports and the network's total, per inference averaged over `inputs`
-    (B, inputs), for a chain of fully connected layers. Each layer's outputs (from the
-    circuit) pass through `activation` to the next layer."""
-    device = get_device(device) if isinstance(device, str) else device
+    (B, inputs), for a chain of fully connected layers on `hardware` (its device, input
+    scale k_V, wires and peripherals; default: `CrossbarConfig()`). Each layer's outputs
+    (from the circuit) pass through `activation` to the next layer."""
+    hardware = hardware or CrossbarConfig()
+    device, k_v, r_word, r_bit = hardware.device_model(), hardware.k_v, hardware.r_word, hardware.r_bit
+    peripherals = hardware.energy_peripherals()
     act = activation_function(activation)
-    peripherals = peripherals or Peripherals()
     x = np.asarray(inputs, dtype=float)
     reports = []
     for index, layer in enumerate(layers):
@@ -161,12 +162,11 @@ def network_energy(layers: list[ProgrammedLayer], inputs: Any, device: Device | 
     return NetworkEnergy(reports, total_report(reports), images=int(x.shape[0]))
 
 
-def file_network_energy(path: str | Path, inputs: Any, device: Device | str = "linear", g_off: float | None = None,
-                        g_on: float | None = None, tile_rows: int | None = None, tile_columns: int | None = None,
+def file_network_energy(path: str | Path, inputs: Any, hardware: CrossbarConfig | None = None,
                         **options: Any) -> NetworkEnergy:
     """`network_energy` of the layers in a weight file (`load_layers`), mapped by
-    `programmed_layers` onto the conductance range given, else the device's
-    (`crossbar.config.conductance_range`)."""
-    device = get_device(device) if isinstance(device, str) else device
-    layers = programmed_layers(load_layers(path), *conductance_range(device, g_off, g_on), tile_rows, tile_columns)
-    return network_energy(layers, inputs, device, **options)
+    `programmed_layers` onto the hardware's conductance range and tiles."""
+    hardware = hardware or CrossbarConfig()
+    layers = programmed_layers(load_layers(path), hardware.g_off, hardware.g_on, hardware.tile_rows,
+                               hardware.tile_columns)
+    return network_energy(layers, inputs, hardware, **options)

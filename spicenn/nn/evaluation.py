@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,17 +92,18 @@ def efficiency(model: CrossbarMLP, x: np.ndarray, chip: int | None, spice_images
     path (`energy.network_energy`) on the layers' own tiles as this chip holds them, for the
     first `spice_images` of `x`: devices, word and bit lines in ngspice, plus every tile's
     DACs, ADCs and TIAs."""
-    peripherals = model.layers[0].hardware.energy_peripherals(peripherals)
+    hardware = model.layers[0].hardware
+    if peripherals is not None:
+        hardware = dataclasses.replace(hardware, peripherals=peripherals)
+    peripherals = hardware.energy_peripherals()
     model.set_chip(chip)
     layers = [layer.programmed() for layer in model.layers]
     ops = sum(layer.ops for layer in layers)
     paper = float(np.mean(paper_power(model, x, chip))) * peripherals.t_read
     full = None
     if spice_images > 0:
-        h = model.layers[0].hardware
-        full = network_energy(layers, x[:spice_images], model.layers[0].device_model, k_v=h.k_v,
-                                 r_word=h.r_word, r_bit=h.r_bit, activation=model.activation,
-                              peripherals=peripherals, workers=workers, progress=progress).total
+        full = network_energy(layers, x[:spice_images], hardware, activation=model.activation, workers=workers,
+                              progress=progress).total
     return Efficiency(ops, paper, full)
 
 

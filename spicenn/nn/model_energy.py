@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..crossbar.config import CrossbarConfig
 from ..crossbar.peripherals import Peripherals
 from ..energy.network import layer_energy
 from ..energy.report import NetworkEnergy, total_report
@@ -105,24 +106,17 @@ def _recorded_inputs(model: CrossbarNetwork, layers: list[CrossbarLinear], x: to
     return {key: torch.cat(values) for key, values in seen.items()}
 
 
-def saved_model_energy(model: str, weights: str | Path, images: Any, device: Any, g_off: float | None = None,
-                       g_on: float | None = None, k_v: float = 0.5, r_word: float = 0.0, r_bit: float = 0.0,
-                       tile_rows: int | None = None, tile_columns: int | None = None,
-                       peripherals: Peripherals | None = None, engine: str = "native") -> ModelEnergy:
+def saved_model_energy(model: str, weights: str | Path, images: Any, hardware: CrossbarConfig,
+                       engine: str = "native") -> NetworkEnergy:
     """`model_energy` of a saved model (`file.py:Class` and its state_dict) converted onto
-    the given hardware and calibrated on `images` (the batch the energy is averaged over);
-    `engine` solves the tiles (native, or an ngspice engine)."""
-    from ..crossbar.config import CrossbarConfig
+    `hardware` and calibrated on `images` (the batch the energy is averaged over); `engine`
+    solves the tiles (native, or an ngspice engine)."""
     from .convert import calibrate, convert
     from .user_model import check_takes, load_model
 
     x = np.asarray(images, dtype=np.float32)
     user_model = load_model(model, weights)
     check_takes(user_model, x, "these")
-    conductance_range: dict[str, Any] = {key: value for key, value in (("g_off", g_off), ("g_on", g_on))
-                                         if value is not None}
-    hardware = CrossbarConfig(device=device, k_v=k_v, r_word=r_word, r_bit=r_bit, tile_rows=tile_rows,
-                              tile_columns=tile_columns, **conductance_range)
     analog = convert(user_model, hardware)
     calibrate(analog, torch.as_tensor(x))
-    return model_energy(analog, torch.as_tensor(x), peripherals, engine=engine)
+    return model_energy(analog, torch.as_tensor(x), engine=engine)

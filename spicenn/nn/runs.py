@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,7 @@ def run_network_energy(run_dir: str | Path, inputs: Any, peripherals: Peripheral
     config = run_config(run_dir)
     model = load_run(run_dir, config)
     model.set_chip(chip)
-    h = config.crossbar
-    return network_energy([layer.programmed() for layer in model.layers], inputs, h.device_model(), k_v=h.k_v,
-                          r_word=h.r_word, r_bit=h.r_bit, activation=config.network.activation,
-                          peripherals=h.energy_peripherals(peripherals), engine=engine, workers=workers,
-                          progress=progress)
+    hardware = config.crossbar if peripherals is None else dataclasses.replace(config.crossbar,
+                                                                                 peripherals=peripherals)
+    return network_energy([layer.programmed() for layer in model.layers], inputs, hardware,
+                          activation=config.network.activation, engine=engine, workers=workers, progress=progress)
