@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spicenn"
 # native solver (circuit) each have their own level and neither needs the other; the front
 # door for both (solvers) sits above them.
 LAYERS = [("errors", "checks", "io", "version", "arrays", "activations", "models", "processes",
-           "threads"), ("devices",),
+           "threads", "progress"), ("devices",),
           ("crossbar",), ("netlist",), ("spice",), ("circuit",), ("solvers", "doctor"), ("energy",), ("surrogate",),
           ("nn",), ("reproduce",), ("cli",)]
 LEVEL = {name: level for level, names in enumerate(LAYERS) for name in names}

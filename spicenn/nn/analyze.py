@@ -19,6 +19,7 @@ from ..checks import whole_number
 from ..crossbar.config import CrossbarConfig
 from ..crossbar.peripherals import Peripherals
 from ..errors import InputError
+from ..progress import tracked
 from .backends import check_backend
 from .evaluation import TEST_CHIP_BASE, accuracy, chip_seeds
 from .model_energy import model_energy, named_layers
@@ -83,12 +84,8 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     results: dict[str, Any] = {"images": len(y), "chips": chips, "accuracy": {}}
     runs = [(backend, None if backend == "ideal" else seed) for backend in backends if backend != "spice"
             for seed in (seeds[:1] if backend == "ideal" else seeds)]
-    if progress:
-        from tqdm import tqdm
-
-        runs = tqdm(runs, desc="accuracy (backend x chip)", unit="chip")
     per_backend: dict[str, list[float]] = {}
-    for backend, seed in runs:
+    for backend, seed in tracked(runs, progress, desc="accuracy (backend x chip)", unit="chip"):
         per_backend.setdefault(backend, []).append(accuracy(model, x, y, backend, seed, batch_size=100))
     results["accuracy"] = {backend: spread(values) for backend, values in per_backend.items()}
     if spice_images > 0:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..processes import dask_client, run_as_worker
+from ..progress import tracked
 from .evaluation import correct_predictions
 from .run_config import RunConfig
 
@@ -47,11 +48,7 @@ def cluster_accuracies(config: RunConfig, state: dict[str, Any], x: np.ndarray, 
         futures = {client.submit(run_as_worker, os.getpid(), count_correct, config_future, state_future,
                                  x[start:stop], y[start:stop], backend, seed, pure=False): (backend, index)
                    for backend in backends for index, seed in enumerate(seeds) for start, stop in blocks}
-        done = as_completed(futures)
-        if progress:
-            from tqdm import tqdm
-
-            done = tqdm(done, total=len(futures), desc="evaluation tasks", unit="task")
+        done = tracked(as_completed(futures), progress, desc="evaluation tasks", unit="task", total=len(futures))
         for future in done:
             counts[futures[future]] += future.result()
     return {backend: [counts[(backend, index)] / len(y) for index in range(len(seeds))] for backend in backends}

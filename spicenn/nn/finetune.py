@@ -10,6 +10,7 @@ import torch
 
 from ..checks import whole_number
 from ..errors import InputError
+from ..progress import progress_bar
 from .backends import check_backend
 from .network import CrossbarNetwork
 
@@ -39,12 +40,7 @@ def finetune(model: CrossbarNetwork, x: Any, y: Any, epochs: int = 1, backend: s
     model.set_chip(None)
     model.train()
     losses = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=epochs * -(-len(inputs) // batch_size), desc="fine-tuning", unit="batch")
-    try:
+    with progress_bar(progress, total=epochs * -(-len(inputs) // batch_size), desc="fine-tuning", unit="batch") as bar:
         for _ in range(epochs):
             order = torch.randperm(len(inputs), generator=generator)
             total, count = 0.0, 0
@@ -61,12 +57,8 @@ def finetune(model: CrossbarNetwork, x: Any, y: Any, epochs: int = 1, backend: s
                 model.clamp_()
                 total += float(value.detach()) * len(index)
                 count += len(index)
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
             losses.append(total / count)
-    finally:
-        if bar is not None:
-            bar.close()
         model.eval()
         model.set_chip(None)
     return losses

@@ -11,6 +11,7 @@ from ..activations import activation
 from ..crossbar import Crossbar
 from ..crossbar.mapping import input_voltages, interleave, pair_outputs
 from ..devices import Linear
+from ..progress import tracked
 from ..solvers import simulate
 from .data import Data
 from .learning import BinaryStochasticMLP, DeviceMLP, UpdateRule, apply_rule
@@ -23,12 +24,7 @@ def train_on_chip(model: DeviceMLP, data: Data, rule: UpdateRule, epochs: int, b
     y = torch.as_tensor(data.train.y)
     classes = model.sizes[-1]
     history = []
-    epochs_iter = range(epochs)
-    if progress:
-        from tqdm import tqdm
-
-        epochs_iter = tqdm(epochs_iter, desc=f"{rule.name} updates", unit="epoch")
-    for epoch in epochs_iter:
+    for epoch in tracked(range(epochs), progress, desc=f"{rule.name} updates", unit="epoch"):
         order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(len(y)))
         for start in range(0, len(y), batch_size):
             index = order[start:start + batch_size]

@@ -22,6 +22,7 @@ import torch
 
 from ..errors import InputError
 from ..io import atomic_path, save_figure, save_npz_atomic
+from ..progress import progress_bar
 from ..surrogate.sampling import PROGRAMMED_FILE
 from .data import Data, load_data
 from .evaluation import VALIDATION_CHIP_BASE, accuracies, chip_seeds
@@ -144,12 +145,8 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
     x = torch.as_tensor(data.train.x)
     y = torch.as_tensor(data.train.y)
     validation_seeds = chip_seeds(VALIDATION_CHIP_BASE, config.validation.chips)
-    bar = None
-    if progress and state["epoch"] < t.epochs:
-        from tqdm import tqdm
-
-        bar = tqdm(total=t.epochs, initial=state["epoch"], desc="epochs", unit="epoch")
-    try:
+    with progress_bar(progress and state["epoch"] < t.epochs, total=t.epochs, initial=state["epoch"],
+                      desc="epochs", unit="epoch") as bar:
         for epoch in range(state["epoch"] + 1, t.epochs + 1):
             started = time.perf_counter()
             model.set_backend(t.backend)
@@ -182,12 +179,8 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
             state["epoch"] = epoch
             _save(run_dir / "last.pt", {"model": model.state_dict(), "optimiser": optimiser.state_dict(), **state})
             _write_metrics(run_dir, state["metrics"])
-            if bar is not None:
-                bar.set_postfix(loss=f"{loss_sum / len(y):.3f}", val=f"{100 * median:.1f}%")
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.set_postfix(loss=f"{loss_sum / len(y):.3f}", val=f"{100 * median:.1f}%")
+            bar.update(1)
     best = load_run(run_dir, config)
     if not (run_dir / PROGRAMMED_FILE).exists():  # runs trained before the file existed
         save_programmed(best, run_dir)

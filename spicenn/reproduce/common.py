@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io import atomic_path
+from ..progress import progress_bar
 
 
 def write_results(out: Path, results: dict[str, Any]) -> None:
@@ -31,22 +32,13 @@ def record_each(out: Path, results: dict[str, Any], runs: dict[str, Any], tasks:
                 progress: bool, what: str = "networks") -> None:
     """Compute every task whose key is not yet in `runs`, writing the results after each one,
     so that an interrupted grid resumes where it stopped."""
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tasks), initial=sum(key in runs for key in tasks), desc=what)
-    try:
+    with progress_bar(progress, total=len(tasks), initial=sum(key in runs for key in tasks), desc=what) as bar:
         for key, compute in tasks.items():
             if key in runs:
                 continue
             runs[key] = compute()
             write_results(out, results)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(1)
 
 
 def figure(columns: int = 2, width: float = 9.0, height: float = 3.6):

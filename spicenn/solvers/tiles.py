@@ -10,6 +10,7 @@ import numpy as np
 from ..crossbar.spec import Crossbar
 from ..crossbar.tiles import TileGrid
 from ..devices import Device, from_dict
+from ..progress import progress_bar
 from .simulate import simulate
 
 VECTORS_PER_TASK = 50
@@ -41,11 +42,6 @@ def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray,
 
     currents = np.zeros((batch, grid.column_tiles * grid.tile_columns))
     powers: dict[str, np.ndarray] = {}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tasks), desc="ngspice tiles", unit="task")
 
     def take(task: tuple[int, int, int], out: dict[str, np.ndarray]) -> None:
         _r, c, start = task
@@ -54,13 +50,12 @@ def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray,
         for name, value in out.items():
             if name != "currents":
                 powers.setdefault(name, np.zeros(batch))[start:stop] += value
-        if bar is not None:
-            bar.update(1)
 
-    try:
+    with progress_bar(progress, total=len(tasks), desc="ngspice tiles", unit="task") as bar:
         if workers <= 1:
             for task in tasks:
                 take(task, _tile_task(*arguments(*task)))
+                bar.update(1)
         else:
             from concurrent.futures import as_completed
 
@@ -70,7 +65,5 @@ def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray,
                 futures = {pool.submit(_tile_task, *arguments(*task)): task for task in tasks}
                 for future in as_completed(futures):
                     take(futures[future], future.result())
-    finally:
-        if bar is not None:
-            bar.close()
+                    bar.update(1)
     return currents[:, :grid.columns], powers

@@ -13,6 +13,7 @@ from ..crossbar.spec import Crossbar
 from ..devices import Linear
 from ..errors import ConvergenceError, SpiceError
 from ..netlist.writer import SolverOptions, netlist_text
+from ..progress import tracked
 from .engines import Engine, get_engine
 
 # Values ngspice keeps per sweep (node voltages x points) before a batch is split into chunks.
@@ -100,12 +101,8 @@ def simulate_ngspice(crossbar: Crossbar, v: np.ndarray, engine: str | Engine = "
     topo = crossbar_topology(crossbar)
     chunk = chunk or default_chunk(topo, v.shape[0])
     slices = list(iterate_chunks(v.shape[0], chunk))
-    if progress and len(slices) > 1:
-        from tqdm import tqdm
-
-        slices = tqdm(slices, desc="ngspice", unit="chunk")
     parts = []
-    for part in slices:
+    for part in tracked(slices, progress and len(slices) > 1, desc="ngspice", unit="chunk"):
         node_voltages, drivers, sense = _solve_with_retries(crossbar, topo, v[part], engine, options, part.start)
         parts.append(extract(crossbar, topo, v[part], node_voltages, drivers, sense))
     return parts[0] if len(parts) == 1 else SimulationResult.concatenate(parts)

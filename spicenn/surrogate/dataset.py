@@ -23,6 +23,7 @@ from ..crossbar import Crossbar
 from ..errors import InputError
 from ..io import atomic_path, save_npz_atomic, write_text_atomic
 from ..processes import dask_client, run_as_worker, worker_pool
+from ..progress import progress_bar
 from ..solvers import get_solver
 from ..version import __version__
 from .sampling import DatasetSpec, sample_case
@@ -85,19 +86,11 @@ def generate(spec: DatasetSpec, out: str | Path, workers: int = 1, scheduler: st
     todo = [task for task in _tasks(spec, cases_per_task) if task not in stored]
     done_cases = spec.cases - sum(stop - start for start, stop in todo)
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=spec.cases, initial=done_cases, desc="SPICE cases", unit="case", smoothing=0.1)
-    try:
+    with progress_bar(progress, total=spec.cases, initial=done_cases, desc="SPICE cases", unit="case",
+                      smoothing=0.1) as bar:
         for (start, stop), arrays in _run(spec, todo, workers, scheduler):
             save_npz_atomic(_part_path(parts, start, stop), arrays)
-            if bar is not None:
-                bar.update(stop - start)
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(stop - start)
     _gather(spec, parts, out, cases_per_task)
     shutil.rmtree(parts)
     return out

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..progress import tracked
 from .dataset import load
 from .model import CrossbarSurrogate, SurrogateConfig
 
@@ -26,12 +27,7 @@ def train(data: str | Path, iterations: int = 8, epochs: int = 200, learning_rat
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     scale = target.pow(2).mean()
     history = []
-    steps = range(epochs)
-    if progress:
-        from tqdm import tqdm
-
-        steps = tqdm(steps, desc="surrogate", unit="epoch")
-    for _ in steps:
+    for _ in tracked(range(epochs), progress, desc="surrogate", unit="epoch"):
         optimiser.zero_grad()
         loss = (model(v, g) - target).pow(2).mean() / scale
         loss.backward()
