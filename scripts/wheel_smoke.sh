@@ -28,7 +28,7 @@ spicenn simulate -g G.npy -v V.npy -d powerlaw --r-word 0.25 --r-bit 0.25 -o sim
 spicenn surrogate predict -M powerlaw32 -g G.npy -v V.npy -o pred.npz
 spicenn devices --lib devices.lib
 python - <<'PY'
-import numpy as np, spicenn, spicenn.models as models
+import numpy as np, spicenn, spicenn.shipped as models
 from pathlib import Path
 assert "site-packages" in spicenn.__file__, spicenn.__file__
 for path in (models.device_library(), models.surrogate("sinh64"), models.example("mnist-powerlaw-high")):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -429,7 +430,8 @@ def surrogate() -> None:
 @click.option("--vectors", default=DatasetSpec.vectors, type=Whole(1), show_default=True,
               help="input vectors per matrix")
 @click.option("--seed", default=0, type=Whole(0), show_default=True)
-@click.option("--workers", "-j", default=1, type=Whole(1), show_default=True, help="local worker processes")
+@click.option("--workers", "-w", "-j", default=1, type=Whole(1), show_default=True,
+              help="local worker processes (-j: its former short name)")
 @click.option("--scheduler", default=None, help="Dask scheduler address: run the tasks on that cluster")
 @click.option("--cases-per-task", default=4, type=Whole(1), show_default=True)
 @click.option("--engine", "-e", type=click.Choice(solver_names()), default="shared",
@@ -524,8 +526,16 @@ def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) ->
                f"{int(best['epoch'])} (best.pt, metrics.csv, curves.png)")
 
 
+def _deprecated_run_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None:
+        warnings.warn("evaluate --model/-M is now --run/-r (as for train)", FutureWarning, stacklevel=1)
+    return value
+
+
 @cli.command("evaluate")
-@click.option("--model", "-M", "run_dir", required=True, type=FILE, help="run folder")
+@click.option("--run", "-r", "run_dir", default=None, type=FILE, help="run folder (as `train --run` wrote it)")
+@click.option("--model", "-M", "legacy_run_dir", default=None, type=FILE, hidden=True,
+              callback=_deprecated_run_option)
 @click.option("--backend", "-b", default="spice", show_default=True,
               help="ideal | device | surrogate | circuit | spice")
 @click.option("--compare", default=None, help="second backend on the same images and chips "
@@ -537,10 +547,15 @@ def train_command(config_path: Path, run_dir: Path | None, no_progress: bool) ->
 @click.option("--images-per-task", default=100, show_default=True, type=Whole(1),
               help="test images per cluster task (with --scheduler)")
 @json_option
-def evaluate_command(run_dir: Path, backend: str, compare: str | None, count: int, chips: int, workers: int,
-                     scheduler: str | None, images_per_task: int, as_json: bool) -> None:
+def evaluate_command(run_dir: Path | None, legacy_run_dir: Path | None, backend: str, compare: str | None,
+                     count: int, chips: int, workers: int, scheduler: str | None, images_per_task: int,
+                     as_json: bool) -> None:
     """Test accuracy of a trained network on one backend beside another, same images and chips."""
     from .nn.runs import evaluate_run
+
+    run_dir = run_dir or legacy_run_dir
+    if run_dir is None:
+        raise click.UsageError("Missing option '--run' / '-r'.")
 
     summary = evaluate_run(run_dir, backend, compare, count, chips, workers, progress=not as_json,
                            scheduler=scheduler, images_per_task=images_per_task)

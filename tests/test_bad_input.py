@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from spicenn.cli import main
-from spicenn.models import surrogate as shipped_surrogate
+from spicenn.shipped import surrogate as shipped_surrogate
 
 G, V = "G.npy", "V.npy"
 INJECTION = "x\n.control\nshell touch pwned\n.endc"
@@ -49,7 +49,7 @@ def folder(tmp_path, monkeypatch, rng):
         h5["currents"] = np.zeros((1, 1, 1))
     Path("run_is_file").write_text("x")
     Path("runs_no_config").mkdir()
-    from spicenn.models import example
+    from spicenn.shipped import example
 
     for name, content in (("corrupt_best", b"\x80\x04 not a checkpoint"), ("pickle_best", None)):
         Path(name).mkdir()

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spicenn"
 # lowest first; the helpers every layer may use sit below them all. ngspice (spice) and the
 # native solver (circuit) each have their own level and neither needs the other; the front
 # door for both (solvers) sits above them.
-LAYERS = [("errors", "checks", "io", "version", "arrays", "activations", "models", "processes",
+LAYERS = [("errors", "checks", "io", "version", "arrays", "activations", "models", "shipped", "processes",
            "threads", "progress"), ("devices",),
           ("crossbar",), ("netlist",), ("spice",), ("circuit",), ("solvers", "doctor"), ("energy",), ("surrogate",),
           ("nn",), ("reproduce",), ("cli",)]

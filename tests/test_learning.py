@@ -10,7 +10,7 @@ from spicenn.energy.training import training_step_energy
 from spicenn.errors import InputError
 from spicenn.nn.data import load_data
 from spicenn.nn.learning import BinaryStochasticMLP, DeviceLinear, DeviceMLP, UpdateRule, apply_rule
-from spicenn.nn.onchip import accuracy, spice_accuracy, train_on_chip
+from spicenn.nn.onchip import onchip_accuracy, spice_accuracy, train_on_chip
 
 
 def gen(seed=0):
@@ -114,9 +114,9 @@ def test_a_tiny_network_learns_with_each_rule(rule, model):
     cls = BinaryStochasticMLP if rule == "binary" else DeviceMLP
     # soft bounds pull weights toward their symmetry point: a wider weight range per siemens
     net = cls((64, 24, 10), model, seed=0, w_max=4.0 if isinstance(model, SoftBounds) else 1.0)
-    before = accuracy(net, data.test.x, data.test.y)
+    before = onchip_accuracy(net, data.test.x, data.test.y)
     train_on_chip(net, data, UpdateRule(rule, 0.1), epochs=3, batch_size=10)
-    after = accuracy(net, data.test.x, data.test.y)
+    after = onchip_accuracy(net, data.test.x, data.test.y)
     assert after > max(0.4, before + 0.2)
 
 
@@ -140,7 +140,7 @@ def test_a_device_trained_network_reads_out_the_same_in_spice():
     with torch.no_grad():
         logits = net(torch.as_tensor(x, dtype=torch.float64)).numpy()
     np.testing.assert_allclose(checked["logits"], logits, rtol=1e-8, atol=1e-10)
-    assert checked["accuracy"] == accuracy(net, x, y)
+    assert checked["accuracy"] == onchip_accuracy(net, x, y)
 
 
 @pytest.mark.slow

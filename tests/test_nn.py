@@ -256,15 +256,20 @@ def test_train_and_evaluate_commands(tmp_path):
     trained = run_cli("train", "--config", tmp_path / "tiny.toml", "--run", tmp_path / "run", "--no-progress")
     assert trained.returncode == 0, trained.stderr
     assert "best median validation accuracy" in trained.stdout
-    evaluated = run_cli("evaluate", "--model", tmp_path / "run", "--n", "20", "--json")
+    evaluated = run_cli("evaluate", "--run", tmp_path / "run", "--n", "20", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     import json
 
     summary = json.loads(evaluated.stdout)
     assert summary["images"] == 20 and summary["spice"]["accuracy"] == summary["device"]["accuracy"]
+    # the former spelling still works and says it is deprecated
+    legacy = run_cli("evaluate", "--model", tmp_path / "run", "--n", "20", "--json", "--backend", "device")
+    assert legacy.returncode == 0 and "is now --run" in legacy.stderr
+    assert json.loads(legacy.stdout)["device"] == summary["device"]
     for args, message in [(("train", "--config", tmp_path / "none.toml"), "does not exist"),
-                          (("evaluate", "--model", tmp_path), "not a run folder"),
-                          (("evaluate", "--model", tmp_path / "run", "--backend", "magic"), "unknown backend")]:
+                          (("evaluate", "--run", tmp_path), "not a run folder"),
+                          (("evaluate",), "Missing option '--run'"),
+                          (("evaluate", "--run", tmp_path / "run", "--backend", "magic"), "unknown backend")]:
         failed = run_cli(*args)
         assert failed.returncode != 0 and message in failed.stderr and "Traceback" not in failed.stderr
 

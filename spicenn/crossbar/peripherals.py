@@ -31,6 +31,9 @@ from ..io import read_toml
 
 @dataclass(frozen=True)
 class Peripherals:
+    """The circuits around a crossbar read and their energy (the module's docstring gives
+    each default and its source); part of the hardware object, `CrossbarConfig.peripherals`."""
+
     t_read: float = 50e-9  # s
     dac_energy: float = 0.39e-12  # J per row per read
     adc_fom: float = 48.8e-15  # J per conversion step

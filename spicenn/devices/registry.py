@@ -79,6 +79,7 @@ def unregister(name: str) -> None:
 
 
 def names() -> list[str]:
+    """Every device model's and preset's name (built-in and registered), models first."""
     return sorted(MODELS) + sorted(PRESETS)
 
 

@@ -31,6 +31,8 @@ from .report import EnergyReport, NetworkEnergy, combine, dc_array_energy, mvm_o
 
 @dataclass
 class Layer:
+    """One fully connected layer of a weight file: weights (inputs, outputs), biases or None."""
+
     weights: np.ndarray  # (inputs, outputs)
     biases: np.ndarray | None
 

@@ -198,10 +198,12 @@ def register_backend(backend: Backend) -> Backend:
 
 
 def backend_names() -> list[str]:
+    """The registered backends' names, built-in ones first."""
     return list(BACKENDS)
 
 
 def get_backend(name: str) -> Backend:
+    """The backend registered under `name`, or one clear error listing them."""
     if name not in BACKENDS:
         raise InputError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
     return BACKENDS[name]

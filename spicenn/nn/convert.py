@@ -47,6 +47,8 @@ class ConvertedLayer:
 
 @dataclass
 class ConversionReport:
+    """What `convert` did: the layers put onto crossbars, and those kept digital with why."""
+
     converted: list[ConvertedLayer] = field(default_factory=list)
     digital: list[tuple[str, str, str]] = field(default_factory=list)  # (name, kind, why)
 

@@ -47,6 +47,11 @@ def layer_seed(chip_seed: int, layer_index: int) -> int:
 
 
 class CrossbarLinear(nn.Module):
+    """A linear layer whose weights live in memristor conductances (the module's docstring
+    gives the mapping): `CrossbarLinear(inputs, outputs, hardware, backend)` or
+    `from_weights(weight, bias, hardware)`; `forward` on its backend, `forward_with(x, name)`
+    on another; `set_chip(seed)` draws a chip's non-idealities."""
+
     input_scale: torch.Tensor
     output_scale: torch.Tensor
 

@@ -25,6 +25,14 @@ from .layer import CrossbarLinear
 
 
 class AnalogMatrix:
+    """A weight matrix W (outputs, inputs) programmed onto crossbar tiles, read as `core @ x`.
+
+    `hardware`: a `CrossbarConfig` (or its dict; default: differential weights on linear
+    devices); `backend`: ideal | device | surrogate | circuit | spice (or a registered one);
+    `engine`: the solver of the spice backend; `chip`: the seed of the drawn chip (None:
+    nominal); `input_range`: the |x| driven at the read voltage (None: each call's largest).
+    """
+
     def __init__(self, weights: Any, hardware: CrossbarConfig | dict[str, Any] | None = None,
                  backend: str = "device", engine: str = "shared", chip: int | None = None,
                  input_range: float | None = None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -42,9 +43,17 @@ def train_on_chip(model: DeviceMLP, data: Data, rule: UpdateRule, epochs: int, b
     return history
 
 
-@torch.no_grad()
 def accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, noise_std: float = 0.0, seed: int = 0) -> float:
-    """Test accuracy, optionally with Gaussian pixel noise of std `noise_std` (clipped to [0, 1])."""
+    """Deprecated name of `onchip_accuracy` (`spicenn.nn.evaluation.accuracy` is that of
+    crossbar networks)."""
+    warnings.warn("spicenn.nn.onchip.accuracy is now onchip_accuracy", DeprecationWarning, stacklevel=2)
+    return onchip_accuracy(model, x, y, noise_std, seed)
+
+
+@torch.no_grad()
+def onchip_accuracy(model: DeviceMLP, x: np.ndarray, y: np.ndarray, noise_std: float = 0.0, seed: int = 0) -> float:
+    """Test accuracy of an on-chip-learning network, optionally with Gaussian pixel noise of
+    std `noise_std` (clipped to [0, 1])."""
     images = torch.as_tensor(x, dtype=torch.float64)
     if noise_std:
         generator = torch.Generator().manual_seed(seed)

@@ -104,6 +104,9 @@ SECTIONS = {"data": DataConfig, "network": NetworkConfig, "crossbar": CrossbarCo
 
 @dataclass(frozen=True)
 class RunConfig:
+    """A training run: seed, data, network, crossbar hardware, training and validation
+    settings; read from and written as TOML (`load`, `to_toml`), checked when built."""
+
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -151,8 +154,8 @@ class RunConfig:
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
         """A run configuration from its TOML file, or a shipped one by name
-        (`load("mnist-powerlaw-high")`, `spicenn.models.example_names()`)."""
-        from ..models import example
+        (`load("mnist-powerlaw-high")`, `spicenn.shipped.example_names()`)."""
+        from ..shipped import example
 
         path = Path(path)
         if not path.exists() and not path.suffix and len(path.parts) == 1:

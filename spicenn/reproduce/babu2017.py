@@ -19,7 +19,7 @@ from ..devices.programming import DiscreteLevels
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import DeviceMLP, UpdateRule
-from ..nn.onchip import accuracy, train_on_chip
+from ..nn.onchip import onchip_accuracy, train_on_chip
 from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
 
 VARIABILITIES = (0.0, 0.1, 0.3, 0.6, 1.0)  # std of each step, relative to the nominal step
@@ -48,8 +48,8 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
     results = resume(out, {**s, "sizes": list(sizes), "dynamic_range": 15, "levels": 32})
     if "float" not in results:
         baseline = trained("float", 0.0)
-        results["float"] = {"accuracy": accuracy(baseline, *test),
-                            "noisy": [accuracy(baseline, *test, noise_std=n, seed=seed) for n in PIXEL_NOISE]}
+        results["float"] = {"accuracy": onchip_accuracy(baseline, *test),
+                            "noisy": [onchip_accuracy(baseline, *test, noise_std=n, seed=seed) for n in PIXEL_NOISE]}
         results["devices"] = {}
         write_results(out, results)
     noisy: dict[str, list[float]] = {"float": results["float"]["noisy"]}
@@ -60,10 +60,10 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
                 noisy[f"devices, variability {variability:g}"] = entry["noisy"]
             continue
         model = trained("rounding", variability)
-        entry = {"accuracy": accuracy(model, *test)}
+        entry = {"accuracy": onchip_accuracy(model, *test)}
         entry["loss_vs_float"] = results["float"]["accuracy"] - entry["accuracy"]
         if variability == LOW_VARIABILITY or (quick and variability == s["variabilities"][0]):
-            entry["noisy"] = [accuracy(model, *test, noise_std=n, seed=seed) for n in PIXEL_NOISE]
+            entry["noisy"] = [onchip_accuracy(model, *test, noise_std=n, seed=seed) for n in PIXEL_NOISE]
             noisy[f"devices, variability {variability:g}"] = entry["noisy"]
             entry["spice_check"] = spice_check(model, *test, s["spice_images"])
         results["devices"][f"{variability:g}"] = entry
@@ -141,7 +141,7 @@ def noise_grid(out: str | Path, quick: bool = False, progress: bool = True) -> d
         levels = DiscreteLevels(dynamic_range=15.0, levels=32, cycle_noise=variability)
         model = DeviceMLP(sizes, levels, seed=seed)
         train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
-        return [accuracy(model, data.test.x, data.test.y, noise_std=n, seed=seed) for n in PIXEL_NOISE]
+        return [onchip_accuracy(model, data.test.x, data.test.y, noise_std=n, seed=seed) for n in PIXEL_NOISE]
 
     record_each(out, results, runs, {f"{r}/{v:g}/{k}": functools.partial(noisy_accuracies, r, v, k)
                                      for r, v, k in todo}, progress)

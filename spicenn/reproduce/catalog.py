@@ -64,15 +64,18 @@ REPRODUCTIONS: dict[str, Reproduction] = {}
 
 
 def register_reproduction(reproduction: Reproduction) -> Reproduction:
+    """Add a row: `spicenn reproduce <name>` and the RESULTS tables take it from here."""
     REPRODUCTIONS[reproduction.name] = reproduction
     return reproduction
 
 
 def reproductions() -> list[Reproduction]:
+    """Every row, in the order the README lists them."""
     return list(REPRODUCTIONS.values())
 
 
 def get_reproduction(name: str) -> Reproduction:
+    """The row named `name`, or one clear error listing them."""
     if name not in REPRODUCTIONS:
         raise InputError(f"unknown reproduction {name!r}; choose one of: {', '.join(REPRODUCTIONS)}")
     return REPRODUCTIONS[name]

@@ -52,10 +52,11 @@ def figure(columns: int = 2, width: float = 9.0, height: float = 3.6):
 
 def spice_check(model, x, y, images: int) -> dict[str, Any]:
     """A device-trained network's accuracy read out in ngspice beside the simulated one."""
-    from ..nn.onchip import accuracy, spice_accuracy
+    from ..nn.onchip import onchip_accuracy, spice_accuracy
 
     x, y = x[:images], y[:images]
-    return {"images": len(y), "spice": spice_accuracy(model, x, y)["accuracy"], "simulated": accuracy(model, x, y)}
+    return {"images": len(y), "spice": spice_accuracy(model, x, y)["accuracy"],
+            "simulated": onchip_accuracy(model, x, y)}
 
 
 def spice_check_line(label: str, check: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from ..devices.programming import SoftBounds
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import DeviceMLP, UpdateRule
-from ..nn.onchip import accuracy, train_on_chip
+from ..nn.onchip import onchip_accuracy, train_on_chip
 from .common import figure, resume, spice_check, spice_check_line, write_results
 
 IMBALANCES = (1.0, 0.7, 0.4)
@@ -54,7 +54,7 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
             pulses = [layer.zero_shift() for layer in model.layers] if shifted else [0]
             history = train_on_chip(model, data, rule, s["epochs"], s["batch_size"], seed, progress)
             key = "zero_shifted" if shifted else "plain"
-            entry[key] = {"error": 1 - accuracy(model, data.test.x, data.test.y), "validation": history,
+            entry[key] = {"error": 1 - onchip_accuracy(model, data.test.x, data.test.y), "validation": history,
                           "pulses_per_device": pulses[0]}
             if imbalance == s["imbalances"][-1]:
                 entry[key]["spice_check"] = spice_check(model, data.test.x, data.test.y, s["spice_images"])

@@ -21,7 +21,7 @@ from ..energy.training import TrainingCosts, high_precision_multiplications, tra
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import BinaryStochasticMLP, DeviceMLP, UpdateRule
-from ..nn.onchip import accuracy, train_on_chip
+from ..nn.onchip import onchip_accuracy, train_on_chip
 from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
 
 DATASETS = {"mnist": 100, "digits": 32}  # dataset -> hidden units
@@ -50,7 +50,7 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
                                     seed, progress)
             multiplications = high_precision_multiplications(sizes) if key == "backprop" else 0
             n = s["spice_images"]
-            entry[key] = {"accuracy": accuracy(model, data.test.x, data.test.y), "validation": history,
+            entry[key] = {"accuracy": onchip_accuracy(model, data.test.x, data.test.y), "validation": history,
                           "multiplications_per_sample": multiplications,
                           "multiplications_per_epoch": multiplications * len(data.train.y)}
             if key == "binary":  # the back-propagation baseline has float weights, no devices
@@ -95,7 +95,8 @@ def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> d
         kind, rule = ALGORITHMS[algorithm]
         model = (BinaryStochasticMLP if kind == "binary" else DeviceMLP)(sizes, device, seed=seed)
         train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, False)
-        return {"accuracy": accuracy(model, data.test.x, data.test.y), **step_measurements(model, data, s["epochs"])}
+        return {"accuracy": onchip_accuracy(model, data.test.x, data.test.y),
+                **step_measurements(model, data, s["epochs"])}
 
     tasks = {f"{name}/{algorithm}/{seed}": functools.partial(trained, name, algorithm, seed)
              for name in DATASETS for algorithm in ALGORITHMS for seed in range(s["seeds"])}

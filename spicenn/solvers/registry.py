@@ -92,6 +92,7 @@ def register_solver(solver: Solver) -> Solver:
 
 
 def solver_names() -> list[str]:
+    """The registered solvers' names, in registration order (the built-in ones first)."""
     return list(SOLVERS)
 
 

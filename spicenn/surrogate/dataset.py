@@ -174,6 +174,7 @@ def _gather(spec: DatasetSpec, parts: Path, out: Path, cases_per_task: int) -> N
 
 
 def read_spec(path: str | Path) -> DatasetSpec:
+    """The `DatasetSpec` a dataset file was made from (its arrays are not read)."""
     return load(path, arrays=False)[0]
 
 
@@ -218,6 +219,7 @@ def load(path: str | Path, arrays: bool = True) -> tuple[DatasetSpec, dict[str, 
 
 
 def metadata(path: str | Path) -> dict:
+    """A dataset file's attributes: its spec and the spicenn and ngspice versions that made it."""
     import h5py
 
     with h5py.File(path, "r") as h5:

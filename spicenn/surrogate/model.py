@@ -218,7 +218,7 @@ class CrossbarSurrogate(nn.Module):
     @classmethod
     def load(cls, path: str | Path) -> CrossbarSurrogate:
         """A saved surrogate from its file, or a shipped one by name (`load("powerlaw32")`)."""
-        from ..models import surrogate_path
+        from ..shipped import surrogate_path
 
         path = surrogate_path(path)
         if not path.exists():
