@@ -46,6 +46,7 @@ bench: setup
 	$(PY) scripts/bench_surrogate.py
 	$(PY) scripts/bench_first_order.py
 	$(PY) scripts/bench_training.py
+	$(PY) scripts/bench_threads.py
 
 netlists: setup
 	$(PY) scripts/make_netlists.py
