@@ -39,7 +39,7 @@ def train_on_chip(model: DeviceMLP, data: Data, rule: UpdateRule, epochs: int, b
             loss.backward()
             for layer in model.layers:
                 apply_rule(layer, rule)
-        history.append(accuracy(model, data.validation.x, data.validation.y))
+        history.append(onchip_accuracy(model, data.validation.x, data.validation.y))
     return history
 
 
