@@ -21,9 +21,7 @@ import numpy as np
 from ..activations import activation as activation_function
 from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
-from ..crossbar.peripherals import Peripherals
 from ..crossbar.tiles import TileGrid
-from ..devices import Device
 from ..errors import InputError
 from ..solvers.tiles import simulate_tiles
 from .report import EnergyReport, NetworkEnergy, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
@@ -120,20 +118,23 @@ def programmed_layers(layers: list[Layer], g_off: float, g_on: float, tile_rows:
     return programmed
 
 
-def layer_energy(layer: ProgrammedLayer, voltages: np.ndarray, device: Device, r_word: float = 0.0,
-                 r_bit: float = 0.0, peripherals: Peripherals | None = None, engine: str = "shared",
+def layer_energy(layer: ProgrammedLayer, voltages: np.ndarray, hardware: CrossbarConfig, *, engine: str = "shared",
                  workers: int = 1, progress: bool = False, mvms: int = 1,
                  label: str = "layer") -> tuple[np.ndarray, EnergyReport]:
-    """One layer's tiles solved on `voltages` (B, rows): its column currents (B, columns)
-    and its report per inference, `mvms` MVMs of the mean vector's energy (a convolution
-    performs one per output position), every tile's DACs, ADCs and TIAs included. Only
-    distinct vectors are solved (a convolution's patches repeat)."""
-    peripherals = peripherals or Peripherals()
-    cell = layer.cell or device.cell_parameters(layer.grid.padded_shape)
+    """One layer's tiles on `hardware` (device, wires, peripherals) solved on `voltages`
+    (B, rows): its column currents (B, columns) and its report per inference, `mvms` MVMs of
+    the mean vector's energy (a convolution performs one per output position), every tile's
+    DACs, ADCs and TIAs included. Only distinct vectors are solved (a convolution's patches
+    repeat)."""
+    if not np.isclose(layer.g_off, hardware.g_off, rtol=1e-12, atol=0.0):
+        raise InputError(f"{label} was programmed with G_off = {layer.g_off:g} S, the hardware has "
+                         f"{hardware.g_off:g} S")
+    peripherals = hardware.energy_peripherals()
+    cell = layer.cell or hardware.device_model().cell_parameters(layer.grid.padded_shape)
     distinct, inverse = np.unique(np.asarray(voltages, float), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    currents, powers = simulate_tiles(device, layer.grid, distinct, layer.conductances, cell, layer.g_off,
-                                      r_word, r_bit, workers=workers, progress=progress, engine=engine)
+    currents, powers = simulate_tiles(hardware, layer.grid, distinct, layer.conductances, cell, workers=workers,
+                                      progress=progress, engine=engine)
     currents, powers = currents[inverse], {name: value[inverse] for name, value in powers.items()}
     energy = combine(dc_array_energy(powers, peripherals), tile_peripherals(peripherals, layer.grid))
     energy = {part: value * mvms for part, value in energy.items()}
@@ -148,8 +149,7 @@ def network_energy(layers: list[ProgrammedLayer], inputs: Any, hardware: Crossba
     scale k_V, wires and peripherals; default: `CrossbarConfig()`). Each layer's outputs
     (from the circuit) pass through `activation` to the next layer."""
     hardware = hardware or CrossbarConfig()
-    device, k_v, r_word, r_bit = hardware.device_model(), hardware.k_v, hardware.r_word, hardware.r_bit
-    peripherals = hardware.energy_peripherals()
+    k_v = hardware.k_v
     act = activation_function(activation)
     x = np.asarray(inputs, dtype=float)
     reports = []
@@ -157,8 +157,8 @@ def network_energy(layers: list[ProgrammedLayer], inputs: Any, hardware: Crossba
         expected = layer.conductances.shape[0] - int(layer.bias)
         if x.ndim != 2 or x.shape[1] != expected:
             raise InputError(f"layer {index} takes {expected} inputs, got shape {x.shape}")
-        currents, report = layer_energy(layer, input_voltages(x, k_v, layer.bias), device, r_word, r_bit,
-                                        peripherals, engine, workers, progress, label=f"layer {index}")
+        currents, report = layer_energy(layer, input_voltages(x, k_v, layer.bias), hardware, engine=engine,
+                                        workers=workers, progress=progress, label=f"layer {index}")
         reports.append(report)
         x = act(pair_outputs(currents, layer.k_g * k_v))
     return NetworkEnergy(reports, total_report(reports), images=int(x.shape[0]))

@@ -170,10 +170,8 @@ def spice_tiles(layer: Layer, v: torch.Tensor, g: torch.Tensor) -> tuple[np.ndar
 
     v_np, g_np = v.detach().double().numpy(), g.detach().double().numpy()
     distinct, inverse = np.unique(v_np, axis=0, return_inverse=True)
-    h = layer.hardware
-    currents, powers = simulate_tiles(layer.device_model, layer.grid, distinct, g_np, layer.padded_cell(), h.g_off,
-                                      h.r_word, h.r_bit, workers=layer.spice_workers, progress=layer.progress,
-                                      engine=layer.spice_engine)
+    currents, powers = simulate_tiles(layer.hardware, layer.grid, distinct, g_np, layer.padded_cell(),
+                                      workers=layer.spice_workers, progress=layer.progress, engine=layer.spice_engine)
     inverse = inverse.reshape(-1)
     return currents[inverse], {name: value[inverse] for name, value in powers.items()}
 

@@ -11,6 +11,7 @@ model without wires) is computed beside it, as for spicenn's MLPs.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,11 @@ def model_energy(model: CrossbarNetwork, images: Any, peripherals: Peripherals |
                 raise InputError(f"layer {name} saw no input when the model ran on the sample")
             mvms = seen.shape[0] // x.shape[0]
             v = core.voltages(seen).double().numpy()
-            read_out = core.hardware.energy_peripherals(peripherals)
-            _, report = layer_energy(core.programmed(), v, core.device_model, core.hardware.r_word,
-                                     core.hardware.r_bit, read_out, engine, workers, progress, mvms=mvms,
-                                     label=name)
+            hardware = core.hardware if peripherals is None else \
+                dataclasses.replace(core.hardware, peripherals=peripherals)
+            read_out = hardware.energy_peripherals()
+            _, report = layer_energy(core.programmed(), v, hardware, engine=engine, workers=workers,
+                                     progress=progress, mvms=mvms, label=name)
             parts.append(report)
             paper += float(core.device_power(seen).double().mean()) * mvms * read_out.t_read
         report = parts[0] if len(parts) == 1 else total_report(parts, label=name)

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from ..crossbar.config import CrossbarConfig
 from ..crossbar.spec import Crossbar
 from ..crossbar.tiles import TileGrid
-from ..devices import Device, from_dict
+from ..devices import from_dict
 from ..progress import progress_bar
 from .simulate import simulate
 
@@ -23,13 +24,15 @@ def _tile_task(device: dict[str, Any], g: np.ndarray, cell: dict[str, np.ndarray
     return {name: getattr(result, name) for name in result.ARRAYS_SAVED}
 
 
-def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray, cell: dict[str, np.ndarray],
-                   g_off: float, r_word: float, r_bit: float, workers: int = 1, progress: bool = False,
+def simulate_tiles(hardware: CrossbarConfig, grid: TileGrid, v: np.ndarray, g: np.ndarray,
+                   cell: dict[str, np.ndarray], *, workers: int = 1, progress: bool = False,
                    engine: str = "shared") -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Every tile of a layer solved by `engine` (a solver name): (currents (B, C), per-vector powers summed
-    over the tiles, named as in `SimulationResult`). `v` (B, R) and `g` (R, C) are the whole
-    layer's; `cell` holds per-device parameters on the padded grid."""
-    g_tiles, v_tiles = grid.pad(np.asarray(g, float), np.asarray(v, float), g_off)
+    """Every tile of a layer on `hardware` (its device and wires; padding at its G_off) solved
+    by `engine` (a solver name): (currents (B, C), per-vector powers summed over the tiles,
+    named as in `SimulationResult`). `v` (B, R) and `g` (R, C) are the whole layer's; `cell`
+    holds per-device parameters on the padded grid."""
+    device, r_word, r_bit = hardware.device, hardware.r_word, hardware.r_bit
+    g_tiles, v_tiles = grid.pad(np.asarray(g, float), np.asarray(v, float), hardware.g_off)
     tile_cell = grid.tile_cells({k: np.asarray(c, float) for k, c in cell.items()})
     batch = v.shape[0]
     tasks = [(r, c, start) for r in range(grid.row_tiles) for c in range(grid.column_tiles)
@@ -37,7 +40,7 @@ def simulate_tiles(device: Device, grid: TileGrid, v: np.ndarray, g: np.ndarray,
 
     def arguments(r: int, c: int, start: int) -> tuple[Any, ...]:
         stop = start + VECTORS_PER_TASK
-        return (device.to_dict(), np.ascontiguousarray(g_tiles[r, c]), {k: np.ascontiguousarray(x[r, c])
+        return (device, np.ascontiguousarray(g_tiles[r, c]), {k: np.ascontiguousarray(x[r, c])
                 for k, x in tile_cell.items()}, r_word, r_bit, np.ascontiguousarray(v_tiles[r, start:stop]), engine)
 
     currents = np.zeros((batch, grid.column_tiles * grid.tile_columns))
