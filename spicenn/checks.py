@@ -88,18 +88,68 @@ def netlist_identifier(name: str, value: Any) -> str:
     return value
 
 
+# What spicenn's netlists are made of, and nothing else (`check_netlist`): ngspice accepts
+# many spellings of the lines that read files or run commands (`.inc`, `.incl`, `.inclu`,
+# `.includ`, `.include`, `.lib`, `.libr`, upper or lower case, indented; `.control` blocks), so
+# the guard lists what may pass instead of what may not.
+# resistors, conductances (G as a VCCS), capacitors, sources, behavioural sources, subcircuits
+_ELEMENT = re.compile(r"^[RGCVBX][A-Za-z0-9_#]* ")
+_ELEMENT_TEXT = re.compile(r"^[A-Za-z0-9_#.,=+\-*/()<>:' ]*$")  # node names, numbers, expressions
+_CONTINUATION = {"element": re.compile(r"^\+[0-9eE.,+\- ()]*$"),  # the numbers of a PWL source
+                 "output": re.compile(r"^\+( [A-Za-z]\([A-Za-z0-9_#,]+\))+$")}  # more vectors to print
+_DOT_COMMANDS = {
+    ".options": re.compile(r"^\.options( [a-z0-9_]+(=[0-9eE.+\-]+)?)*$"),
+    ".op": re.compile(r"^\.op$"),
+    ".dc": re.compile(r"^\.dc( [A-Za-z0-9_]+)( [0-9eE.+\-]+){3}$"),
+    ".tran": re.compile(r"^\.tran( [0-9eE.+\-]+){2,4}( uic)?$"),
+    ".save": re.compile(r"^\.save( [A-Za-z]\([A-Za-z0-9_#,]+\))+$"),
+    ".print": re.compile(r"^\.print (dc|tran|op)( [A-Za-z]\([A-Za-z0-9_#,]+\))+$"),
+    ".end": re.compile(r"^\.end$"),
+}
+
+
 def check_netlist(text: str, includes: tuple[str, ...] = ()) -> str:
-    """The guard before ngspice reads a netlist spicenn wrote: refuses control characters and
-    any line that opens a control block or reads another file (spicenn writes neither), but
-    `.include` of exactly one of the files named in `includes` (e.g. the shipped device .lib)."""
-    allowed = {f".include {path}" for path in includes}
+    """The guard before ngspice reads a netlist: every line must be of a form spicenn writes —
+    a comment, an element (R, C, V, B; X only where a device library is included), the numbers
+    continuing a source, one of the analyses and options it uses, `.end` — or `.include` of
+    exactly one of the files named in `includes` (e.g. the shipped device .lib). Anything else
+    (a control block, any spelling of an include or library, another command) is refused with
+    its line number."""
+    allowed_includes = {f".include {path}" for path in includes}
+    previous = ""
     for number, line in enumerate(text.split("\n"), 1):
         if any(not c.isprintable() for c in line):
             raise InputError(f"netlist line {number} holds a control character; refusing to run it")
-        first = line.strip().lower()
-        if line.strip() in allowed:
+        stripped = line.strip()
+        if number == 1 or not stripped:  # the title line is never parsed as a command
+            if number == 1 and stripped.lower().startswith("*ng_script"):
+                raise InputError("netlist line 1 marks the file as an ngspice script; refusing to run it")
+            previous = "comment" if number == 1 else previous
             continue
-        if first.startswith((".control", ".endc", ".include", ".inc ", ".lib", ".exec", "shell")):
-            raise InputError(f"netlist line {number} opens a control block or reads a file "
-                             f"({first.split()[0]!r}); refusing to run it")
+        if stripped.startswith("*"):
+            if stripped[1:2] == "#" or stripped.lower().startswith("*ng_script"):
+                raise InputError(f"netlist line {number} is an ngspice command comment; refusing to run it")
+            kind = "comment"
+        elif stripped in allowed_includes:
+            kind = "include"
+        elif stripped.startswith("+"):
+            form = _CONTINUATION.get(previous)
+            if form is None or not form.match(stripped):
+                raise InputError(f"netlist line {number} continues a line with something spicenn does not write; "
+                                 "refusing to run it")
+            kind = previous
+        elif stripped.startswith("."):
+            word = stripped.split()[0].lower()
+            form = _DOT_COMMANDS.get(word)
+            if form is None or not form.match(stripped):
+                raise InputError(f"netlist line {number} is not a command spicenn writes ({stripped.split()[0]!r}: "
+                                 "control blocks, includes and other commands are refused); refusing to run it")
+            kind = "output" if word in (".print", ".save") else "command"
+        else:
+            if not _ELEMENT.match(stripped) or not _ELEMENT_TEXT.match(stripped) or \
+                    (stripped[0] == "X" and not includes):
+                raise InputError(f"netlist line {number} is not an element spicenn writes "
+                                 f"({stripped.split()[0]!r}); refusing to run it")
+            kind = "element"
+        previous = kind
     return text
