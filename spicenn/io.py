@@ -1,9 +1,19 @@
-"""Reading user files with one-line errors."""
+"""Reading user files with one-line errors, and writing files so that nothing half-written,
+replaced or left over remains.
+
+Writers (`atomic_path` and everything built on it) write a temporary file beside the target
+and rename it into place, so a reader never sees half a file. Symbolic links are followed: the
+file they name is written (the link stays). A character device (`/dev/null`, `/dev/stdout`)
+is written into, never replaced; a FIFO, socket or block device is refused. One process at a
+time writes a run or dataset folder (`folder_lock`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -41,6 +51,28 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     return loaded
 
 
+def write_target(path: str | Path, what: str = "output") -> tuple[Path, bool]:
+    """Where a write to `path` lands: the path itself, or the file a symbolic link names; and
+    whether that is a character device (written into, never replaced). A FIFO, socket or
+    block device, or a folder, is a one-line InputError."""
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = target.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):  # a new file (its folder is checked by the caller)
+        return target, False
+    except OSError as error:
+        raise InputError(f"{what} {path}: {error.strerror or error}") from None
+    if stat.S_ISCHR(mode):
+        return target, True
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what} {path} is a folder; give a file name")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a block device"
+        raise InputError(f"{what} {path} is {kind}; give a file (or a character device such as /dev/null)")
+    return target, False
+
+
 def check_output(path: str | Path, folder: bool = False, what: str = "output") -> Path:
     """`path` if spicenn can write there, else a one-line InputError; checked before any work.
 
@@ -58,14 +90,17 @@ def check_output(path: str | Path, folder: bool = False, what: str = "output") -
         if not os.access(existing, os.W_OK | os.X_OK):
             raise InputError(f"{what} {path}: cannot write in {existing}")
         return path
-    if path.is_dir():
-        raise InputError(f"{what} {path} is a folder; give a file name")
-    parent = path.parent
+    target, device = write_target(path, what)
+    if device:
+        if not os.access(target, os.W_OK):
+            raise InputError(f"{what} {path}: cannot write there")
+        return path
+    parent = target.parent
     if not parent.exists():
         raise InputError(f"{what} {path}: folder {parent} does not exist")
     if not parent.is_dir():
         raise InputError(f"{what} {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not os.access(parent, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise InputError(f"{what} {path}: cannot write there")
     return path
 
@@ -73,19 +108,80 @@ def check_output(path: str | Path, folder: bool = False, what: str = "output") -
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path`; renamed onto `path` when the block succeeds, removed
-    when it fails, so readers never see a half-written file."""
-    path = Path(path)
-    if not path.parent.exists():
-        raise InputError(f"folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    when it fails, so readers never see a half-written file. A symbolic link's file is
+    written (the link stays); a character device is written into after the block."""
+    target, device = write_target(path)
+    if not device and not target.parent.exists():
+        raise InputError(f"folder {target.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=None if device else target.parent, prefix=target.name + ".",
+                                         suffix=PART_SUFFIX)
     os.close(handle)
     os.chmod(temporary, 0o644)
     try:
         yield Path(temporary)
-        os.replace(temporary, path)
+        if device:
+            with open(temporary, "rb") as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+            Path(temporary).unlink()
+        else:
+            os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+PART_SUFFIX = ".part"
+
+
+def remove_stale_parts(folder: str | Path) -> int:
+    """Remove the temporary files an interrupted writer left in `folder` (call it holding the
+    folder's lock, so that no writer is at work there); returns how many."""
+    removed = 0
+    for part in Path(folder).glob("*" + PART_SUFFIX):
+        if part.is_file():
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+LOCK_FILE = ".spicenn.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
+    """Hold `folder` (which must exist) for this process: a second spicenn process that asks
+    for it gets a one-line InputError naming the holder, instead of both computing the same
+    work. The lock is the kernel's (flock): a killed holder releases it."""
+    import fcntl
+
+    folder = Path(folder)
+    path = folder / LOCK_FILE
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - held past this function, closed in the finally below
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise InputError(f"{what} {folder} is being written by another spicenn process (pid {holder}); "
+                             "wait for it to finish or choose another one") from None
+        try:  # the file may have been removed by the holder we waited for: lock the one that is there
+            same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
 
 
 def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:

@@ -190,7 +190,7 @@ def test_a_damaged_part_is_found_before_new_work_and_redone(folder):
     whole = dataset.simulate_cases(spec.to_json(), 0, 2)
     np.savez(parts / "cases_000000000_000000002.npz", **whole)
     (parts / "cases_000000002_000000004.npz").write_bytes(b"PK\x03\x04 truncated")
-    assert dataset._stored_parts(parts, spec, 2) == {(0, 2)}
+    assert dataset._stored_parts(parts, spec) == [(0, 2)]
     assert not (parts / "cases_000000002_000000004.npz").exists()
     out = dataset.generate(spec, "d.h5", cases_per_task=2, progress=False)
     _, arrays = dataset.load(out)

@@ -12,6 +12,7 @@ import numpy as np
 from ..crossbar.peripherals import Peripherals
 from ..crossbar.results import SimulationResult
 from ..crossbar.tiles import TileGrid
+from ..io import save_figure
 
 ARRAY_PARTS = ("devices", "word_lines", "bit_lines", "driver_resistance", "capacitive")
 PERIPHERAL_PARTS = ("dac", "adc", "tia")
@@ -77,8 +78,7 @@ class EnergyReport:
         axis.set_title(f"{rates['crossbar']:.3g} TOPS/W array, {rates['system']:.3g} TOPS/W system", fontsize=10)
         axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
         figure.tight_layout()
-        figure.savefig(path, dpi=120)
-        plt.close(figure)
+        save_figure(figure, path)
 
 
 @dataclass
@@ -145,8 +145,7 @@ def plot_layers(reports: list[EnergyReport], path: str | Path) -> None:
     axis.tick_params(axis="x", labelrotation=30, labelsize=8)
     axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def mvm_ops(rows: int, columns: int) -> int:

@@ -19,6 +19,7 @@ from ..checks import whole_number
 from ..crossbar.config import CrossbarConfig
 from ..crossbar.peripherals import Peripherals
 from ..errors import InputError
+from ..io import save_figure
 from ..progress import tracked
 from .backends import check_backend
 from .evaluation import TEST_CHIP_BASE, accuracy, chip_seeds
@@ -176,5 +177,4 @@ def plot_accuracy(results: dict[str, Any], path: Path) -> None:
     axis.set_ylim(0, 100)
     axis.set_title(f"{results['images']} images, {results['chips']} chips (median, IQR)", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..io import atomic_path, save_figure, save_npz_atomic
+from ..io import atomic_path, folder_lock, remove_stale_parts, save_figure, save_npz_atomic
 from ..progress import progress_bar
 from ..surrogate.sampling import PROGRAMMED_FILE
 from .data import Data, load_data
@@ -101,47 +101,12 @@ def _check_run_folder(config: RunConfig, run_dir: Path) -> None:
         if not same:
             raise InputError(f"{run_dir} holds a run with a different configuration; choose another run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(saved) as temporary:
-        temporary.write_text(config.to_toml())
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint as data (`weights_only=True`), or a one-line InputError naming the file."""
-    try:
-        with warnings.catch_warnings():  # torch warns about foreign files before refusing them
-            warnings.simplefilter("ignore")
-            saved = torch.load(path, weights_only=True)
-    except Exception as error:  # torch raises several kinds for truncated or foreign files
-        raise InputError(f"{path} is not a readable checkpoint ({type(error).__name__}); "
-                         "remove it to start that run again") from None
-    if not isinstance(saved, dict):
-        raise InputError(f"{path} is not a spicenn checkpoint")
-    return saved
-
-
-def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: Data | None = None) -> CrossbarMLP:
-    """Train (or continue training) `config` in `run_dir`; returns the best model by median
-    validation accuracy over `config.validation.chips` simulated chips."""
-    run_dir = Path(run_dir)
-    # everything that can refuse the run is tried before the run folder is written
-    data = data or run_data(config)
-    model = build_model(config)
-    if "surrogate" in (config.training.backend, config.validation.backend, config.evaluation.backend):
-        for layer in model.layers:
-            layer.surrogate_model()  # a missing or mismatched surrogate fails now, not after an epoch
+def _epochs(config: RunConfig, run_dir: Path, model: CrossbarMLP, optimiser: torch.optim.Optimizer,
+            state: dict[str, Any], data: Data, progress: bool) -> None:
+    """The epochs from `state["epoch"] + 1` on, each checkpointed (`last.pt`, `best.pt`, metrics)."""
     t = config.training
-    optimiser = torch.optim.SGD(model.parameters(), lr=t.learning_rate)
-    state: dict[str, Any] = {"epoch": 0, "metrics": [], "best": -1.0}
-    if (run_dir / "last.pt").exists():
-        saved = load_checkpoint(run_dir / "last.pt")
-        try:
-            model.load_state_dict(saved["model"])
-            optimiser.load_state_dict(saved["optimiser"])
-            state = {"epoch": int(saved["epoch"]), "metrics": list(saved["metrics"]), "best": float(saved["best"])}
-        except (KeyError, RuntimeError, ValueError, TypeError) as error:
-            raise InputError(f"{run_dir / 'last.pt'} does not fit this run ({type(error).__name__}); "
-                             "remove it to start the run again") from None
-    _check_run_folder(config, run_dir)
     x = torch.as_tensor(data.train.x)
     y = torch.as_tensor(data.train.y)
     validation_seeds = chip_seeds(VALIDATION_CHIP_BASE, config.validation.chips)
@@ -181,6 +146,50 @@ def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: D
             _write_metrics(run_dir, state["metrics"])
             bar.set_postfix(loss=f"{loss_sum / len(y):.3f}", val=f"{100 * median:.1f}%")
             bar.update(1)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint as data (`weights_only=True`), or a one-line InputError naming the file."""
+    try:
+        with warnings.catch_warnings():  # torch warns about foreign files before refusing them
+            warnings.simplefilter("ignore")
+            saved = torch.load(path, weights_only=True)
+    except Exception as error:  # torch raises several kinds for truncated or foreign files
+        raise InputError(f"{path} is not a readable checkpoint ({type(error).__name__}); "
+                         "remove it to start that run again") from None
+    if not isinstance(saved, dict):
+        raise InputError(f"{path} is not a spicenn checkpoint")
+    return saved
+
+
+def train(config: RunConfig, run_dir: str | Path, progress: bool = True, data: Data | None = None) -> CrossbarMLP:
+    """Train (or continue training) `config` in `run_dir`; returns the best model by median
+    validation accuracy over `config.validation.chips` simulated chips."""
+    run_dir = Path(run_dir)
+    # everything that can refuse the run is tried before the run folder is written
+    data = data or run_data(config)
+    model = build_model(config)
+    if "surrogate" in (config.training.backend, config.validation.backend, config.evaluation.backend):
+        for layer in model.layers:
+            layer.surrogate_model()  # a missing or mismatched surrogate fails now, not after an epoch
+    t = config.training
+    optimiser = torch.optim.SGD(model.parameters(), lr=t.learning_rate)
+    state: dict[str, Any] = {"epoch": 0, "metrics": [], "best": -1.0}
+    if (run_dir / "last.pt").exists():
+        saved = load_checkpoint(run_dir / "last.pt")
+        try:
+            model.load_state_dict(saved["model"])
+            optimiser.load_state_dict(saved["optimiser"])
+            state = {"epoch": int(saved["epoch"]), "metrics": list(saved["metrics"]), "best": float(saved["best"])}
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise InputError(f"{run_dir / 'last.pt'} does not fit this run ({type(error).__name__}); "
+                             "remove it to start the run again") from None
+    _check_run_folder(config, run_dir)
+    with folder_lock(run_dir, "run folder"):
+        remove_stale_parts(run_dir)  # what a killed writer left
+        with atomic_path(run_dir / "config.toml") as temporary:
+            temporary.write_text(config.to_toml())
+        _epochs(config, run_dir, model, optimiser, state, data, progress)
     best = load_run(run_dir, config)
     if not (run_dir / PROGRAMMED_FILE).exists():  # runs trained before the file existed
         save_programmed(best, run_dir)

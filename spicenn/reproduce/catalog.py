@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from ..errors import InputError
+from ..io import folder_lock, remove_stale_parts
 
 # the options a reproduction may take beyond --quick, --json and --out (the CLI declares each once)
 OPTIONS = ("devices", "seed", "workers", "mnist")
@@ -51,7 +53,22 @@ class Reproduction:
         return found
 
     def execute(self, out: Any, quick: bool, progress: bool, **options: Any) -> dict[str, Any]:
-        return self.function(self.run)(out, quick=quick, progress=progress, **options)
+        """Run it in folder `out`, held by this process alone (a second run there is refused);
+        a folder holding a training run is refused, and one this call made is removed again
+        when the run is refused before writing anything."""
+        out = Path(out)
+        if (out / "config.toml").exists() and (out / "last.pt").exists():
+            raise InputError(f"{out} holds a training run (config.toml, last.pt); choose another folder")
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            with folder_lock(out, "run folder"):
+                remove_stale_parts(out)
+                return self.function(self.run)(out, quick=quick, progress=progress, **options)
+        except BaseException:
+            if created and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            raise
 
     def table_text(self, results: dict[str, Any]) -> str:
         return self.function(self.table)(results)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io import atomic_path
+from ..io import atomic_path, save_figure
 from ..nn import CrossbarConfig, calibrate, convert
 from ..nn.analyze import analyze, text
 from ..nn.data import load_data
@@ -180,8 +180,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         right.set_ylabel("energy per inference (pJ)")
         right.tick_params(axis="x", labelrotation=30, labelsize=8)
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, format="png", dpi=120)
+    save_figure(fig, path)
 
 
 __all__ = ["LeNet5", "run", "table"]

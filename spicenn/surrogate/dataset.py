@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zipfile
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..crossbar import Crossbar
 from ..errors import InputError
-from ..io import atomic_path, save_npz_atomic, write_text_atomic
+from ..io import atomic_path, folder_lock, remove_stale_parts, save_npz_atomic, write_text_atomic
 from ..processes import dask_client, run_as_worker, worker_pool
 from ..progress import progress_bar
 from ..solvers import get_solver
@@ -48,8 +49,25 @@ def simulate_cases(spec_json: str, start: int, stop: int) -> dict[str, np.ndarra
     return {name: np.stack(values) for name, values in out.items()}
 
 
-def _tasks(spec: DatasetSpec, cases_per_task: int) -> list[tuple[int, int]]:
-    return [(start, min(spec.cases, start + cases_per_task)) for start in range(0, spec.cases, cases_per_task)]
+def _tasks(ranges: list[tuple[int, int]], cases_per_task: int) -> list[tuple[int, int]]:
+    """The case ranges cut into tasks of at most `cases_per_task` cases."""
+    return [(start, min(stop, start + cases_per_task)) for first, stop in ranges
+            for start in range(first, stop, cases_per_task)]
+
+
+def _uncovered(cases: int, stored: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The case ranges of [0, cases) that no stored part holds."""
+    gaps, position = [], 0
+    for start, stop in sorted(stored):
+        if start > position:
+            gaps.append((position, start))
+        position = max(position, stop)
+    if position < cases:
+        gaps.append((position, cases))
+    return gaps
+
+
+_PART_NAME = re.compile(r"^cases_(\d{9})_(\d{9})\.npz$")
 
 
 def _part_path(parts: Path, start: int, stop: int) -> Path:
@@ -58,7 +76,8 @@ def _part_path(parts: Path, start: int, stop: int) -> Path:
 
 def generate(spec: DatasetSpec, out: str | Path, workers: int = 1, scheduler: str | None = None,
              cases_per_task: int = 4, progress: bool = True) -> Path:
-    """Generate (or finish) the dataset `spec` into the HDF5 file `out`."""
+    """Generate (or finish) the dataset `spec` into the HDF5 file `out`. Finished parts are
+    kept whatever `cases_per_task` made them; one process at a time works on a dataset."""
     out = Path(out)
     if out.exists():
         existing = read_spec(out)
@@ -71,27 +90,31 @@ def generate(spec: DatasetSpec, out: str | Path, workers: int = 1, scheduler: st
     # command leaves nothing behind that would block the corrected one
     _check_can_run(spec, scheduler)
     parts = out.with_name(out.name + ".parts")
-    spec_file = parts / "spec.json"
-    stored = _stored_parts(parts, spec, cases_per_task)
-    if spec_file.exists() and stored:
-        try:
-            same = DatasetSpec.from_json(spec_file.read_text()) == spec
-        except (InputError, ValueError, TypeError):
-            same = False
-        if not same:
-            raise InputError(f"{parts} holds {len(stored)} finished parts of a different dataset; "
-                             "remove it or choose another --out")
+    if parts.exists() and not parts.is_dir():
+        raise InputError(f"{parts} is a file; remove it or choose another --out")
     parts.mkdir(exist_ok=True)
-    write_text_atomic(spec_file, spec.to_json())
-    todo = [task for task in _tasks(spec, cases_per_task) if task not in stored]
-    done_cases = spec.cases - sum(stop - start for start, stop in todo)
-
-    with progress_bar(progress, total=spec.cases, initial=done_cases, desc="SPICE cases", unit="case",
-                      smoothing=0.1) as bar:
-        for (start, stop), arrays in _run(spec, todo, workers, scheduler):
-            save_npz_atomic(_part_path(parts, start, stop), arrays)
-            bar.update(stop - start)
-    _gather(spec, parts, out, cases_per_task)
+    with folder_lock(parts, "dataset"):
+        remove_stale_parts(parts)
+        spec_file = parts / "spec.json"
+        existing_parts = [path for path in parts.iterdir() if _PART_NAME.match(path.name)]
+        if spec_file.exists() and existing_parts:  # checked before any part is judged or removed
+            try:
+                same = DatasetSpec.from_json(spec_file.read_text()) == spec
+            except (InputError, ValueError, TypeError):
+                same = False
+            if not same:
+                raise InputError(f"{parts} holds {len(existing_parts)} parts of a different dataset; "
+                                 "remove it or choose another --out")
+        stored = _stored_parts(parts, spec)
+        write_text_atomic(spec_file, spec.to_json())
+        todo = _tasks(_uncovered(spec.cases, stored), cases_per_task)
+        done_cases = spec.cases - sum(stop - start for start, stop in todo)
+        with progress_bar(progress, total=spec.cases, initial=done_cases, desc="SPICE cases", unit="case",
+                          smoothing=0.1) as bar:
+            for (start, stop), arrays in _run(spec, todo, workers, scheduler):
+                save_npz_atomic(_part_path(parts, start, stop), arrays)
+                bar.update(stop - start)
+        _gather(spec, parts, out, sorted(stored + todo))
     shutil.rmtree(parts)
     return out
 
@@ -107,26 +130,31 @@ def _check_can_run(spec: DatasetSpec, scheduler: str | None) -> None:
         program()
 
 
-def _stored_parts(parts: Path, spec: DatasetSpec, cases_per_task: int) -> set[tuple[int, int]]:
-    """The tasks whose part files are whole: every array there, one row per case, finite.
-    A part that is not (a disk fault, a hand edit: parts are written atomically) is removed
-    now, before any new work, and computed again."""
-    stored: set[tuple[int, int]] = set()
+def _stored_parts(parts: Path, spec: DatasetSpec) -> list[tuple[int, int]]:
+    """The case ranges whose part files are whole (every array there, one row per case,
+    finite), whatever task size made them; overlapping ones are not kept twice. A part that
+    is not whole (a disk fault, a hand edit: parts are written atomically) is removed now,
+    before any new work, and computed again."""
+    stored: list[tuple[int, int]] = []
     if not parts.is_dir():
         return stored
     expected = {"conductances", "voltages", *RESULT_FIELDS}
-    for task in _tasks(spec, cases_per_task):
-        path = _part_path(parts, *task)
-        if not path.exists():
+    found = sorted((int(m.group(1)), int(m.group(2)), path) for path in parts.iterdir()
+                   if (m := _PART_NAME.match(path.name)))
+    covered_to = 0
+    for start, stop, path in found:
+        if not 0 <= start < stop <= spec.cases or start < covered_to:
+            path.unlink()  # outside this dataset, or overlapping a kept part
             continue
         try:
             with np.load(path, allow_pickle=False) as part:
                 whole = set(part.files) == expected and all(
-                    part[name].shape[0] == task[1] - task[0] and np.isfinite(part[name]).all() for name in expected)
+                    part[name].shape[0] == stop - start and np.isfinite(part[name]).all() for name in expected)
         except (ValueError, OSError, EOFError, zipfile.BadZipFile):
             whole = False
         if whole:
-            stored.add(task)
+            stored.append((start, stop))
+            covered_to = stop
         else:
             path.unlink()
     return stored
@@ -154,7 +182,7 @@ def _run(spec: DatasetSpec, todo: list[tuple[int, int]], workers: int, scheduler
             yield local[done], done.result()
 
 
-def _gather(spec: DatasetSpec, parts: Path, out: Path, cases_per_task: int) -> None:
+def _gather(spec: DatasetSpec, parts: Path, out: Path, ranges: list[tuple[int, int]]) -> None:
     import h5py
 
     from ..spice.ngspice import program
@@ -164,7 +192,7 @@ def _gather(spec: DatasetSpec, parts: Path, out: Path, cases_per_task: int) -> N
         h5.attrs["spicenn_version"] = __version__
         h5.attrs["ngspice_version"] = program().version
         datasets = {}
-        for start, stop in _tasks(spec, cases_per_task):
+        for start, stop in ranges:
             with np.load(_part_path(parts, start, stop)) as part:
                 for name in part.files:
                     if name not in datasets:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..io import save_figure
 from ..progress import tracked
 from .dataset import load
 from .model import CrossbarSurrogate, SurrogateConfig
@@ -84,13 +85,11 @@ def _plots(folder: Path, predicted: np.ndarray, ideal: np.ndarray, spice: np.nda
     axis.set_ylabel("predicted current (µA)")
     axis.legend()
     figure.tight_layout()
-    figure.savefig(folder / "parity.png", dpi=120)
-    plt.close(figure)
+    save_figure(figure, folder / "parity.png")
     figure, axis = plt.subplots(figsize=(5, 3.5))
     relative = ((predicted - spice) / np.max(np.abs(spice), axis=-2, keepdims=True)).ravel()
     axis.hist(relative, bins=80)
     axis.set_xlabel("error / column full scale")
     axis.set_ylabel("outputs")
     figure.tight_layout()
-    figure.savefig(folder / "error_histogram.png", dpi=120)
-    plt.close(figure)
+    save_figure(figure, folder / "error_histogram.png")
