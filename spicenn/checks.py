@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from typing import Any
 
@@ -55,6 +56,27 @@ def whole_number(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
         raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory (bytes); 0 where it cannot be read."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+# work whose arrays would take more than this share of the machine's memory is refused before
+# it starts (what would otherwise end in a MemoryError, or in the kernel's OOM killer)
+MEMORY_SHARE = 0.7
+
+
+def affordable(what: str, nbytes: float) -> None:
+    """Refuse `what` in one line, with the estimate, if its arrays (`nbytes`) cannot fit."""
+    total = memory_bytes()
+    if total and nbytes > MEMORY_SHARE * total:
+        raise InputError(f"{what} needs about {nbytes / 2**30:,.1f} GiB of memory; this machine has "
+                         f"{total / 2**30:,.1f} GiB: make it smaller")
 
 
 # ngspice runs what a netlist's control block says, shell commands included: no text a user

@@ -25,30 +25,96 @@ import numpy as np
 from .errors import InputError
 
 
+def check_input_file(path: str | Path, what: str, max_bytes: int | None = None) -> Path:
+    """`path` if it is a regular, non-empty file (of at most `max_bytes`), else one line."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{what} file {path} does not exist") from None
+    except OSError as error:
+        raise InputError(f"{what} file {path}: {error.strerror or error}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{what} file {path} is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{what} file {path} is not a regular file (a device, FIFO or socket)")
+    if info.st_size == 0:
+        raise InputError(f"{what} file {path} is empty")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise InputError(f"{what} file {path} is {info.st_size:,} bytes, more than such a file can be "
+                         f"({max_bytes:,})")
+    return path
+
+
+def _npy_header(stream: Any, available: int, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header, checked against the bytes that follow it, before
+    anything is allocated: a header may claim any shape."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not read here")
+    except (ValueError, OSError, EOFError, SyntaxError) as error:
+        raise InputError(f"{where} is not a numeric .npy array ({error})") from None
+    if dtype.kind not in "iuf" or dtype.hasobject:
+        if dtype.kind == "c":
+            raise InputError(f"{where} holds complex numbers, not real ones")
+        raise InputError(f"{where} holds {dtype} data, not numbers")
+    needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if needed > available - stream.tell():
+        raise InputError(f"{where} declares shape {shape} ({needed:,} bytes) but holds "
+                         f"{max(0, available - stream.tell()):,} bytes of data: truncated or forged")
+    return shape, dtype
+
+
+def load_arrays(path: str | Path, what: str) -> dict[str, np.ndarray]:
+    """The real numeric arrays of an .npy (named "array") or .npz, never unpickling; every
+    header is checked against the file's bytes before its array is read."""
+    path = check_input_file(path, what)
+    size = path.stat().st_size
+    arrays: dict[str, np.ndarray] = {}
+    with open(path, "rb") as stream:
+        is_zip = stream.read(4) == b"PK\x03\x04"
+        stream.seek(0)
+        if not is_zip:
+            _npy_header(stream, size, f"{what} file {path}")
+            try:
+                arrays["array"] = np.load(path, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as error:
+                raise InputError(f"{what} file {path} is not a numeric .npy array ({error})") from None
+            return arrays
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise InputError(f"{what} file {path} is not a numeric .npy/.npz array (not a readable zip: {error})") from None
+    with archive:
+        for info in archive.infolist():
+            where = f"{what} file {path}, member {info.filename!r}"
+            if not info.filename.endswith(".npy"):
+                raise InputError(f"{where} is not a .npy array")
+            try:
+                with archive.open(info) as member:
+                    _npy_header(member, info.file_size, where)
+                with archive.open(info) as member:
+                    arrays[info.filename[:-4]] = np.load(member, allow_pickle=False)
+            except InputError:
+                raise
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+                raise InputError(f"{where} is truncated or corrupt ({error})") from None
+    if not arrays:
+        raise InputError(f"{what} file {path} holds no arrays")
+    return arrays
+
+
 def load_array(path: str | Path, what: str) -> np.ndarray:
     """A numeric array from .npy (or the only array of an .npz), never unpickling."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{what} file {path} does not exist")
-    if path.is_dir():
-        raise InputError(f"{what} file {path} is a folder")
-    if path.stat().st_size == 0:
-        raise InputError(f"{what} file {path} is empty")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise InputError(f"{what} file {path} is not a numeric .npy/.npz array ({error})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            if len(loaded.files) != 1:
-                raise InputError(f"{what} file {path} holds {len(loaded.files)} arrays; give one .npy")
-            try:
-                loaded = loaded[loaded.files[0]]
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-                raise InputError(f"{what} file {path} is truncated or corrupt ({error})") from None
-    if loaded.dtype.kind not in "iuf":
-        raise InputError(f"{what} file {path} holds {loaded.dtype} data, not numbers")
-    return loaded
+    arrays = load_arrays(path, what)
+    if len(arrays) != 1:
+        raise InputError(f"{what} file {path} holds {len(arrays)} arrays; give one .npy")
+    return next(iter(arrays.values()))
 
 
 def write_target(path: str | Path, what: str = "output") -> tuple[Path, bool]:
@@ -200,15 +266,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """A TOML file as a dict, with one-line errors for a missing or malformed file."""
     import tomllib
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"config file {path} does not exist")
-    if path.is_dir():
-        raise InputError(f"config file {path} is a folder")
+    path = check_input_file(path, "config", max_bytes=MAX_CONFIG_BYTES)
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"config file {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise InputError(f"config file {path} nests tables or arrays too deeply") from None
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a configuration is a page of settings, not megabytes
 
 
 def save_figure(figure: Any, path: str | Path, dpi: int = 120) -> None:

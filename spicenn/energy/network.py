@@ -12,6 +12,7 @@ ops = `mvm_ops(weights + bias rows, outputs)`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
 from ..crossbar.tiles import TileGrid
 from ..errors import InputError
+from ..io import check_input_file, load_arrays
 from ..solvers.tiles import simulate_tiles
 from .report import EnergyReport, NetworkEnergy, combine, dc_array_energy, mvm_ops, tile_peripherals, total_report
 
@@ -62,28 +64,46 @@ class ProgrammedLayer:
         return mvm_ops(self.conductances.shape[0], self.outputs)
 
 
+def _checked_layers(path: Path, arrays: dict[str, np.ndarray]) -> list[Layer]:
+    """W0, b0, W1, … as layers: no gap, no stray or unknown array, shapes that chain, finite."""
+    names = {}
+    for name in arrays:
+        match = re.fullmatch(r"([Wb])(\d+)", name)
+        if match is None:
+            raise InputError(f"network file {path}: unknown array {name!r} (expected W0, b0, W1, b1, …)")
+        names[name] = (match.group(1), int(match.group(2)))
+    count = sum(1 for kind, _ in names.values() if kind == "W")
+    if count == 0:
+        raise InputError(f"network file {path} has no W0 array (expected W0, b0, W1, b1, …)")
+    for name, (_kind, index) in names.items():
+        if index >= count:
+            missing = next(f"W{k}" for k in range(count + 1) if f"W{k}" not in arrays)
+            raise InputError(f"network file {path} has {name} but no {missing}: a layer is missing")
+    layers: list[Layer] = []
+    for index in range(count):
+        weights, biases = arrays[f"W{index}"], arrays.get(f"b{index}")
+        if weights.ndim != 2 or 0 in weights.shape:
+            raise InputError(f"network file {path}: W{index} must be a non-empty (inputs, outputs) matrix, "
+                             f"got shape {weights.shape}")
+        if biases is not None and biases.shape != (weights.shape[1],):
+            raise InputError(f"network file {path}: b{index} must have shape ({weights.shape[1]},), "
+                             f"got {biases.shape}")
+        if layers and layers[-1].weights.shape[1] != weights.shape[0]:
+            raise InputError(f"network file {path}: W{index - 1} has {layers[-1].weights.shape[1]} outputs but "
+                             f"W{index} takes {weights.shape[0]} inputs")
+        for name, values in ((f"W{index}", weights), (f"b{index}", biases)):
+            if values is not None and not np.all(np.isfinite(values)):
+                raise InputError(f"network file {path}: {name} holds NaN or inf")
+        layers.append(Layer(np.asarray(weights, float), None if biases is None else np.asarray(biases, float)))
+    return layers
+
+
 def load_layers(path: str | Path) -> list[Layer]:
     """Layers from an .npz (`W0`, `b0`, `W1`, … with W as (inputs, outputs)) or a torch
     state_dict file (`*.weight` (outputs, inputs) and `*.bias`, in order)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"network file {path} does not exist")
+    path = check_input_file(path, "network")
     if path.suffix == ".npz":
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as error:
-            raise InputError(f"network file {path} is not an .npz archive ({error})") from None
-        with data:
-            count = 0
-            layers = []
-            while f"W{count}" in data.files:
-                biases = data[f"b{count}"] if f"b{count}" in data.files else None
-                layers.append(Layer(np.asarray(data[f"W{count}"], float),
-                                    None if biases is None else np.asarray(biases, float)))
-                count += 1
-        if not layers:
-            raise InputError(f"network file {path} has no W0 array (expected W0, b0, W1, b1, …)")
-        return layers
+        return _checked_layers(path, load_arrays(path, "network"))
     try:
         import torch
 
@@ -93,15 +113,19 @@ def load_layers(path: str | Path) -> list[Layer]:
                          f"({type(error).__name__})") from None
     if not isinstance(state, dict):
         raise InputError(f"network file {path} does not hold a state_dict")
-    layers = []
+    arrays: dict[str, np.ndarray] = {}
     for key, value in state.items():
         if key.endswith("weight") and getattr(value, "ndim", 0) == 2:
+            if value.is_complex() or not value.dtype.is_floating_point:
+                raise InputError(f"network file {path}: {key} holds {value.dtype} values, not real numbers")
+            index = sum(1 for name in arrays if name.startswith("W"))
+            arrays[f"W{index}"] = value.detach().double().numpy().T.copy()
             bias = state.get(key[: -len("weight")] + "bias")
-            layers.append(Layer(value.detach().double().numpy().T.copy(),
-                                None if bias is None else bias.detach().double().numpy().copy()))
-    if not layers:
+            if bias is not None:
+                arrays[f"b{index}"] = bias.detach().double().numpy().copy()
+    if not arrays:
         raise InputError(f"network file {path} has no 2-D '*.weight' tensors")
-    return layers
+    return _checked_layers(path, arrays)
 
 
 def programmed_layers(layers: list[Layer], g_off: float, g_on: float, tile_rows: int | None = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..checks import affordable
 from ..crossbar.results import SimulationResult
 from ..crossbar.spec import Crossbar
 from ..errors import ConvergenceError, InputError, SpiceError
@@ -37,6 +38,10 @@ def simulate(crossbar: Crossbar, voltages: Any, engine: str | Solver | Engine = 
     raising `ConvergenceError`.
     """
     v = crossbar.check_voltages(voltages)
+    rows, columns = crossbar.shape
+    # the result keeps both terminals' voltages of every cell: (B, M, N) twice, plus working arrays
+    affordable(f"simulating {v.shape[0]:,} vectors on a {rows}x{columns} crossbar",
+               3 * 8.0 * v.shape[0] * rows * columns)
     if fallback not in (None, "ngspice"):
         raise InputError(f"fallback must be 'ngspice' or None, got {fallback!r}")
     if isinstance(verify, bool) or not isinstance(verify, int) or verify < 0:

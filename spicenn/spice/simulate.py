@@ -18,10 +18,17 @@ from .engines import Engine, get_engine
 
 # Values ngspice keeps per sweep (node voltages x points) before a batch is split into chunks.
 MAX_VALUES_PER_RUN = 8_000_000
+# Vectors per DC sweep: each sweep point evaluates every driver's PWL table, so a sweep's time
+# grows with the square of its length (a 4x4 tile: 8,000 vectors in one sweep 1.2 s, in sweeps
+# of 1,000 0.6 s; 200,000 in one sweep crashed ngspice after 40 s). Sweeps of this length keep
+# it linear and bounded.
+MAX_VECTORS_PER_SWEEP = 1000
 
 
 def default_chunk(topo: Topology, batch: int) -> int:
-    return max(1, min(batch, MAX_VALUES_PER_RUN // (topo.node_count + topo.rows + topo.columns)))
+    """Vectors per ngspice run: what fits in memory, at most MAX_VECTORS_PER_SWEEP."""
+    by_memory = MAX_VALUES_PER_RUN // (topo.node_count + topo.rows + topo.columns)
+    return max(1, min(batch, by_memory, MAX_VECTORS_PER_SWEEP))
 
 
 Solved = tuple[np.ndarray, np.ndarray, np.ndarray]  # node voltages, driver currents, sense currents
