@@ -30,10 +30,15 @@ def finite_array(name: str, value: Any, ndim: int | tuple[int, ...]) -> np.ndarr
     return array
 
 
+# a number as people write one: 3, -0.5, .5, 1e-4 (not Python's 1_000 nor hex), or inf/nan
+# (then refused as not finite)
+_NUMBER_TEXT = re.compile(r"^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)$", re.IGNORECASE)
+
+
 def finite_number(name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None,
                   strict_minimum: bool = False) -> float:
     """`value` as a finite float within [minimum, maximum] (or (minimum, ...] when strict)."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, str) and not _NUMBER_TEXT.match(value.strip())):
         raise InputError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)
@@ -51,10 +56,17 @@ def finite_number(name: str, value: Any, *, minimum: float | None = None, maximu
     return number
 
 
-def whole_number(name: str, value: Any, minimum: int) -> int:
-    """An integer setting (a float like 3.0 is accepted, True is not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < minimum:
+# the largest seed anything spicenn seeds (numpy, torch) takes the same way everywhere
+MAX_SEED = 2**32 - 1
+
+
+def whole_number(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """An integer setting (a float like 3.0 is accepted, True is not) in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or int(value) != value or value < minimum:
         raise InputError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be at most {maximum:,}, got {int(value):,}")
     return int(value)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from .checks import MAX_SEED
+from .crossbar.config import MAX_TILE_SIDE
 from .crossbar.mapping import DifferentialMapping
 from .errors import InputError, SpicennError
 from .netlist.writer import ReadPulse
@@ -48,15 +50,17 @@ class Whole(click.ParamType[int, Any]):
 
     name = "integer"
 
-    def __init__(self, minimum: int = 0):
-        self.minimum = minimum
+    def __init__(self, minimum: int = 0, maximum: int | None = None):
+        self.minimum, self.maximum = minimum, maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         from .checks import whole_number
 
         try:
-            return whole_number("", float(value) if isinstance(value, str) else value, self.minimum)
-        except (InputError, ValueError):
+            return whole_number("", float(value) if isinstance(value, str) else value, self.minimum, self.maximum)
+        except InputError as error:
+            self.fail(str(error).strip(), param, ctx)
+        except ValueError:
             self.fail(f"must be a whole number >= {self.minimum}, got {value!r}", param, ctx)
 
 
@@ -313,8 +317,10 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
 @click.option("--k-v", default=DifferentialMapping.k_v, type=POSITIVE, show_default=True,
               help="volts per unit input")
 @wire_options
-@click.option("--tile-rows", default=None, type=Whole(1), help="rows per tile [default: one tile per layer]")
-@click.option("--tile-columns", default=None, type=Whole(1), help="columns per tile [default: one tile per layer]")
+@click.option("--tile-rows", default=None, type=Whole(1, MAX_TILE_SIDE),
+              help="rows per tile [default: one tile per layer]")
+@click.option("--tile-columns", default=None, type=Whole(1, MAX_TILE_SIDE),
+              help="columns per tile [default: one tile per layer]")
 @click.option("--activation", default="sigmoid", show_default=True)
 @click.option("--engine", "-e", type=click.Choice(solver_names()), default=None,
               help="what solves the tiles [default: shared ngspice; native with --model]")
@@ -366,8 +372,9 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 @device_options(default="powerlaw-high")
 @conductance_range_options
 @wire_options
-@click.option("--tile-rows", default=64, show_default=True, type=Whole(1), help="rows per tile")
-@click.option("--tile-columns", default=64, show_default=True, type=Whole(1), help="columns per tile")
+@click.option("--tile-rows", default=64, show_default=True, type=Whole(1, MAX_TILE_SIDE), help="rows per tile")
+@click.option("--tile-columns", default=64, show_default=True, type=Whole(1, MAX_TILE_SIDE),
+              help="columns per tile")
 @click.option("--spread", default=0.0, show_default=True, type=NON_NEGATIVE, help="device-to-device variation")
 @click.option("--adc-bits", default=None, type=Whole(2), help="quantise the read-out [default: exact currents]")
 @click.option("--surrogate", "surrogate_path", default=None, type=FILE, help="a trained surrogate of the tile")
@@ -396,8 +403,11 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
                               tile_rows=tile_rows, tile_columns=tile_columns, spread=spread, adc_bits=adc_bits,
                               surrogate=None if surrogate_path is None else str(surrogate_path))
     names = tuple(name.strip() for name in backends.split(",") if name.strip())
+    if not names:
+        raise click.BadParameter("names no backend; give one or more of them, comma-separated",
+                                 param_hint="'--backends'")
     results = analyze_saved(model_spec, None if weights is None else str(weights), data,
-                            None if data_path is None else str(data_path), hardware, names or ("ideal",),
+                            None if data_path is None else str(data_path), hardware, names,
                             keep_first=keep_first, keep_last=keep_last, plots=plots, chips=chips, images=images,
                             spice_images=spice_images, energy_images=energy_images, workers=workers,
                             progress=not as_json)
@@ -429,7 +439,7 @@ def surrogate() -> None:
 @click.option("--cases", default=DatasetSpec.cases, type=Whole(1), show_default=True, help="conductance matrices")
 @click.option("--vectors", default=DatasetSpec.vectors, type=Whole(1), show_default=True,
               help="input vectors per matrix")
-@click.option("--seed", default=0, type=Whole(0), show_default=True)
+@click.option("--seed", default=0, type=Whole(0, MAX_SEED), show_default=True)
 @click.option("--workers", "-w", "-j", default=1, type=Whole(1), show_default=True,
               help="local worker processes (-j: its former short name)")
 @click.option("--scheduler", default=None, help="Dask scheduler address: run the tasks on that cluster")
@@ -602,7 +612,7 @@ def _default_out(name: str, quick: bool, out: Path | None) -> Path:
 REPRODUCTION_OPTIONS = {
     "devices": click.option("--devices", default="poole-frenkel", show_default=True,
                             help="poole-frenkel (the published version's devices) | powerlaw (its first preprint's)"),
-    "seed": click.option("--seed", default=0, show_default=True, type=Whole(0),
+    "seed": click.option("--seed", default=0, show_default=True, type=Whole(0, MAX_SEED),
                          help="seed of the training and of the data split"),
     "workers": click.option("--workers", "-w", default=1, show_default=True, type=Whole(1),
                             help="ngspice worker processes"),
@@ -692,6 +702,10 @@ def main(argv: list[str] | None = None) -> None:
             _fail("this command needs PyTorch: install it first, `pip install torch==2.13.0` "
                   "(the CPU build; see the README's set-up)", EXIT_ERROR)
         raise
+    except MemoryError:
+        _fail("out of memory: the input asks for more than this machine has; make it smaller", EXIT_ERROR)
+    except RecursionError:
+        _fail("an input nests too deeply to read", EXIT_ERROR)
     except OSError as error:
         # a file system refusal met while working (full disk, a file removed under us, permissions)
         where = f": {error.filename}" if error.filename else ""

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks import finite_number
+from ..checks import finite_number, whole_number
 from ..devices import ConductanceNonidealities, Device, from_dict
 from ..errors import InputError
 from .peripherals import Peripherals
@@ -22,6 +22,9 @@ from .peripherals import Peripherals
 WEIGHT_MAPPINGS = ("double", "differential")
 MAX_ADC_BITS = 24
 DEFAULT_G_OFF, DEFAULT_G_ON = 1e-6, 1e-4  # S, for device models without a preset range
+# rows or columns of one tile (a layer's, a surrogate's, a dataset's); real arrays stop far
+# below (ADC and IR drop)
+MAX_TILE_SIDE = 1024
 
 
 def conductance_range(device: Device, g_off: float | None = None, g_on: float | None = None) -> tuple[float, float]:
@@ -89,8 +92,8 @@ class CrossbarConfig:
             raise InputError(f"adc_bits must be a whole number in [2, {MAX_ADC_BITS}], got {self.adc_bits!r}")
         for name in ("tile_rows", "tile_columns"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-                raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
+            if value is not None:
+                object.__setattr__(self, name, whole_number(name, value, 1, MAX_TILE_SIDE))
         for name in ("r_word", "r_bit"):
             object.__setattr__(self, name, finite_number(name, getattr(self, name), minimum=0.0))
         self.nonidealities()  # validates spread, stuck and levels

@@ -44,7 +44,7 @@ class Peripherals:
     weight_slices: int = 1
 
     def __post_init__(self) -> None:
-        finite_number("t_read", self.t_read, minimum=0.0, strict_minimum=True)
+        finite_number("t_read", self.t_read, minimum=0.0, strict_minimum=True, maximum=1.0)  # a read, not a second
         for name in ("dac_energy", "adc_fom", "tia_energy"):
             finite_number(name, getattr(self, name), minimum=0.0)
         # beyond these, no converter or bit-serial scheme exists (a 1000-bit ADC is a slip)

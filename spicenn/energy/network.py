@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import activation as activation_function
+from ..checks import finite_array
 from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import DifferentialMapping, input_voltages, pair_outputs
 from ..crossbar.tiles import TileGrid
@@ -175,7 +176,7 @@ def network_energy(layers: list[ProgrammedLayer], inputs: Any, hardware: Crossba
     hardware = hardware or CrossbarConfig()
     k_v = hardware.k_v
     act = activation_function(activation)
-    x = np.asarray(inputs, dtype=float)
+    x = finite_array("network inputs", inputs, 2)
     reports = []
     for index, layer in enumerate(layers):
         expected = layer.conductances.shape[0] - int(layer.bias)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import affordable
 from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import conductance_scale, input_voltages, pair_conductances, pair_outputs, weight_parts
 from ..crossbar.tiles import TileGrid
@@ -68,6 +69,9 @@ class CrossbarLinear(nn.Module):
         self.layer_index = layer_index
         self.grid = TileGrid.of(self.in_features + int(self.has_bias), 2 * self.out_features,
                                 self.hardware.tile_rows, self.hardware.tile_columns)
+        # weights, their gradients and optimiser state, conductances and a chip's draw: ~12 copies
+        affordable(f"a {self.in_features}x{self.out_features} crossbar layer", 12 * 8.0 * self.grid.padded_shape[0]
+                   * self.grid.padded_shape[1])
         # 0: not calibrated (inputs taken as they are, in [0, 1] for the MLPs' own runs)
         self.register_buffer("input_scale", torch.zeros((), dtype=torch.float64))
         # the ADC's full-scale current, A (0: not calibrated; used only with adc_bits)

@@ -19,7 +19,7 @@ from typing import Any
 import tomli_w
 
 from ..activations import check_activation
-from ..checks import finite_number
+from ..checks import MAX_SEED, finite_number
 from ..checks import whole_number as _whole
 from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
@@ -28,6 +28,8 @@ from .backends import check_backend
 from .data import DATASETS
 
 TRAINING_CHIPS = ("nominal", "per-batch")
+MAX_LAYER_SIZE = 1_000_000  # neurons in a layer, samples in a batch
+MAX_EPOCHS = 100_000
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class NetworkConfig:
     activation: str = "sigmoid"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sizes", tuple(_whole("network size", s, 1) for s in self.sizes))
+        object.__setattr__(self, "sizes", tuple(_whole("network size", s, 1, MAX_LAYER_SIZE) for s in self.sizes))
         if len(self.sizes) < 2:
             raise InputError("network sizes need at least inputs and outputs")
         check_activation(self.activation)
@@ -68,10 +70,10 @@ class TrainingConfig:
         check_backend(self.backend)
         if self.backend == "spice":
             raise InputError("the spice backend is forward-only: train with ideal, device or surrogate")
-        _whole("epochs", self.epochs, 1)
-        _whole("batch_size", self.batch_size, 1)
-        finite_number("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
-        finite_number("l1", self.l1, minimum=0.0)
+        _whole("epochs", self.epochs, 1, MAX_EPOCHS)
+        _whole("batch_size", self.batch_size, 1, MAX_LAYER_SIZE)
+        finite_number("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True, maximum=1e6)
+        finite_number("l1", self.l1, minimum=0.0, maximum=1e6)
         if self.chips not in TRAINING_CHIPS:
             raise InputError(f"training chips must be one of: {', '.join(TRAINING_CHIPS)}")
 
@@ -116,7 +118,7 @@ class RunConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     def __post_init__(self) -> None:
-        _whole("seed", self.seed, 0)
+        _whole("seed", self.seed, 0, MAX_SEED)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seed": self.seed}

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import finite_number
+from ..checks import MAX_SEED, finite_number
 from ..checks import whole_number as _whole
-from ..crossbar.config import conductance_range
+from ..crossbar.config import MAX_TILE_SIDE, conductance_range
 from ..devices import Device, from_dict, get_device
 from ..errors import InputError
 from ..solvers import get_solver
@@ -26,8 +26,9 @@ CONDUCTANCE_DISTRIBUTIONS = ("uniform", "skewed", "trained")
 INPUT_DISTRIBUTIONS = ("uniform", "sparse", "binary")
 
 
-MAX_TILE_SIDE = 1024  # a surrogate's or dataset's tile; real arrays stop far below (ADC and IR drop)
 
+# a dataset this large takes days here and hundreds of GB: beyond it, a typing slip is likelier
+MAX_CASES, MAX_VECTORS = 10_000_000, 100_000
 
 @dataclass(frozen=True)
 class TileConfig:
@@ -89,8 +90,8 @@ class DatasetSpec(TileConfig):
                 object.__setattr__(self, "network_sha256", digest)
             elif self.network_sha256 != digest:
                 raise InputError(f"the network in {self.network} changed since this dataset was started")
-        for name, minimum in (("cases", 1), ("vectors", 1), ("seed", 0)):
-            object.__setattr__(self, name, _whole(name, getattr(self, name), minimum))
+        for name, minimum, maximum in (("cases", 1, MAX_CASES), ("vectors", 1, MAX_VECTORS), ("seed", 0, MAX_SEED)):
+            object.__setattr__(self, name, _whole(name, getattr(self, name), minimum, maximum))
         if self.conductances not in CONDUCTANCE_DISTRIBUTIONS:
             raise InputError(f"unknown conductance distribution {self.conductances!r}; "
                              f"choose one of: {', '.join(CONDUCTANCE_DISTRIBUTIONS)}")
