@@ -311,7 +311,8 @@ def energy(conductances: Path, voltages: Path, device: str, params: Any, r_word:
                    "or a run folder of `spicenn train` (its own device, wires and tiles)")
 @click.option("--inputs", "-x", required=True, type=FILE, help="(B, inputs) .npy")
 @click.option("--model", "-m", "model_spec", default=None,
-              help="path/to/file.py:ClassName: --network is then its state_dict, converted like `spicenn analyze`")
+              help="path/to/file.py:ClassName (the file is EXECUTED, as python would run it) or "
+                   "package.module:ClassName: --network is then its state_dict, converted like `spicenn analyze`")
 @device_options(default="poole-frenkel-high")
 @conductance_range_options
 @click.option("--k-v", default=DifferentialMapping.k_v, type=POSITIVE, show_default=True,
@@ -365,7 +366,8 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 
 @cli.command()
 @click.option("--model", "-m", "model_spec", required=True,
-              help="the model class: path/to/file.py:ClassName (built without arguments; the file is run)")
+              help="the model class: path/to/file.py:ClassName (the file is EXECUTED, as python would run it; "
+                   "the class is built without arguments) or package.module:ClassName")
 @click.option("--weights", "-W", default=None, type=FILE, help="its state_dict (.pt; loaded with weights_only=True)")
 @click.option("--data", default="mnist", show_default=True, help="mnist | digits (inputs flattened, in [0, 1])")
 @click.option("--mnist", "data_path", default=None, type=FILE, help="folder of the full MNIST IDX files")

@@ -40,16 +40,23 @@ class Data:
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
+MAX_IDX_BYTES = 200_000_000  # the full MNIST training images are 47 MB
+
+
 def _read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as stream:
-            raw = stream.read()
+            raw = stream.read(MAX_IDX_BYTES + 1)  # a gzip bomb is cut off here
     except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError; a cut archive ends early
         raise InputError(f"{path} is not a readable{' gzip' if path.suffix == '.gz' else ''} file ({error})") from None
+    if len(raw) > MAX_IDX_BYTES:
+        raise InputError(f"{path} holds more than {MAX_IDX_BYTES:,} bytes: not an MNIST file")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise InputError(f"{path} is not an IDX file of unsigned bytes")
     dims = raw[3]
+    if not 1 <= dims <= 3 or len(raw) < 4 + 4 * dims:  # MNIST: labels 1-D, images 3-D
+        raise InputError(f"{path}: an IDX header of {dims} dimensions is not MNIST's (1 or 3)")
     shape = tuple(int.from_bytes(raw[4 + 4 * k: 8 + 4 * k], "big") for k in range(dims))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims)
     if data.size != int(np.prod(shape)):

@@ -230,5 +230,10 @@ def load_run(run_dir: str | Path, config: RunConfig | None = None) -> CrossbarML
         model.load_state_dict(saved["model"])
     except (KeyError, RuntimeError, ValueError, TypeError) as error:
         raise InputError(f"{best} does not fit the run's network ({type(error).__name__})") from None
+    bad = [name for name, value in model.state_dict().items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise InputError(f"{best} holds NaN or inf in {bad[0]}: the run diverged; retrain it (a smaller "
+                         "learning rate) or use an earlier checkpoint")
     model.eval()
     return model

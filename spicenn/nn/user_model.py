@@ -1,15 +1,20 @@
-"""A user's saved model for the command line: a class in a Python file and a state_dict.
+"""A user's saved model for the command line: a class in a Python file (or an importable
+module) and a state_dict.
 
-The Python file is the user's own code and is run as such (as `python file.py` would);
-the weights are data: `torch.load(..., weights_only=True)`, never unpickled.
+The Python file is the user's own code and is **executed** as such, as `python file.py`
+would run it: its folder is importable (a module beside it can be imported), and whatever it
+raises or exits with — `sys.exit`, KeyboardInterrupt included — is reported in one line as
+the model file's doing. The weights are data: `torch.load(..., weights_only=True)`, never
+unpickled.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -17,39 +22,57 @@ from torch import nn
 
 from ..errors import InputError
 
+T = TypeVar("T")
+
+
+def run_user_code(what: str, call: Callable[[], T]) -> T:
+    """`call()`, the user's code: anything it raises, exits with or is interrupted by becomes
+    one line naming `what` (spicenn's own exit status follows, not the code's)."""
+    try:
+        return call()
+    except SystemExit as stop:
+        raise InputError(f"{what} exited (sys.exit({stop.code!r})) while spicenn ran it") from None
+    except KeyboardInterrupt:
+        raise InputError(f"{what} stopped with KeyboardInterrupt while spicenn ran it") from None
+    except Exception as error:
+        raise InputError(f"{what} failed: {type(error).__name__}: {error}") from None
+
 
 def load_class(spec: str) -> type:
-    """`path/to/file.py:ClassName` -> the class."""
+    """`path/to/file.py:ClassName` (the file is executed, its folder importable) or
+    `package.module:ClassName` (imported) -> the class."""
     path_text, _, name = spec.rpartition(":")
     if not path_text or not name:
-        raise InputError(f"--model takes path/to/file.py:ClassName, got {spec!r}")
-    path = Path(path_text)
-    if not path.is_file() or path.suffix != ".py":
-        raise InputError(f"model file {path} is not a Python file")
-    module_name = f"spicenn_user_model_{abs(hash(str(path.resolve())))}"
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    if loader_spec is None or loader_spec.loader is None:
-        raise InputError(f"cannot load {path} as a Python module")
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[module_name] = module
-    try:
-        loader_spec.loader.exec_module(module)
-    except Exception as error:  # the user's code: any failure is reported in one line
-        raise InputError(f"running {path} failed: {type(error).__name__}: {error}") from None
+        raise InputError(f"--model takes path/to/file.py:ClassName or package.module:ClassName, got {spec!r}")
+    if not path_text.endswith(".py") and "/" not in path_text and not Path(path_text).exists():
+        module = run_user_code(f"importing {path_text}", lambda: importlib.import_module(path_text))
+        where = path_text
+    else:
+        path = Path(path_text)
+        if not path.is_file() or path.suffix != ".py":
+            raise InputError(f"model file {path} is not a Python file")
+        module_name = f"spicenn_user_model_{abs(hash(str(path.resolve())))}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise InputError(f"cannot load {path} as a Python module")
+        loader = loader_spec.loader
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        folder = str(path.resolve().parent)
+        if folder not in sys.path:  # as `python file.py` has it: modules beside the file import
+            sys.path.insert(0, folder)
+        run_user_code(f"model file {path}", lambda: loader.exec_module(module))
+        where = str(path)
     cls = getattr(module, name, None)
     if not isinstance(cls, type) or not issubclass(cls, nn.Module):
-        raise InputError(f"{path} has no torch.nn.Module class named {name!r}")
+        raise InputError(f"{where} has no torch.nn.Module class named {name!r}")
     return cls
 
 
 def load_model(spec: str, weights: str | Path | None = None) -> nn.Module:
     """An instance of the class (built without arguments) with the state_dict in `weights`."""
     cls = load_class(spec)
-    try:
-        model = cls()
-    except Exception as error:
-        raise InputError(f"{cls.__name__}() failed (the class must build without arguments): "
-                         f"{type(error).__name__}: {error}") from None
+    model = run_user_code(f"{cls.__name__}() (the class must build without arguments)", cls)
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
@@ -75,6 +98,8 @@ def check_takes(model: nn.Module, x: np.ndarray, dataset: str) -> None:
     try:
         with torch.no_grad():
             out = model(torch.as_tensor(x[:2]))
+    except (SystemExit, KeyboardInterrupt) as stop:
+        raise InputError(f"the model's forward stopped with {type(stop).__name__} while spicenn ran it") from None
     except Exception as error:
         raise InputError(f"the model refuses {dataset} inputs of shape {tuple(x[:2].shape)}: "
                          f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterable
 from concurrent.futures import as_completed
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -228,7 +229,7 @@ def load(path: str | Path, arrays: bool = True) -> tuple[DatasetSpec, dict[str, 
                 raise InputError(f"dataset {path}: its spec is not readable ({error})") from None
             if not arrays:
                 return spec, {}
-            data = {name: h5[name][()] for name in h5}
+            data = {name: _dataset_array(h5, name, path, spec) for name in h5}
     except OSError as error:
         raise InputError(f"{path} is not a spicenn HDF5 dataset ({error})") from None
     expected = {"conductances": (spec.cases, spec.rows, spec.columns),
@@ -244,6 +245,26 @@ def load(path: str | Path, arrays: bool = True) -> tuple[DatasetSpec, dict[str, 
             bad = np.argwhere(~np.isfinite(values))[0].tolist()
             raise InputError(f"dataset {path}: {name!r} holds NaN or inf (first at index {bad})")
     return spec, data
+
+
+def _dataset_array(h5: Any, name: str, path: Path, spec: DatasetSpec) -> np.ndarray:
+    """One member of a dataset file, checked before it is read: an array of real floats
+    stored in this file (no group, no link to another file) of at most the size its spec allows."""
+    import h5py
+
+    link = h5.get(name, getlink=True)
+    if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
+        raise InputError(f"dataset {path}: {name!r} is a link, not an array stored in the file")
+    member = h5[name]
+    if not isinstance(member, h5py.Dataset):
+        raise InputError(f"dataset {path}: {name!r} is a group, not an array")
+    if member.dtype.kind != "f":
+        raise InputError(f"dataset {path}: {name!r} holds {member.dtype} values, not real floats")
+    largest = spec.cases * max(spec.vectors, spec.rows) * max(spec.rows, spec.columns)
+    if member.size > largest:
+        raise InputError(f"dataset {path}: {name!r} holds {member.size:,} values, more than its spec allows")
+    values: np.ndarray = member[()]
+    return values
 
 
 def metadata(path: str | Path) -> dict:

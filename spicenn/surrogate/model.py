@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checks import finite_array
+from ..checks import finite_array, finite_number, whole_number
 from ..devices.base import uniform_cell
 from ..errors import InputError
 from ..io import atomic_path
@@ -65,12 +65,16 @@ class SurrogateConfig(TileConfig):
             raise InputError(f"unknown surrogate kind {self.kind!r}: choose one of {', '.join(KINDS)}")
         if not 1 <= self.modes <= self.rows:
             raise InputError(f"modes must be between 1 and the number of rows ({self.rows}), got {self.modes}")
+        object.__setattr__(self, "iterations", whole_number("iterations", self.iterations, 1, 200))
+        object.__setattr__(self, "slope_step", finite_number("slope_step", self.slope_step, minimum=0.0,
+                                                             strict_minimum=True, maximum=self.v_max))
         if self.kind == "first-order" and not self.device_model().separable:
             raise InputError(f"the first-order surrogate needs a device whose current is G·f(V) "
                              f"(linear, sinh, powerlaw), not {self.device['name']!r}")
 
 
 KINDS = ("relaxation", "first-order")  # also listed by `spicenn surrogate train --kind` (kept torch-free)
+MAX_TERM_SCALE = 10.0  # a first-order surrogate's trained term scales are ~0.9-1.05 (shipped models)
 
 
 def _extremes(x: torch.Tensor) -> tuple[float, float]:
@@ -236,6 +240,12 @@ class CrossbarSurrogate(nn.Module):
             config = SurrogateConfig(**saved["config"])  # ranges checked before anything is built
             model = cls(config)
             model.load_state_dict(saved["state_dict"])
+            if config.kind == "first-order":
+                # each scale multiplies one IR-drop term of the expansion: trained ones stay near 1
+                scales = model.scales.detach()
+                if not bool(((scales > 0) & (scales < MAX_TERM_SCALE)).all()):
+                    raise InputError(f"{path}: its term scales {scales.tolist()} are outside (0, {MAX_TERM_SCALE:g}); "
+                                     "not a trained surrogate")
         except InputError as error:
             if str(path) in str(error):
                 raise
