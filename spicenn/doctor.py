@@ -23,7 +23,8 @@ def _version(package: str) -> str:
 
 
 def report() -> tuple[list[tuple[str, str]], bool]:
-    """Rows of (item, finding) and whether spicenn can simulate here."""
+    """Rows of (item, finding) and whether spicenn can simulate here with its defaults (the
+    ngspice program and the shared library, the default engine, both usable)."""
     from .spice.engines import SharedEngine, SubprocessEngine
     from .spice.ngspice import MIN_KLU_VERSION, program
 
@@ -48,9 +49,12 @@ def report() -> tuple[list[tuple[str, str]], bool]:
         shared.run(_PROBE)
         rows.append(("shared library", f"{shared.library} loads through PySpice {_version('PySpice')} "
                                        f"(ngspice-{shared.version}, KLU {'yes' if shared.klu else 'no'})"))
-    except SpicennError as error:
-        rows.append(("shared library", f"NOT USABLE: {error} (the subprocess engine still works)"))
+    except SpicennError as error:  # the default engine: without it the default commands fail
+        rows.append(("shared library", f"NOT USABLE: {error} (the default engine; use --engine subprocess "
+                                       "or native until it is fixed)"))
+        ok = False
     except Exception as error:  # PySpice/cffi failures come in many types
         rows.append(("shared library", f"NOT USABLE: {type(error).__name__}: {error}"))
+        ok = False
     rows.append(("numpy / torch", f"{_version('numpy')} / {_version('torch')}"))
     return rows, ok

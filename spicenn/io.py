@@ -250,6 +250,20 @@ def folder_lock(folder: str | Path, what: str = "folder") -> Iterator[None]:
         handle.close()
 
 
+def save_torch_atomic(path: str | Path, obj: Any) -> None:
+    """`torch.save` through `atomic_path`: serialised in memory first, then written as plain
+    bytes, so a full disk is an ordinary OSError ("No space left on device") and not torch's
+    internal RuntimeError, and nothing is left behind."""
+    import io as _io
+
+    import torch
+
+    buffer = _io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(buffer.getbuffer())
+
+
 def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     """Write an .npz through `atomic_path`."""
     with atomic_path(path) as temporary, open(temporary, "wb") as stream:

@@ -58,6 +58,14 @@ def test_doctor_reports_version_and_klu():
     assert "ngspice-" in done.stdout and "KLU" in done.stdout and "PySpice" in done.stdout
 
 
+def test_doctor_fails_when_the_default_engine_cannot_load():
+    """A fresh process whose shared library is missing: the default engine is unusable, so
+    doctor says so and exits 1 (it used to exit 0)."""
+    done = run_cli_process("doctor", env={"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so"})
+    assert done.returncode == 1
+    assert "shared library" in done.stdout and "NOT USABLE" in done.stdout and "default engine" in done.stdout
+
+
 def _bad(folder, name, array):
     np.save(folder / name, array)
     return folder / name

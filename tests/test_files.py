@@ -112,3 +112,32 @@ def test_a_reproduction_refuses_a_training_run_and_leaves_no_folder_when_refused
     refused = run_cli("reproduce", "joksas2022", "--quick", "--devices", "foo", "--out", tmp_path / "new")
     assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert not (tmp_path / "new").exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs (root only; skipped where mounting is not allowed)."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tiny_disk, tmp_path):
+    from spicenn.nn.run_config import RunConfig
+
+    config = RunConfig.from_dict({"data": {"name": "digits"}, "network": {"sizes": [64, 64, 10]},
+                                  "crossbar": {"device": {"name": "linear"}},
+                                  "training": {"backend": "ideal", "epochs": 1, "batch_size": 256},
+                                  "validation": {"backend": "ideal", "chips": 1}})
+    (tmp_path / "run.toml").write_text(config.to_toml())
+    (tiny_disk / "filler").write_bytes(b"\0" * 40_000)  # leave less room than a checkpoint needs
+    failed = run_cli("train", "--config", tmp_path / "run.toml", "--run", tiny_disk / "run", "--no-progress")
+    assert failed.returncode == 1, failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1 and "No space left on device" in failed.stderr
+    assert not list(tiny_disk.rglob("*.part"))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..io import atomic_path, folder_lock, remove_stale_parts, save_figure, save_npz_atomic
+from ..io import atomic_path, folder_lock, remove_stale_parts, save_figure, save_npz_atomic, save_torch_atomic
 from ..progress import progress_bar
 from ..surrogate.sampling import PROGRAMMED_FILE
 from .data import Data, load_data
@@ -51,8 +51,7 @@ def _seed(*parts: int) -> int:
 
 
 def _save(path: Path, obj: object) -> None:
-    with atomic_path(path) as temporary:
-        torch.save(obj, temporary)
+    save_torch_atomic(path, obj)
 
 
 def _write_metrics(run_dir: Path, metrics: list[dict]) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io import atomic_path, save_figure
+from ..io import save_figure, save_torch_atomic
 from ..nn import CrossbarConfig, calibrate, convert
 from ..nn.analyze import analyze, text
 from ..nn.data import load_data
@@ -104,8 +104,7 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, mnist: str | Path |
         started = time.perf_counter()
         results["float_training_loss"] = train_float(model, data.train.x, data.train.y, s["epochs"], seed, progress)
         results["float_training_s"] = time.perf_counter() - started
-        with atomic_path(weights) as temporary:
-            torch.save(model.state_dict(), temporary)
+        save_torch_atomic(weights, model.state_dict())
         write_results(out, results)
     model.eval()
     if "surrogate" not in results:
@@ -135,8 +134,7 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, mnist: str | Path |
         results["finetune_loss"] = finetune(analog, data.train.x, data.train.y, epochs=s["finetune_epochs"],
                                             backend="surrogate", learning_rate=5e-4, seed=seed, progress=progress)
         results["finetune_s"] = time.perf_counter() - started
-        with atomic_path(tuned_path) as temporary:
-            torch.save(analog.state_dict(), temporary)
+        save_torch_atomic(tuned_path, analog.state_dict())
     analog.set_backend("surrogate")
     if "after" not in results:
         after = analyze(analog, x, y, **options)

@@ -33,7 +33,7 @@ from torch import nn
 from ..checks import finite_array, finite_number, whole_number
 from ..devices.base import uniform_cell
 from ..errors import InputError
-from ..io import atomic_path
+from ..io import save_torch_atomic
 from .inference import FirstOrderInference
 from .physics import bit_line_modes, first_order, line_kernels, relax
 from .sampling import TileConfig
@@ -216,8 +216,7 @@ class CrossbarSurrogate(nn.Module):
 
     def save(self, path: str | Path) -> None:
         """Configuration and parameters in one file, written atomically."""
-        with atomic_path(path) as temporary:
-            torch.save({"config": dataclasses.asdict(self.config), "state_dict": self.state_dict()}, temporary)
+        save_torch_atomic(path, {"config": dataclasses.asdict(self.config), "state_dict": self.state_dict()})
 
     @classmethod
     def load(cls, path: str | Path) -> CrossbarSurrogate:
