@@ -12,6 +12,7 @@ from spicenn.crossbar import Crossbar, DifferentialMapping
 from spicenn.crossbar.config import CrossbarConfig
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, load_config, network_energy, programmed_layers, pulse_energies
+from spicenn.energy.transient import charging_energies
 from spicenn.energy.network import Layer
 from spicenn.errors import InputError
 from spicenn.netlist import ReadPulse
@@ -94,6 +95,31 @@ def test_line_capacitance_shows_as_its_own_part_and_grows_with_c(rng):
         parts.append(crossbar_energy(crossbar, v, NO_PERIPHERALS, pulse).energy_j)
     assert abs(parts[0]["capacitive"]) < 1e-6 * parts[0]["crossbar"]
     assert 0 < parts[1]["capacitive"] < parts[2]["capacitive"]
+
+
+def test_line_charging_is_c_v_squared_of_a_line_charged_and_discharged():
+    """One word line of 6 nearly open cells (1 pS devices), 1 ohm segments, 2 fF per segment,
+    driven to 0.4 V: every word node charges to the full 0.4 V and back, so a read costs
+    6 · 2 fF · 0.4² (the bit nodes stay at ~0 V and add ~nothing)."""
+    crossbar = Crossbar(np.full((1, 6), 1e-12), r_word=1.0, r_bit=1.0)
+    pulse = ReadPulse(t_width=20e-9, t_rise=0.5e-9, t_fall=0.5e-9, t_gap=5e-9, c_word=2e-15, c_bit=2e-15)
+    energies = charging_energies(crossbar, np.array([[0.4], [0.2]]), pulse)
+    # to the transient's own accuracy (the trapezoid rule overshoots a corner by a few ppm)
+    np.testing.assert_allclose(energies, 6 * 2e-15 * np.array([0.4, 0.2]) ** 2, rtol=2e-5)
+
+
+@pytest.mark.slow
+def test_line_charging_is_positive_and_grows_with_c_on_a_64x64_tile(rng):
+    """The case that came out negative (−7e-14 J) when it was the difference of two transients."""
+    crossbar = Crossbar(rng.uniform(1e-6, 1e-4, (64, 64)), device="sinh", r_word=1.0, r_bit=1.0)
+    v = rng.uniform(0, 0.5, (1, 64))
+    values = []
+    for c in (1e-16, 4e-16):
+        pulse = ReadPulse(t_width=20e-9, t_rise=1e-9, t_fall=1e-9, t_gap=5e-9, c_word=c, c_bit=c)
+        values.append(float(charging_energies(crossbar, v, pulse)[0]))
+    assert 0 < values[0] and values[1] == pytest.approx(4 * values[0], rel=1e-3)
+    # bounded by every node at the largest input: 2 · 64 · 64 · C · max(V)²
+    assert values[0] < 2 * 64 * 64 * 1e-16 * float(v.max()) ** 2
 
 
 def test_peripheral_arithmetic_by_hand():

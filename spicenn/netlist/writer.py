@@ -227,6 +227,10 @@ def netlist_text(crossbar: Crossbar, voltages: np.ndarray, options: SolverOption
         stop = v.shape[0] * pulse.period
         lines.append(f".tran {number(pulse.max_step())} {number(stop)} 0 {number(pulse.max_step())}")
         lines.append(".save " + " ".join(f"v({names[topo.source_node[i]]}) i(Vd{i})" for i in range(rows)))
+        # the charged nodes' voltages, for the line-charging energy (one continuation line each row)
+        for value, nodes in ((pulse.c_word, topo.word_node), (pulse.c_bit, topo.bit_node)):
+            if value > 0:
+                lines += ["+ " + " ".join(f"v({names[k]})" for k in row) for row in nodes]
     elif v.shape[0] == 1:
         lines.append(".op")
     else:
