@@ -12,8 +12,8 @@ from spicenn.crossbar import Crossbar, DifferentialMapping
 from spicenn.crossbar.config import CrossbarConfig
 from spicenn.devices import get_device
 from spicenn.energy import Peripherals, crossbar_energy, load_config, network_energy, programmed_layers, pulse_energies
-from spicenn.energy.transient import charging_energies
 from spicenn.energy.network import Layer
+from spicenn.energy.transient import charging_energies
 from spicenn.errors import InputError
 from spicenn.netlist import ReadPulse
 from spicenn.solvers import simulate
@@ -117,7 +117,7 @@ def test_line_charging_is_positive_and_grows_with_c_on_a_64x64_tile(rng):
     for c in (1e-16, 4e-16):
         pulse = ReadPulse(t_width=20e-9, t_rise=1e-9, t_fall=1e-9, t_gap=5e-9, c_word=c, c_bit=c)
         values.append(float(charging_energies(crossbar, v, pulse)[0]))
-    assert 0 < values[0] and values[1] == pytest.approx(4 * values[0], rel=1e-3)
+    assert values[0] > 0 and values[1] == pytest.approx(4 * values[0], rel=1e-3)
     # bounded by every node at the largest input: 2 · 64 · 64 · C · max(V)²
     assert values[0] < 2 * 64 * 64 * 1e-16 * float(v.max()) ** 2
 
