@@ -201,17 +201,44 @@ def doctor() -> None:
 @cli.command()
 @click.option("--lib", "lib_path", type=OUT_FILE, default=None,
               help="write the models as an ngspice .lib of subcircuits to this file")
-def devices(lib_path: Path | None) -> None:
-    """List device models and presets (or write them as an ngspice .lib)."""
+@click.option("--pulse-response", "dynamic", default=None,
+              help="a dynamic model (vteam, yakopcic): its state and read conductance over pulses, up then down")
+@click.option("--voltage", default=1.0, show_default=True, type=POSITIVE, help="pulse amplitude, V")
+@click.option("--width", default=1e-6, show_default=True, type=POSITIVE, help="pulse width, s")
+@click.option("--pulses", default=20, show_default=True, type=Whole(1, 10_000), help="pulses each way")
+@click.option("--plot", default=None, type=OUT_FILE, help="PNG of the pulse response")
+@json_option
+def devices(lib_path: Path | None, dynamic: str | None, voltage: float, width: float, pulses: int,
+            plot: Path | None, as_json: bool) -> None:
+    """List device models and presets, write them as an ngspice .lib, or show a dynamic
+    model's pulse response."""
     from .devices import describe_all, lib_text
+    from .devices.dynamic import DYNAMIC_MODELS, get_dynamic_device, plot_pulse_curve, pulse_curve
     from .io import write_text_atomic
 
+    if dynamic is None:
+        _refuse_unused(("voltage", "width", "pulses", "plot"), "--pulse-response")
     if lib_path is not None:
         write_text_atomic(lib_path, lib_text())
         click.echo(f"wrote {lib_path}")
         return
+    if dynamic is not None:
+        curve = pulse_curve(get_dynamic_device(dynamic), voltage, width, pulses)
+        if plot is not None:
+            plot_pulse_curve(curve, plot)
+        if as_json:
+            click.echo(json.dumps(curve))
+            return
+        states = curve["states"]
+        click.echo(f"{curve['model']}: x {states[0]:.4g} -> {states[pulses]:.4g} after {pulses} pulses of "
+                   f"+{voltage:g} V, -> {states[-1]:.4g} after {pulses} of -{voltage:g} V ({width:g} s each)")
+        if plot is not None:
+            click.echo(f"wrote {plot}")
+        return
     for name, description in describe_all():
         click.echo(f"{name:<20} {description}")
+    for name, cls in DYNAMIC_MODELS.items():
+        click.echo(f"{name:<20} {cls().describe()} (dynamic: `--pulse-response {name}`)")
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 conductance-level non-idealities."""
 
 from .base import Device
+from .dynamic import DYNAMIC_MODELS, VTEAM, DynamicDevice, Yakopcic, get_dynamic_device, pulse_response
 from .library import lib_text
 from .models import Linear, PooleFrenkel, PowerLaw, Sinh
 from .nonidealities import ChipDraw, ConductanceNonidealities
@@ -18,21 +19,27 @@ from .registry import (
 )
 
 __all__ = [
-           "MODELS",
-           "PRESETS",
-           "ChipDraw",
-           "ConductanceNonidealities",
-           "Device",
-           "Linear",
-           "PooleFrenkel",
-           "PowerLaw",
-           "Sinh",
-           "describe_all",
-           "from_dict",
-           "get_device",
-           "lib_text",
-           "names",
-           "register_device",
-           "register_preset",
-           "unregister",
+                       "DYNAMIC_MODELS",
+                       "MODELS",
+                       "PRESETS",
+                       "VTEAM",
+                       "ChipDraw",
+                       "ConductanceNonidealities",
+                       "Device",
+                       "DynamicDevice",
+                       "Linear",
+                       "PooleFrenkel",
+                       "PowerLaw",
+                       "Sinh",
+                       "Yakopcic",
+                       "describe_all",
+                       "from_dict",
+                       "get_device",
+                       "get_dynamic_device",
+                       "lib_text",
+                       "names",
+                       "pulse_response",
+                       "register_device",
+                       "register_preset",
+                       "unregister",
 ]

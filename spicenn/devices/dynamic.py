@@ -1,0 +1,294 @@
+"""Dynamic memristor models: an internal state x in [0, 1] that writes move.
+
+Each model writes two formulas once — the state's rate dx/dt = `rate(v, x, xp)` and the
+current i = `current(v, x, xp)` — for `xp` = numpy, torch or `symbolic.spice`. From them
+come the numeric integration (`pulse_response`, `integrate`) and the ngspice elements of a
+device (`spice_lines`: a 1 F capacitor holding x, fed by a behavioural current source equal
+to the rate, with a 1 TΩ leak and the device's own behavioural current), so the SPICE
+netlist and the Python model cannot drift apart.
+
+* `VTEAM` (Kvatinsky et al., IEEE TCAS-II 2015): voltage thresholds, power-law kinetics,
+  R(x) linear between R_on and R_off; a window that stops the state at its bounds when moving
+  toward them and never when moving away (Biolek-type), so it never locks.
+* `Yakopcic` (Yakopcic et al., IEEE EDL 2011): i = a·x·sinh(b·v) — spicenn's sinh family with
+  G = a·x·b and k = b, so a written array reads through the static stack — exponential
+  thresholds and the paper's state windows; `get_device("yakopcic")` is the published fit to
+  the Oblea et al. device.
+
+Thresholds use pos(u) = (u + |u|)/2, so the rate is continuous (C^(α−1) for an exponent α)
+and ngspice's time step is not cut to nothing at them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..checks import finite_number
+from ..errors import InputError
+from .base import Device
+from .models import Linear, Sinh
+from .symbolic import Expr, number, spice
+
+
+def _pos(u: Any, xp: Any) -> Any:
+    """max(u, 0), continuous, in every namespace (numpy, torch, ngspice text)."""
+    return (u + xp.abs(u)) * 0.5
+
+
+def _even_power(u: Any, power: int) -> Any:
+    """u**power by products: exact for a negative base in ngspice too (its pow() is not)."""
+    result = u * u
+    for _ in range(power // 2 - 1):
+        result = result * (u * u)
+    return result
+
+
+def _step(u: Any, xp: Any) -> Any:
+    """1 for u > 0, 0 for u < 0 (ngspice: sgn)."""
+    return (xp.sign(u) + 1.0) * 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
+class DynamicDevice:
+    """A memristor with a state x in [0, 1]: dx/dt = rate(v, x), i = current(v, x)."""
+
+    name: ClassVar[str] = ""
+
+    def rate(self, v: Any, x: Any, xp: Any = np) -> Any:
+        raise NotImplementedError
+
+    def current(self, v: Any, x: Any, xp: Any = np) -> Any:
+        raise NotImplementedError
+
+    def read_device(self, x: Any, v_read: float) -> tuple[Device, np.ndarray]:
+        """The static model that reads a cell at state x, and its conductance parameter G."""
+        raise NotImplementedError
+
+    def conductance(self, x: Any, v_read: float) -> Any:
+        """i(v_read, x) / v_read: the conductance a read at `v_read` sees."""
+        return self.current(v_read, x) / v_read
+
+    def parameters(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def describe(self) -> str:
+        return f"{self.name}(" + ", ".join(f"{k}={v:g}" for k, v in self.parameters().items()) + ")"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.parameters()}
+
+    def spice_lines(self, label: str, p: str, n: str, x0: float) -> list[str]:
+        """ngspice elements of one device between nodes p and n, its state on node x_<label>
+        starting at x0 (the transient needs `uic`)."""
+        state = f"x_{label}"
+        v, x = Expr(f"V({p},{n})"), Expr(f"V({state})")
+        return [f"Bx{label} 0 {state} I={self.rate(v, x, spice)}",
+                f"Cx{label} {state} 0 1 IC={number(x0)}",
+                f"Rx{label} {state} 0 1e12",
+                f"Bm{label} {p} {n} I={self.current(v, x, spice)}"]
+
+
+def _positive(model: str, names: tuple[str, ...], values: DynamicDevice) -> None:
+    for name in names:
+        finite_number(f"{model}: {name}", getattr(values, name), minimum=0.0, strict_minimum=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VTEAM(DynamicDevice):
+    """Kvatinsky et al. 2015, state x = 0 at R_on, 1 at R_off:
+    dx/dt = k_off·pos(v/v_off − 1)^α_off·f_off(x) − k_on·pos(v/v_on − 1)^α_on·f_on(x),
+    v_off > 0 > v_on; f_off = 1 − x^(2p) (toward R_off), f_on = 1 − (1 − x)^(2p) (toward R_on);
+    p = 0: no window. i = v / (R_on + (R_off − R_on)·x)."""
+
+    name: ClassVar[str] = "vteam"
+    r_on: float = 1e3
+    r_off: float = 1e5
+    v_on: float = -0.8
+    v_off: float = 0.8
+    k_on: float = 1e7  # 1/s
+    k_off: float = 1e7  # 1/s
+    alpha_on: float = 3.0
+    alpha_off: float = 3.0
+    window_p: int = 1
+
+    def __post_init__(self) -> None:
+        _positive("vteam", ("r_on", "r_off", "k_on", "k_off", "v_off"), self)
+        finite_number("vteam: v_on", self.v_on, maximum=0.0)
+        if self.v_on >= 0:
+            raise InputError(f"vteam: v_on must be negative (a threshold for reset), got {self.v_on:g}")
+        if self.r_on >= self.r_off:
+            raise InputError(f"vteam: r_on ({self.r_on:g}) must be below r_off ({self.r_off:g})")
+        for name in ("alpha_on", "alpha_off"):
+            finite_number(f"vteam: {name}", getattr(self, name), minimum=1.0, maximum=10.0)
+        if isinstance(self.window_p, bool) or int(self.window_p) != self.window_p or not 0 <= self.window_p <= 10:
+            raise InputError(f"vteam: window_p must be a whole number from 0 (no window) to 10, got {self.window_p!r}")
+
+    def rate(self, v: Any, x: Any, xp: Any = np) -> Any:
+        grow = self.k_off * _pos(v / self.v_off - 1.0, xp) ** self.alpha_off
+        shrink = self.k_on * _pos(v / self.v_on - 1.0, xp) ** self.alpha_on
+        if self.window_p:
+            power = 2 * int(self.window_p)
+            grow = grow * (1.0 - _even_power(x, power))
+            shrink = shrink * (1.0 - _even_power(1.0 - x, power))
+        return grow - shrink
+
+    def current(self, v: Any, x: Any, xp: Any = np) -> Any:
+        return v / (self.r_on + (self.r_off - self.r_on) * x)
+
+    def read_device(self, x: Any, v_read: float) -> tuple[Device, np.ndarray]:
+        return Linear(g_off=1.0 / self.r_off, g_on=1.0 / self.r_on), np.asarray(self.conductance(x, v_read))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Yakopcic(DynamicDevice):
+    """Yakopcic et al. 2011: i = a1·x·sinh(b·v) (v ≥ 0), a2·x·sinh(b·v) (v < 0);
+    dx/dt = η·g(v)·f(x), g = A_p·(e^v − e^{V_p}) above V_p, −A_n·(e^{−v} − e^{V_n}) below
+    −V_n; f the paper's windows (exponential decay past x_p toward 1, past 1 − x_n toward 0).
+    The defaults are the fit to the Oblea et al. device (Yakopcic et al. 2011, Table I)."""
+
+    name: ClassVar[str] = "yakopcic"
+    a1: float = 0.17
+    a2: float = 0.17
+    b: float = 0.05
+    v_p: float = 0.16
+    v_n: float = 0.15
+    amp_p: float = 4000.0  # A_p; named apart from alpha_p (ngspice reads names case-insensitively)
+    amp_n: float = 4000.0
+    x_p: float = 0.3
+    x_n: float = 0.5
+    alpha_p: float = 1.0
+    alpha_n: float = 5.0
+    eta: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive("yakopcic", ("a1", "a2", "b", "v_p", "v_n", "amp_p", "amp_n", "alpha_p", "alpha_n"), self)
+        for name in ("x_p", "x_n"):
+            finite_number(f"yakopcic: {name}", getattr(self, name), minimum=0.0, maximum=1.0)
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise InputError(f"yakopcic: {name} must lie strictly between 0 and 1")
+        if self.eta not in (1.0, -1.0):
+            raise InputError(f"yakopcic: eta is the direction of switching, 1 or -1, got {self.eta!r}")
+
+    def rate(self, v: Any, x: Any, xp: Any = np) -> Any:
+        up = self.amp_p * _pos(xp.exp(v) - np.exp(self.v_p), xp)
+        down = self.amp_n * _pos(xp.exp(-v) - np.exp(self.v_n), xp)
+        # windows: 1 below x_p, e^{-α_p(x - x_p)}·((x_p - x)/(1 - x_p) + 1) above (toward 1);
+        # 1 above 1 - x_n, e^{α_n(x + x_n - 1)}·x/(1 - x_n) below (toward 0)
+        past_p = _step(x - self.x_p, xp)
+        toward_one = 1.0 + past_p * (xp.exp(-self.alpha_p * (x - self.x_p))
+                                     * ((self.x_p - x) / (1.0 - self.x_p) + 1.0) - 1.0)
+        past_n = _step(1.0 - self.x_n - x, xp)
+        toward_zero = 1.0 + past_n * (xp.exp(self.alpha_n * (x + self.x_n - 1.0)) * x / (1.0 - self.x_n) - 1.0)
+        if self.eta > 0:
+            return up * toward_one - down * toward_zero
+        return down * toward_one - up * toward_zero
+
+    def current(self, v: Any, x: Any, xp: Any = np) -> Any:
+        a = self.a2 + (self.a1 - self.a2) * _step(v, xp) if self.a1 != self.a2 else self.a1
+        return a * x * xp.sinh(self.b * v)
+
+    def read_device(self, x: Any, v_read: float) -> tuple[Device, np.ndarray]:
+        """For reads at v_read ≥ 0: the sinh model with k = b and G = a1·x·b."""
+        return Sinh(k=self.b), np.asarray(self.a1 * np.asarray(x) * self.b)
+
+
+DYNAMIC_MODELS: dict[str, type[DynamicDevice]] = {cls.name: cls for cls in (VTEAM, Yakopcic)}
+
+
+def integrate(device: DynamicDevice, voltage: float, duration: float, x0: float, rtol: float = 1e-10,
+              atol: float = 1e-12) -> float:
+    """The state after `duration` s at constant `voltage` from x0: an adaptive
+    Dormand–Prince 5(4) integration of the device's own rate (numpy floats; the rate does not
+    depend on time at constant voltage, so the stages need no time nodes)."""
+    finite_number("duration", duration, minimum=0.0)
+    a = ((), (1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
+         (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+         (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656))
+    b5 = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
+    b4 = (5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40)
+    t, x = 0.0, float(x0)
+    h = duration / 100 if duration > 0 else 0.0
+    steps = 0
+    while t < duration:
+        h = min(h, duration - t)
+        k: list[float] = []
+        for stage in range(6):
+            xs = x + h * sum(coefficient * k[j] for j, coefficient in enumerate(a[stage]))
+            k.append(float(device.rate(voltage, xs)))
+        fifth = x + h * sum(b * kk for b, kk in zip(b5, k))
+        k.append(float(device.rate(voltage, fifth)))
+        fourth = x + h * sum(b * kk for b, kk in zip(b4, k))
+        error = abs(fifth - fourth) / (atol + rtol * max(abs(x), abs(fifth)))
+        if error <= 1.0:
+            t, x = t + h, fifth
+        h *= min(5.0, max(0.2, 0.9 * (1.0 / max(error, 1e-16)) ** 0.2))
+        steps += 1
+        if steps > 1_000_000:
+            raise InputError(f"{device.name}: the state did not settle in a million steps over {duration:g} s")
+    return x
+
+
+def pulse_response(device: DynamicDevice, voltage: float, width: float, pulses: int, x0: float) -> np.ndarray:
+    """The state after each of `pulses` identical rectangular pulses (x0 first): (pulses + 1,)."""
+    states = [float(x0)]
+    for _ in range(pulses):
+        states.append(integrate(device, voltage, width, states[-1]))
+    return np.array(states)
+
+
+def pulse_curve(device: DynamicDevice, voltage: float, width: float, pulses: int, x0: float = 0.0,
+                v_read: float = 0.1) -> dict[str, Any]:
+    """The state and the read conductance after each pulse: `pulses` at +voltage from x0,
+    then as many at −voltage (potentiation then depression, as measured curves are)."""
+    finite_number("voltage", voltage, minimum=0.0, strict_minimum=True, maximum=MAX_WRITE_VOLTAGE)
+    finite_number("width", width, minimum=0.0, strict_minimum=True, maximum=1.0)
+    if isinstance(pulses, bool) or int(pulses) != pulses or not 1 <= pulses <= 10_000:
+        raise InputError(f"pulses must be a whole number from 1 to 10,000, got {pulses!r}")
+    up = pulse_response(device, voltage, width, int(pulses), x0)
+    down = pulse_response(device, -voltage, width, int(pulses), float(up[-1]))[1:]
+    states = np.concatenate([up, down])
+    return {"model": device.describe(), "voltage": voltage, "width": width, "v_read": v_read,
+            "states": states.tolist(), "conductances": np.asarray(device.conductance(states, v_read)).tolist()}
+
+
+def plot_pulse_curve(curve: dict[str, Any], path: Any) -> None:
+    """State and read conductance against pulse number, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import save_figure
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    pulses = np.arange(len(curve["states"]))
+    turn = (len(pulses) - 1) // 2
+    for axis, key, label in ((left, "states", "state x"), (right, "conductances", "read conductance (S)")):
+        axis.plot(pulses, curve[key], ".-", ms=3)
+        axis.axvline(turn, color="grey", lw=0.6)
+        axis.set_xlabel("pulse number (+V, then −V)")
+        axis.set_ylabel(label)
+    figure.suptitle(f"{curve['model']}: ±{curve['voltage']:g} V, {curve['width']:g} s pulses", fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+MAX_WRITE_VOLTAGE = 10.0  # V: beyond any write scheme of these devices (a unit slip)
+
+
+def get_dynamic_device(name: str, **params: Any) -> DynamicDevice:
+    """A dynamic model by name with its defaults (`yakopcic`: the Oblea et al. fit)."""
+    key = str(name).strip().lower()
+    if key not in DYNAMIC_MODELS:
+        raise InputError(f"unknown dynamic device {name!r}; choose one of: {', '.join(DYNAMIC_MODELS)}")
+    cls = DYNAMIC_MODELS[key]
+    allowed = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise InputError(f"device {key!r} has no parameter {unknown[0]!r}; its parameters are: "
+                         f"{', '.join(sorted(allowed))}")
+    return cls(**params)
