@@ -8,24 +8,28 @@
 """
 
 from .crossbar import Crossbar, DifferentialMapping, SimulationResult
+from .crossbar.program import DynamicCrossbar, WriteProgram
 from .devices import get_device
 from .errors import ConvergenceError, InputError, SpiceError, SpicennError, SpiceNotFoundError
-from .solvers import simulate
+from .solvers import simulate, write
 from .version import __version__
 
 __all__ = [
-           "AnalogMatrix",
-           "ConvergenceError",
-           "Crossbar",
-           "DifferentialMapping",
-           "InputError",
-           "SimulationResult",
-           "SpiceError",
-           "SpiceNotFoundError",
-           "SpicennError",
-           "__version__",
-           "get_device",
-           "simulate",
+    "AnalogMatrix",
+    "ConvergenceError",
+    "Crossbar",
+    "DifferentialMapping",
+    "DynamicCrossbar",
+    "InputError",
+    "SimulationResult",
+    "SpiceError",
+    "SpiceNotFoundError",
+    "SpicennError",
+    "WriteProgram",
+    "__version__",
+    "get_device",
+    "simulate",
+    "write",
 ]
 
 

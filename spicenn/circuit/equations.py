@@ -69,14 +69,15 @@ class Lines:
             out[:, 1:] += segment
         return out
 
-    def bit_wires(self, b: torch.Tensor) -> torch.Tensor:
-        """(M, N, B) currents leaving each bit node through wires (the last into its sense node)."""
+    def bit_wires(self, b: torch.Tensor, ends: torch.Tensor | None = None) -> torch.Tensor:
+        """(M, N, B) currents leaving each bit node through wires (the last into its column's
+        end: the sense node at 0 V, or a write driver at `ends` (1, N, B))."""
         out = torch.zeros_like(b)
         if self.rows > 1:
             segment = self.g_bit * (b[1:] - b[:-1])
             out[:-1] -= segment
             out[1:] += segment
-        out[-1] += self.g_bit * b[-1]
+        out[-1] += self.g_bit * (b[-1] if ends is None else b[-1] - ends[0])
         return out
 
     # --- the diagonal blocks, factored ---------------------------------------------------

@@ -113,18 +113,23 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor) -> Solution:
     return solve_system(Lines.of(crossbar), Devices(crossbar.device, g, crossbar.cell), voltages)
 
 
-def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor) -> Solution:
+def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor,
+                 column_voltages: torch.Tensor | None = None) -> Solution:
     """The DC solution of the equations of `lines` and `devices` for voltages (B, M); the
-    devices may differ per input vector (conductances (M, N, B): many tiles in one solve)."""
+    devices may differ per input vector (conductances (M, N, B): many tiles in one solve).
+    `column_voltages` (B, N): each column's end driven at that voltage instead of held at the
+    sense node's 0 V (a write)."""
     dtype = voltages.dtype
     m, n = lines.rows, lines.columns
     batch = voltages.shape[0]
     v = voltages.T[:, None, :].contiguous()  # (M, 1, B)
-    scale = float(voltages.abs().max()) or 1.0
+    ends = None if column_voltages is None else column_voltages.T[None, :, :].contiguous()  # (1, N, B)
+    scale = max(float(voltages.abs().max()), 0.0 if ends is None else float(ends.abs().max())) or 1.0
     word_columns = n if lines.word == "ladder" else 1
-    # start from the drivers' voltages on the word lines and 0 V on the bit lines (no IR drop)
+    # start from the drivers' voltages on the word lines and the columns' ends on the bit lines (no IR drop)
     word = v.expand(m, word_columns, batch).clone()
-    bit = torch.zeros((m, n, batch), dtype=dtype, device=voltages.device)
+    bit = torch.zeros((m, n, batch), dtype=dtype, device=voltages.device) if ends is None else \
+        ends.expand(m, n, batch).clone()
     if lines.word == "fixed" and lines.bit == "fixed":
         return Solution(v.expand(m, n, batch).clone(), bit, 0, 0)
 
@@ -132,7 +137,7 @@ def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor) -> Solu
         across = (v if lines.word == "fixed" else word) - bit
         current, slope = devices.current_and_slope(across)
         f_word = lines.word_wires(word, v) + (current.sum(1, keepdim=True) if lines.word == "node" else current)
-        f_bit = lines.bit_wires(bit) - current
+        f_bit = lines.bit_wires(bit, ends) - current
         return f_word, f_bit, slope
 
     def norm(f_word: torch.Tensor, f_bit: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ solver, and any a user registers), and a layer's tiles solved by any of them."""
 from .registry import NativeSolver, NgspiceSolver, Solver, get_solver, register_solver, solver_names
 from .simulate import VERIFY_TOLERANCE, check_against_ngspice, simulate
 from .tiles import simulate_tiles
+from .write import write
 
 __all__ = ["VERIFY_TOLERANCE", "NativeSolver", "NgspiceSolver", "Solver", "check_against_ngspice", "get_solver",
-           "register_solver", "simulate", "simulate_tiles", "solver_names"]
+           "register_solver", "simulate", "simulate_tiles", "solver_names", "write"]

@@ -21,6 +21,7 @@ from ..crossbar.spec import Crossbar
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    from ..crossbar.program import DynamicCrossbar, WriteProgram, WriteResult
     from ..netlist.writer import SolverOptions
     from ..spice.engines import Engine
 
@@ -37,6 +38,10 @@ class Solver(ABC):
     def solve(self, crossbar: Crossbar, v: np.ndarray, options: SolverOptions | None = None,
               chunk: int | None = None, progress: bool = False) -> SimulationResult:
         """The DC solution for checked voltages `v` (B, M)."""
+
+    def write(self, array: DynamicCrossbar, program: WriteProgram) -> WriteResult:
+        """A write program through the array (`spicenn.write`); solvers without one refuse."""
+        raise InputError(f"the {self.name} solver has no write engine")
 
     def netlist_engine(self) -> Engine:
         """The ngspice engine that runs this solver's netlists (transient reads)."""
@@ -57,6 +62,12 @@ class NgspiceSolver(Solver):
 
         return get_engine(self.name)
 
+    def write(self, array: DynamicCrossbar, program: WriteProgram) -> WriteResult:
+        """The write's transient in ngspice: the reference."""
+        from ..spice.write import write_ngspice
+
+        return write_ngspice(array, program, self.netlist_engine())
+
     def solve(self, crossbar: Crossbar, v: np.ndarray, options: SolverOptions | None = None,
               chunk: int | None = None, progress: bool = False) -> SimulationResult:
         from ..spice.simulate import simulate_ngspice
@@ -75,6 +86,12 @@ class NativeSolver(Solver):
         from ..circuit import simulate_native
 
         return simulate_native(crossbar, v)
+
+    def write(self, array: DynamicCrossbar, program: WriteProgram) -> WriteResult:
+        """The native write engine: DC solves with driven columns, states integrated adaptively."""
+        from ..circuit.write import write_native
+
+        return write_native(array, program)
 
 
 SOLVERS: dict[str, Solver] = {}

@@ -1,0 +1,167 @@
+"""Writes: an array of dynamic devices, a write program, and what a write did.
+
+A program is a sequence of slots. In slot s every row driver (at the row's left end, where a
+read drives) and every column driver (at the column's end, where a read's sense node sits)
+moves linearly over `t_edge` from the previous slot's level (0 V before the first) to its
+level, and holds it for `durations[s]`. Both write engines (ngspice's transient and the
+native one) drive exactly this waveform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..checks import finite_array, finite_number
+from ..devices.dynamic import MAX_WRITE_VOLTAGE, DynamicDevice, get_dynamic_device
+from ..errors import InputError
+
+MAX_SLOTS = 100_000
+
+
+@dataclass(frozen=True)
+class DynamicCrossbar:
+    """A crossbar of dynamic devices: each cell's state (M, N) in [0, 1], the wires as for reads."""
+
+    states: Any
+    device: Any
+    r_word: float = 0.0
+    r_bit: float = 0.0
+    r_source: float = 0.0
+
+    def __post_init__(self) -> None:
+        states = finite_array("states", self.states, 2)
+        if states.min() < 0 or states.max() > 1:
+            raise InputError(f"states must lie in [0, 1], got [{states.min():g}, {states.max():g}]")
+        object.__setattr__(self, "states", states)
+        device = self.device if isinstance(self.device, DynamicDevice) else get_dynamic_device(self.device)
+        object.__setattr__(self, "device", device)
+        for name in ("r_word", "r_bit", "r_source"):
+            object.__setattr__(self, name, finite_number(name, getattr(self, name), minimum=0.0))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        shape: tuple[int, int] = self.states.shape
+        return shape
+
+
+@dataclass(frozen=True)
+class WriteProgram:
+    """row_voltages (S, M), column_voltages (S, N) in V, durations (S,) in s, edges of t_edge s."""
+
+    row_voltages: Any
+    column_voltages: Any
+    durations: Any
+    t_edge: float = 1e-9
+
+    def __post_init__(self) -> None:
+        rows = finite_array("row voltages", self.row_voltages, 2)
+        columns = finite_array("column voltages", self.column_voltages, 2)
+        durations = finite_array("durations", self.durations, 1)
+        if not rows.shape[0] == columns.shape[0] == durations.shape[0]:
+            raise InputError(f"a program has one row of voltages per slot: rows {rows.shape}, columns "
+                             f"{columns.shape}, durations {durations.shape}")
+        if rows.shape[0] > MAX_SLOTS:
+            raise InputError(f"a program of {rows.shape[0]:,} slots is over the limit of {MAX_SLOTS:,}")
+        if durations.min() <= 0:
+            raise InputError("every slot lasts a positive time")
+        peak = max(float(np.abs(rows).max()), float(np.abs(columns).max()))
+        if peak > MAX_WRITE_VOLTAGE:
+            raise InputError(f"drivers at {peak:g} V: beyond the {MAX_WRITE_VOLTAGE:g} V this tool accepts")
+        finite_number("t_edge", self.t_edge, minimum=0.0, strict_minimum=True)
+        object.__setattr__(self, "row_voltages", rows)
+        object.__setattr__(self, "column_voltages", columns)
+        object.__setattr__(self, "durations", durations)
+
+    @property
+    def slots(self) -> int:
+        return int(self.durations.shape[0])
+
+    def slot_ends(self) -> np.ndarray:
+        """The time at which each slot ends (s)."""
+        return np.cumsum(self.durations + self.t_edge)
+
+    def levels(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column driver voltages at time t."""
+        ends = self.slot_ends()
+        slot = min(int(np.searchsorted(ends, t, side="right")), self.slots - 1)
+        start = ends[slot] - self.durations[slot] - self.t_edge
+        fraction = min(1.0, max(0.0, (t - start) / self.t_edge))
+        before_r = self.row_voltages[slot - 1] if slot else np.zeros_like(self.row_voltages[0])
+        before_c = self.column_voltages[slot - 1] if slot else np.zeros_like(self.column_voltages[0])
+        return (before_r + fraction * (self.row_voltages[slot] - before_r),
+                before_c + fraction * (self.column_voltages[slot] - before_c))
+
+    def check_fits(self, shape: tuple[int, int]) -> None:
+        if self.row_voltages.shape[1] != shape[0] or self.column_voltages.shape[1] != shape[1]:
+            raise InputError(f"the program drives {self.row_voltages.shape[1]} rows and "
+                             f"{self.column_voltages.shape[1]} columns; the array is {shape[0]}x{shape[1]}")
+
+
+def single_cell(shape: tuple[int, int], cell: tuple[int, int], voltage: float, width: float, pulses: int = 1,
+                scheme: str = "v/2", gap: float | None = None, t_edge: float = 1e-9) -> WriteProgram:
+    """`pulses` write pulses of `voltage` across one cell (negative: the other direction),
+    each followed by a rest at 0 V of `gap` (default: `width`), under the V/2 scheme (selected
+    row +V/2, selected column −V/2, the rest 0 V: half-selected cells see V/2) or V/3 (selected
+    row V, other rows V/3, selected column 0, other columns 2V/3: every other cell sees ±V/3)."""
+    rows, columns = shape
+    i, j = cell
+    if not (0 <= i < rows and 0 <= j < columns):
+        raise InputError(f"cell {cell} is outside the {rows}x{columns} array")
+    row, column = np.zeros(rows), np.zeros(columns)
+    if scheme == "v/2":
+        row[i], column[j] = voltage / 2, -voltage / 2
+    elif scheme == "v/3":
+        row[:], column[:] = voltage / 3, 2 * voltage / 3
+        row[i], column[j] = voltage, 0.0
+    else:
+        raise InputError(f"unknown write scheme {scheme!r}; choose v/2 or v/3")
+    if isinstance(pulses, bool) or int(pulses) != pulses or not 1 <= pulses <= MAX_SLOTS // 2:
+        raise InputError(f"pulses must be a whole number from 1 to {MAX_SLOTS // 2:,}, got {pulses!r}")
+    rest = width if gap is None else gap
+    zeros_r, zeros_c = np.zeros(rows), np.zeros(columns)
+    return WriteProgram(np.array([row, zeros_r] * int(pulses)), np.array([column, zeros_c] * int(pulses)),
+                        np.array([width, rest] * int(pulses)), t_edge)
+
+
+@dataclass
+class WriteResult:
+    """What a write did: the states after every slot (S, M, N) (the last is the final one),
+    the conductances a read at `v_read` then sees, and the energy by part (J): the drivers'
+    total, the devices by how they were addressed (the full write voltage, part of it, none),
+    and the wires; `slot_energy` the drivers' energy per slot."""
+
+    states: np.ndarray
+    conductances: np.ndarray
+    energy: dict[str, float]
+    slot_energy: np.ndarray
+    v_read: float = 0.1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_states(self) -> np.ndarray:
+        final: np.ndarray = self.states[-1]
+        return final
+
+
+ENERGY_PARTS = ("drivers", "selected", "half_selected", "unselected", "wires")
+
+
+def addressed(program: WriteProgram, slot: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (M, N) of the cells the slot writes — those across which the drivers put the
+    slot's full voltage (selected) — and of the half-selected ones, which share a row or a
+    column with a selected cell; the rest are unselected."""
+    def ideal(s: int) -> np.ndarray:
+        return np.abs(program.row_voltages[s][:, None] - program.column_voltages[s][None, :])
+
+    # a slot's ramp comes from the slot before: its cells are addressed until the ramp ends
+    across = np.maximum(ideal(slot), ideal(slot - 1)) if slot else ideal(slot)
+    peak = float(across.max())
+    if peak == 0:
+        empty = np.zeros(across.shape, dtype=bool)
+        return empty, empty
+    selected = np.isclose(across, peak, rtol=1e-9, atol=0.0)
+    shares = selected.any(1, keepdims=True) | selected.any(0, keepdims=True)
+    return selected, shares & ~selected

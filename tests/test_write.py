@@ -1,0 +1,104 @@
+"""Writes through the circuit: the native write engine against ngspice's transient, a single
+device against its own ODE, and the write energy against the V/2 and V/3 formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import spicenn
+from spicenn.crossbar.program import DynamicCrossbar, WriteProgram, single_cell
+from spicenn.devices import VTEAM, get_dynamic_device
+from spicenn.devices.dynamic import integrate
+from spicenn.errors import InputError
+
+CASES = [(VTEAM(), 1.2, 100e-9, "v/2"), (VTEAM(), -1.1, 100e-9, "v/3"),
+         (get_dynamic_device("yakopcic"), 0.9, 2e-5, "v/2"), (get_dynamic_device("yakopcic"), -0.9, 2e-5, "v/3")]
+
+
+@pytest.mark.parametrize("device, voltage, width, scheme", CASES, ids=lambda c: getattr(c, "name", str(c)))
+def test_native_and_ngspice_agree_on_every_state_with_wires(device, voltage, width, scheme):
+    states = np.random.default_rng(3).uniform(0.2, 0.8, (4, 5))
+    array = DynamicCrossbar(states, device, r_word=5.0, r_bit=5.0, r_source=2.0)
+    program = single_cell((4, 5), (3, 4), voltage, width, pulses=2, scheme=scheme)  # the far corner
+    native = spicenn.write(array, program, engine="native")
+    reference = spicenn.write(array, program, engine="shared")
+    assert native.states.shape == reference.states.shape == (4, 4, 5)
+    assert np.abs(native.final_states[3, 4] - states[3, 4]) > 0.01  # the selected cell moved
+    assert np.max(np.abs(native.states - reference.states)) <= 1e-4  # of the state range [0, 1]
+    assert native.energy["drivers"] == pytest.approx(reference.energy["drivers"], rel=1e-3)
+    parts = sum(native.energy[p] for p in ("selected", "half_selected", "unselected", "wires"))
+    assert parts == pytest.approx(native.energy["drivers"], rel=1e-9)  # the parts add up
+
+
+def test_a_single_cell_without_wires_follows_its_own_ode():
+    device = VTEAM()
+    array = DynamicCrossbar(np.full((3, 3), 0.3), device)
+    program = single_cell((3, 3), (1, 1), 1.2, 100e-9, pulses=2, scheme="v/2", t_edge=1e-9)
+    result = spicenn.write(array, program)
+    x = 0.3
+    for _ in range(2):  # ramp up, hold, ramp down (in the rest slot), rest
+        for k in range(400):
+            x = integrate(device, 1.2 * (k + 0.5) / 400, 1e-9 / 400, x)
+        x = integrate(device, 1.2, 100e-9, x)
+        for k in range(400):
+            x = integrate(device, 1.2 * (1 - (k + 0.5) / 400), 1e-9 / 400, x)
+        x = integrate(device, 0.0, 100e-9, x)
+    assert result.final_states[1, 1] == pytest.approx(x, abs=1e-6)
+    untouched = np.ones((3, 3), dtype=bool)
+    untouched[1, 1] = False
+    np.testing.assert_array_equal(result.final_states[untouched], 0.3)  # V/2 = 0.6 V is below threshold
+
+
+@pytest.mark.parametrize("scheme, factor, half, unselected", [
+    ("v/2", lambda n: 1 + (n - 1) / 2, lambda n: 2 * (n - 1) / 4, lambda n: 0.0),
+    ("v/3", lambda n: 1 + 2 * (n - 1) / 9 + (n - 1) ** 2 / 9, lambda n: 2 * (n - 1) / 9, lambda n: (n - 1) ** 2 / 9),
+])
+@pytest.mark.parametrize("engine", ["native", "shared"])
+def test_write_energy_is_the_scheme_formula_with_frozen_states_and_no_wires(scheme, factor, half, unselected,
+                                                                           engine):
+    """Every cell at G = 1/R(x), thresholds far above the write: one cell written in an N x N
+    array costs factor(N)·V²·G·t, t the hold plus a third of each ramp (V rises and falls
+    linearly over t_edge: ∫V² = V²·t_edge/3)."""
+    n, voltage, width, edge = 6, 1.0, 50e-9, 1e-9
+    device = VTEAM(v_off=5.0, v_on=-5.0)
+    g = 1.0 / (device.r_on + (device.r_off - device.r_on) * 0.5)
+    array = DynamicCrossbar(np.full((n, n), 0.5), device)
+    result = spicenn.write(array, single_cell((n, n), (2, 3), voltage, width, scheme=scheme, t_edge=edge),
+                           engine=engine)
+    seconds = width + 2 * edge / 3
+    # ngspice: the trapezoid rule on its own time points around the ramps
+    tolerance = 1e-9 if engine == "native" else 1e-3
+    assert result.energy["drivers"] == pytest.approx(factor(n) * voltage**2 * g * seconds, rel=tolerance)
+    assert result.energy["selected"] == pytest.approx(voltage**2 * g * seconds, rel=tolerance)
+    assert result.energy["half_selected"] == pytest.approx(half(n) * voltage**2 * g * seconds, rel=tolerance)
+    assert result.energy["unselected"] == pytest.approx(unselected(n) * voltage**2 * g * seconds, rel=tolerance,
+                                                        abs=1e-24)
+    np.testing.assert_allclose(result.final_states, 0.5)
+
+
+def test_a_raw_program_and_bad_programs():
+    array = DynamicCrossbar(np.full((2, 2), 0.5), "vteam")
+    result = spicenn.write(array, (np.array([[1.2, 0.0]]), np.array([[0.0, 0.0]]), np.array([50e-9])))
+    assert result.states.shape == (1, 2, 2) and result.final_states[0, 0] > 0.5
+    for bad, message in (((np.ones((1, 3)), np.zeros((1, 2)), [1e-9]), "drives 3 rows"),
+                         ((np.ones((2, 2)), np.zeros((1, 2)), [1e-9]), "one row of voltages per slot"),
+                         ((np.full((1, 2), np.nan), np.zeros((1, 2)), [1e-9]), "non-finite"),
+                         ((np.ones((1, 2)), np.zeros((1, 2)), [0.0]), "positive time"),
+                         ((np.full((1, 2), 50.0), np.zeros((1, 2)), [1e-9]), "beyond the 10 V"),
+                         ("pulses", "WriteProgram or")):
+        with pytest.raises(InputError, match=message):
+            spicenn.write(array, bad)
+    with pytest.raises(InputError, match=r"states must lie in \[0, 1\]"):
+        DynamicCrossbar(np.full((2, 2), 1.5), "vteam")
+    with pytest.raises(InputError, match="unknown write scheme"):
+        single_cell((2, 2), (0, 0), 1.0, 1e-9, scheme="v/4")
+    with pytest.raises(InputError, match="no write engine"):
+        spicenn.write(array, WriteProgram(np.ones((1, 2)), np.zeros((1, 2)), [1e-9]), engine=_NoWrite())
+
+
+class _NoWrite(spicenn.solvers.NativeSolver):
+    name = "no-write-test"
+
+    def write(self, array, program):
+        return spicenn.solvers.Solver.write(self, array, program)
