@@ -302,6 +302,65 @@ def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()
         click.echo(f"wrote {plot}")
 
 
+@cli.command("write")
+@click.option("--device", "-d", "device", default="vteam", show_default=True, help="a dynamic model: vteam | yakopcic")
+@click.option("--param", "-p", "params", multiple=True, type=KeyValue(), help="a model parameter, KEY=VALUE")
+@click.option("--rows", "-m", default=16, show_default=True, type=Whole(1, MAX_TILE_SIDE))
+@click.option("--columns", "-n", default=16, show_default=True, type=Whole(1, MAX_TILE_SIDE))
+@click.option("--state", default=0.5, show_default=True, type=Number(minimum=0.0, maximum=1.0),
+              help="every cell's state before the write")
+@click.option("--states", "states_path", default=None, type=FILE, help="(M, N) states in [0, 1] instead (.npy)")
+@click.option("--scheme", type=click.Choice(["v/2", "v/3"]), default="v/2", show_default=True)
+@click.option("--cell", default="0,0", show_default=True, help="the written cell: ROW,COLUMN")
+@click.option("--voltage", default=1.2, show_default=True, type=Number(), help="across the written cell, V")
+@click.option("--width", default=100e-9, show_default=True, type=POSITIVE, help="pulse width, s")
+@click.option("--pulses", default=1, show_default=True, type=Whole(1, 10_000))
+@wire_options
+@click.option("--r-source", default=0.0, show_default=True, type=NON_NEGATIVE, help="driver resistance, ohm")
+@click.option("--engine", "-e", type=click.Choice(solver_names()), default="native", show_default=True,
+              help="the native write engine, or ngspice's transient (the reference)")
+@click.option("--out", "-o", default=None, type=OUT_FILE, help=".npz of the states after every slot")
+@click.option("--plot", default=None, type=OUT_FILE, help="PNG: the disturb map and the energy by part")
+@json_option
+def write_command(device: str, params: Any, rows: int, columns: int, state: float, states_path: Path | None,
+                  scheme: str, cell: str, voltage: float, width: float, pulses: int, r_word: float, r_bit: float,
+                  r_source: float, engine: str, out: Path | None, plot: Path | None, as_json: bool) -> None:
+    """Write one cell of an array of dynamic devices through the circuit (V/2 or V/3): the
+    states after the write, every other cell's disturb, and the energy by part."""
+    import numpy as np
+
+    from .crossbar.program import DynamicCrossbar, single_cell
+    from .devices.dynamic import get_dynamic_device
+    from .io import load_array, save_npz_atomic
+    from .solvers.write import plot_write, write
+
+    try:
+        i, j = (int(part) for part in cell.split(","))
+    except ValueError:
+        raise click.BadParameter(f"takes ROW,COLUMN, got {cell!r}", param_hint="'--cell'") from None
+    initial = load_array(states_path, "states") if states_path is not None else np.full((rows, columns), state)
+    model = get_dynamic_device(device, **{key: float(value) for key, value in params})
+    array = DynamicCrossbar(initial, model, r_word=r_word, r_bit=r_bit, r_source=r_source)
+    result = write(array, single_cell(array.shape, (i, j), voltage, width, pulses, scheme), engine=engine)
+    if out is not None:
+        save_npz_atomic(out, {"states": result.states, "conductances": result.conductances})
+    if plot is not None:
+        plot_write(result, array.states, plot, f"{model.describe()}, {scheme}, {voltage:g} V x {pulses}")
+    change = result.final_states - array.states
+    disturb = np.abs(np.delete(change.ravel(), i * array.shape[1] + j)).max() if change.size > 1 else 0.0
+    if as_json:
+        click.echo(json.dumps({"cell": [i, j], "state_before": float(array.states[i, j]),
+                               "state_after": float(result.final_states[i, j]), "largest_disturb": float(disturb),
+                               "energy_j": result.energy}))
+        return
+    click.echo(f"cell ({i},{j}): state {array.states[i, j]:.4g} -> {result.final_states[i, j]:.4g}; "
+               f"largest change elsewhere {disturb:.3g}")
+    click.echo("energy: " + ", ".join(f"{part} {value * 1e12:.4g} pJ" for part, value in result.energy.items()))
+    for path in (out, plot):
+        if path is not None:
+            click.echo(f"wrote {path}")
+
+
 @cli.command()
 @circuit_options
 @peripheral_options

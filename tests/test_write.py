@@ -102,3 +102,41 @@ class _NoWrite(spicenn.solvers.NativeSolver):
 
     def write(self, array, program):
         return spicenn.solvers.Solver.write(self, array, program)
+
+
+def test_the_stochastic_update_moves_cells_as_the_outer_product_and_engines_agree():
+    x = np.array([1.0, 0.5, 0.0])
+    delta = np.array([1.0, -1.0, 0.0, 0.5])
+    program = spicenn.crossbar.program.stochastic_update(x, delta, 1.2, 50e-9, bits=8, seed=1)
+    assert program.slots == 2 * 2 * 8
+    array = DynamicCrossbar(np.full((3, 4), 0.5), VTEAM(), r_word=2.0, r_bit=2.0)
+    native = spicenn.write(array, program)
+    change = native.final_states - 0.5
+    assert np.all(change[2] == 0) and np.all(change[:, 2] == 0)  # no pulse on x = 0 or delta = 0
+    assert change[0, 0] > 0 > change[0, 1]  # the sign of x·delta
+    assert change[0, 0] > change[1, 0] > 0  # more coincidences for larger x
+    reference = spicenn.write(array, program, engine="shared")
+    assert np.max(np.abs(native.states - reference.states)) <= 1e-4
+    with pytest.raises(InputError, match="x in"):
+        spicenn.crossbar.program.stochastic_update(np.array([2.0]), delta, 1.2, 50e-9)
+
+
+def test_the_write_command_reports_the_cell_the_disturb_and_the_energy(tmp_path):
+    import json
+
+    from clirun import run_cli
+
+    done = run_cli("write", "-m", "6", "-n", "5", "--cell", "5,4", "--voltage", "1.3", "--pulses", "2",
+                   "--r-word", "5", "--r-bit", "5", "--json", "--plot", tmp_path / "w.png", "--out", tmp_path / "w.npz")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["state_after"] > report["state_before"] == 0.5 and report["largest_disturb"] < 1e-6
+    assert report["energy_j"]["drivers"] > report["energy_j"]["selected"] > 0
+    with np.load(tmp_path / "w.npz") as saved:
+        assert saved["states"].shape == (4, 6, 5)
+    assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+    for args, message in ((("--cell", "9,9"), "outside"), (("--cell", "a"), "ROW,COLUMN"),
+                          (("-d", "joglekar"), "unknown dynamic device"), (("--voltage", "40"), "beyond the 10 V"),
+                          (("--state", "2"), "must be <= 1")):
+        failed = run_cli("write", "-m", "4", "-n", "4", *args)
+        assert failed.returncode != 0 and message in failed.stderr and len(failed.stderr.strip().splitlines()) == 1

@@ -126,6 +126,35 @@ def single_cell(shape: tuple[int, int], cell: tuple[int, int], voltage: float, w
                         np.array([width, rest] * int(pulses)), t_edge)
 
 
+def stochastic_update(x: Any, delta: Any, voltage: float, width: float, bits: int = 31, seed: int = 0,
+                      gap: float | None = None, t_edge: float = 1e-9) -> WriteProgram:
+    """The row-parallel stochastic-coincidence update (Gokmen & Vlasov 2016) of x (M,) in
+    [0, 1] and δ (N,) in [−1, 1]: in each of `bits` slots row i carries a pulse with
+    probability x_i and column j one with probability |δ_j|, rows at +V/2 and columns at −V/2,
+    so only a coincidence puts the full V across a cell (about x_i·|δ_j|·bits times). Two sign
+    phases: the columns with δ > 0 first (cells see +V), then those with δ < 0 with the
+    polarities swapped (−V). Every pulse slot is followed by a rest at 0 V of `gap` (default:
+    `width`); the bit streams are drawn from `seed`."""
+    rows_p = finite_array("x", x, 1)
+    columns_d = finite_array("delta", delta, 1)
+    if rows_p.min() < 0 or rows_p.max() > 1 or np.abs(columns_d).max() > 1:
+        raise InputError("the stochastic update takes x in [0, 1] and delta in [-1, 1]")
+    if isinstance(bits, bool) or int(bits) != bits or not 1 <= bits <= 1024:
+        raise InputError(f"bits must be a whole number from 1 to 1024, got {bits!r}")
+    rng = np.random.default_rng(seed)
+    rest = width if gap is None else gap
+    row_slots, column_slots = [], []
+    for sign in (1.0, -1.0):
+        active = columns_d * sign > 0
+        for _ in range(int(bits)):
+            row_bits = rng.random(rows_p.shape) < rows_p
+            column_bits = (rng.random(columns_d.shape) < np.abs(columns_d)) & active
+            row_slots += [sign * voltage / 2 * row_bits, np.zeros(rows_p.shape)]
+            column_slots += [-sign * voltage / 2 * column_bits, np.zeros(columns_d.shape)]
+    durations = np.array([width, rest] * (2 * int(bits)))
+    return WriteProgram(np.array(row_slots), np.array(column_slots), durations, t_edge)
+
+
 @dataclass
 class WriteResult:
     """What a write did: the states after every slot (S, M, N) (the last is the final one),

@@ -24,3 +24,30 @@ def write(array: DynamicCrossbar, program: WriteProgram | tuple[Any, Any, Any],
                              "durations)") from None
         program = WriteProgram(rows, columns, durations)
     return get_solver(engine).write(array, program)
+
+
+def plot_write(result: WriteResult, initial: Any, path: Any, title: str = "") -> None:
+    """The change of every cell's state (a disturb map) and the energy by part, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..io import save_figure
+
+    change = result.final_states - np.asarray(initial)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1.2, 1]})
+    limit = float(np.abs(change).max()) or 1.0
+    image = left.imshow(change, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    figure.colorbar(image, ax=left, label="Δ state")
+    left.set_xlabel("column")
+    left.set_ylabel("row")
+    parts = ["selected", "half_selected", "unselected", "wires"]
+    right.bar(parts, [result.energy[p] * 1e12 for p in parts])
+    right.set_ylabel("energy (pJ)")
+    right.set_title(f"drivers: {result.energy['drivers'] * 1e12:.4g} pJ", fontsize=9)
+    right.tick_params(axis="x", labelrotation=20, labelsize=8)
+    figure.suptitle(title, fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path)
