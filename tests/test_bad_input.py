@@ -132,7 +132,12 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_line_and_leaves_nothing(case, folder, capsys):
-    argv, status, fragment = CASES[case]
+    refused_in_one_line(*CASES[case], folder, capsys)
+
+
+def refused_in_one_line(argv, status, fragment, folder, capsys):
+    """`spicenn argv` exits with `status`, one `error:` line holding `fragment`, no traceback,
+    and the folder as it was (the table-driven tests of both rounds share it)."""
     before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
     with pytest.raises(SystemExit) as exited:
         main(argv)

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from test_bad_input import refused_in_one_line
 
 from spicenn.cli import main
 from spicenn.shipped import surrogate as shipped_surrogate
@@ -112,18 +113,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_line_and_leaves_nothing(case, folder, capsys):
-    argv, status, fragment = CASES[case]
-    before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    with pytest.raises(SystemExit) as exited:
-        main(argv)
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert exited.value.code == status, captured.err
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    assert fragment in lines[0], lines[0]
-    assert "Traceback" not in captured.err + captured.out
-    after = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    assert after == before, f"left behind: {sorted(set(after) - set(before))}"
+    refused_in_one_line(*CASES[case], folder, capsys)
 
 
 def test_a_model_file_imports_a_module_beside_it_and_a_module_path_works(folder, capsys):
