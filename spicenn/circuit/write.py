@@ -11,16 +11,11 @@ import numpy as np
 import torch
 
 from ..crossbar.program import ENERGY_PARTS, DynamicCrossbar, WriteProgram, WriteResult, addressed
+from ..devices.dynamic import DP_A, DP_B4, DP_B5, DP_C, next_step
 from ..errors import ConvergenceError, InputError
 from .equations import Devices, Lines
 from .solver import solve_system
 
-_A = ((), (1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
-      (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
-      (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656))
-_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
-_B5 = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
-_B4 = (5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40)
 MAX_STEPS = 200_000
 
 
@@ -77,20 +72,20 @@ def write_native(array: DynamicCrossbar, program: WriteProgram, rtol: float = 1e
                     k: list[torch.Tensor] = []
                     p: list[torch.Tensor] = []
                     for stage in range(6):
-                        xs = x + h * sum(a * k[j] for j, a in enumerate(_A[stage])) if stage else x
-                        rate, power = network.evaluate(xs, *program.levels(t + _C[stage] * h), masks)
+                        xs = x + h * sum(a * k[j] for j, a in enumerate(DP_A[stage])) if stage else x
+                        rate, power = network.evaluate(xs, *program.levels(t + DP_C[stage] * h), masks)
                         k.append(rate)
                         p.append(power)
-                    fifth = x + h * sum(b * kk for b, kk in zip(_B5, k))
+                    fifth = x + h * sum(b * kk for b, kk in zip(DP_B5, k))
                     rate, power = network.evaluate(fifth, *program.levels(t + h), masks)
                     k.append(rate)
-                    fourth = x + h * sum(b * kk for b, kk in zip(_B4, k))
+                    fourth = x + h * sum(b * kk for b, kk in zip(DP_B4, k))
                     scale = atol + rtol * torch.maximum(x.abs(), fifth.abs())
                     error = float(((fifth - fourth).abs() / scale).max())
                     if error <= 1.0:
-                        energy += h * sum(b * pp for b, pp in zip(_B5, p))
+                        energy += h * sum(b * pp for b, pp in zip(DP_B5, p))
                         t, x = t + h, fifth
-                    h *= min(5.0, max(0.2, 0.9 * max(error, 1e-16) ** -0.2))
+                    h = next_step(h, error)
                     steps += 1
                     if steps > MAX_STEPS:
                         raise ConvergenceError(f"the write did not finish within {MAX_STEPS:,} steps")

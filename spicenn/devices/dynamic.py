@@ -199,17 +199,27 @@ class Yakopcic(DynamicDevice):
 DYNAMIC_MODELS: dict[str, type[DynamicDevice]] = {cls.name: cls for cls in (VTEAM, Yakopcic)}
 
 
+# Dormand–Prince 5(4): stage coefficients, stage times, the fifth- and fourth-order weights
+# (the integrator here and the native write engine's share them)
+DP_A = ((), (1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
+        (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+        (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656))
+DP_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
+DP_B5 = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
+DP_B4 = (5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40)
+
+
+def next_step(h: float, error: float) -> float:
+    """The next step after one of size h with scaled error `error` (1: at the tolerance)."""
+    return h * min(5.0, max(0.2, 0.9 * max(error, 1e-16) ** -0.2))
+
+
 def integrate(device: DynamicDevice, voltage: float, duration: float, x0: float, rtol: float = 1e-10,
               atol: float = 1e-12) -> float:
     """The state after `duration` s at constant `voltage` from x0: an adaptive
     Dormand–Prince 5(4) integration of the device's own rate (numpy floats; the rate does not
     depend on time at constant voltage, so the stages need no time nodes)."""
     finite_number("duration", duration, minimum=0.0)
-    a = ((), (1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
-         (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
-         (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656))
-    b5 = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
-    b4 = (5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40)
     t, x = 0.0, float(x0)
     h = duration / 100 if duration > 0 else 0.0
     steps = 0
@@ -217,15 +227,15 @@ def integrate(device: DynamicDevice, voltage: float, duration: float, x0: float,
         h = min(h, duration - t)
         k: list[float] = []
         for stage in range(6):
-            xs = x + h * sum(coefficient * k[j] for j, coefficient in enumerate(a[stage]))
+            xs = x + h * sum(coefficient * k[j] for j, coefficient in enumerate(DP_A[stage]))
             k.append(float(device.rate(voltage, xs)))
-        fifth = x + h * sum(b * kk for b, kk in zip(b5, k))
+        fifth = x + h * sum(b * kk for b, kk in zip(DP_B5, k))
         k.append(float(device.rate(voltage, fifth)))
-        fourth = x + h * sum(b * kk for b, kk in zip(b4, k))
+        fourth = x + h * sum(b * kk for b, kk in zip(DP_B4, k))
         error = abs(fifth - fourth) / (atol + rtol * max(abs(x), abs(fifth)))
         if error <= 1.0:
             t, x = t + h, fifth
-        h *= min(5.0, max(0.2, 0.9 * (1.0 / max(error, 1e-16)) ** 0.2))
+        h = next_step(h, error)
         steps += 1
         if steps > 1_000_000:
             raise InputError(f"{device.name}: the state did not settle in a million steps over {duration:g} s")

@@ -116,6 +116,13 @@ def wire_lines(topo: Topology, crossbar: Crossbar) -> list[str]:
     return lines
 
 
+def write_layout(array: DynamicCrossbar) -> Crossbar:
+    """The array's wires as a read crossbar's (its devices stand-ins): the one node layout of
+    a write's netlist and of reading its results back."""
+    return Crossbar(np.full(array.shape, 1e-6), Linear(), r_word=array.r_word, r_bit=array.r_bit,
+                    r_source=array.r_source)
+
+
 def write_netlist_text(array: DynamicCrossbar, program: WriteProgram) -> str:
     """The transient netlist of a write: the array's wires as for reads, every cell's dynamic
     device elements (its state on node x_i_j), PWL drivers at every row's left end and every
@@ -123,8 +130,7 @@ def write_netlist_text(array: DynamicCrossbar, program: WriteProgram) -> str:
     steps of at most a hundredth of the shortest slot)."""
     program.check_fits(array.shape)
     rows, columns = array.shape
-    layout = Crossbar(np.full(array.shape, 1e-6), Linear(), r_word=array.r_word, r_bit=array.r_bit,
-                      r_source=array.r_source)
+    layout = write_layout(array)
     topo = crossbar_topology(layout)
     names = topo.node_names
     ends = program.slot_ends()

@@ -7,10 +7,8 @@ import numpy as np
 
 from ..crossbar.graph import crossbar_topology
 from ..crossbar.program import ENERGY_PARTS, DynamicCrossbar, WriteProgram, WriteResult, addressed
-from ..crossbar.spec import Crossbar
-from ..devices import Linear
 from ..errors import SpiceError
-from ..netlist.writer import write_netlist_text
+from ..netlist.writer import write_layout, write_netlist_text
 from .engines import Engine, get_engine
 
 
@@ -25,8 +23,7 @@ def write_ngspice(array: DynamicCrossbar, program: WriteProgram, engine: str | E
     engine = get_engine(engine)
     vectors = engine.run(write_netlist_text(array, program))
     rows, columns = array.shape
-    topo = crossbar_topology(Crossbar(np.full(array.shape, 1e-6), Linear(), r_word=array.r_word,
-                                      r_bit=array.r_bit, r_source=array.r_source))
+    topo = crossbar_topology(write_layout(array))
     names = topo.node_names
     try:
         time = vectors["time"]
