@@ -13,7 +13,8 @@ from spicenn.devices.dynamic import integrate
 from spicenn.errors import InputError
 
 CASES = [(VTEAM(), 1.2, 100e-9, "v/2"), (VTEAM(), -1.1, 100e-9, "v/3"),
-         (get_dynamic_device("yakopcic"), 0.9, 2e-5, "v/2"), (get_dynamic_device("yakopcic"), -0.9, 2e-5, "v/3")]
+         (get_dynamic_device("yakopcic"), 0.9, 2e-5, "v/2"), (get_dynamic_device("yakopcic"), -0.9, 2e-5, "v/3"),
+         (get_dynamic_device("messaris"), 1.5, 1e-6, "v/2"), (get_dynamic_device("messaris"), -1.5, 5e-6, "v/3")]
 
 
 @pytest.mark.parametrize("device, voltage, width, scheme", CASES, ids=lambda c: getattr(c, "name", str(c)))

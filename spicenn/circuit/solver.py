@@ -24,6 +24,7 @@ from .equations import Devices, Lines, WordBlock
 
 STEP_TOLERANCE = 1e-13  # relative to the largest input voltage
 CG_TOLERANCE = 1e-6  # relative residual of each linear solve: inexact Newton, linear rate 1e-6
+LINEAR_TOLERANCE = 1e-13  # relative residual of the one solve of a circuit of ohmic devices
 MAX_NEWTON = 60
 MAX_CG = 500
 MAX_HALVINGS = 30
@@ -58,7 +59,7 @@ def _dot(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _schur_solve(rhs: torch.Tensor, word_block: WordBlock | None, slopes: torch.Tensor, bit_block: _BitBlock,
-                 tolerance: float) -> tuple[torch.Tensor, int]:
+                 tolerance: float, floor: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
     """S x = rhs by conjugate gradients preconditioned by C⁻¹, every input vector at once.
     S·p = C·p - D·A⁻¹·(D·p), and C·p follows from C·z = r by the same recurrence as p, so
     an iteration costs one word-line and one bit-line solve and a few passes over the arrays."""
@@ -70,6 +71,8 @@ def _schur_solve(rhs: torch.Tensor, word_block: WordBlock | None, slopes: torch.
     p, cp = z.clone(), r.clone()  # p and C·p
     rz = _dot(r, z)
     target = (tolerance**2) * _dot(rhs, rhs)
+    if floor is not None:  # an absolute residual that is enough (a warm start's small correction)
+        target = torch.maximum(target, floor**2)
     iterations = 0
     while iterations < MAX_CG:
         iterations += 1
@@ -90,7 +93,7 @@ def _schur_solve(rhs: torch.Tensor, word_block: WordBlock | None, slopes: torch.
 
 
 def jacobian_solve(lines: Lines, slopes: torch.Tensor, r_word: torch.Tensor, r_bit: torch.Tensor,
-                   tolerance: float) -> tuple[torch.Tensor, torch.Tensor, int]:
+                   tolerance: float, floor: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
     """(x_W, x_B) with J·x = (r_W, r_B), J = [[A, -D], [-D, C]]: the bit nodes' Schur
     complement S·x_B = r_B + D·A⁻¹·r_W by PCG, then x_W = A⁻¹·(r_W + D·x_B) (gathered onto
     the word unknowns). Unknowns that a zero resistance pins get 0. Also the adjoint solve of
@@ -99,7 +102,8 @@ def jacobian_solve(lines: Lines, slopes: torch.Tensor, r_word: torch.Tensor, r_b
     iterations = 0
     if lines.bit == "ladder":
         rhs = r_bit if word_block is None else r_bit + slopes * word_block.solve(r_word)
-        x_bit, iterations = _schur_solve(rhs, word_block, slopes, _BitBlock(lines, slopes), tolerance)
+        x_bit, iterations = _schur_solve(rhs, word_block, slopes, _BitBlock(lines, slopes), tolerance,
+                                            floor)
     else:
         x_bit = torch.zeros_like(slopes)
     x_word = word_block.solve(r_word + word_block.gather(slopes * x_bit)) if word_block is not None else \
@@ -114,11 +118,12 @@ def solve(crossbar: Crossbar, voltages: torch.Tensor) -> Solution:
 
 
 def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor,
-                 column_voltages: torch.Tensor | None = None) -> Solution:
+                 column_voltages: torch.Tensor | None = None, start: Solution | None = None) -> Solution:
     """The DC solution of the equations of `lines` and `devices` for voltages (B, M); the
     devices may differ per input vector (conductances (M, N, B): many tiles in one solve).
     `column_voltages` (B, N): each column's end driven at that voltage instead of held at the
-    sense node's 0 V (a write)."""
+    sense node's 0 V (a write). `start`: a solution of nearby equations to begin Newton from
+    (a write's next instant)."""
     dtype = voltages.dtype
     m, n = lines.rows, lines.columns
     batch = voltages.shape[0]
@@ -130,6 +135,8 @@ def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor,
     word = v.expand(m, word_columns, batch).clone()
     bit = torch.zeros((m, n, batch), dtype=dtype, device=voltages.device) if ends is None else \
         ends.expand(m, n, batch).clone()
+    if start is not None and start.word.shape == word.shape and start.bit.shape == bit.shape:
+        word, bit = start.word.clone(), start.bit.clone()
     if lines.word == "fixed" and lines.bit == "fixed":
         return Solution(v.expand(m, n, batch).clone(), bit, 0, 0)
 
@@ -147,6 +154,15 @@ def solve_system(lines: Lines, devices: Devices, voltages: torch.Tensor,
         return torch.as_tensor(total, dtype=dtype, device=voltages.device)
 
     f_word, f_bit, slopes = residual(word, bit)
+    if devices.device.ohmic:  # linear equations: one exact step (to the linear solves' tolerance)
+        floor = None
+        if start is not None:  # the correction needs the accuracy of a solve from the cold start, no more
+            cold = residual(v.expand(m, word_columns, batch),
+                            torch.zeros_like(bit) if ends is None else ends.expand(m, n, batch))
+            floor = LINEAR_TOLERANCE * norm(cold[0], cold[1]).sqrt()
+        d_word, d_bit, iterations = jacobian_solve(lines, slopes, -f_word, -f_bit, LINEAR_TOLERANCE, floor)
+        largest = float(torch.maximum(d_word.abs().max(), d_bit.abs().max()))
+        return Solution(word + d_word, bit + d_bit, 1, iterations, [largest])
     cg_total = 0
     sizes: list[float] = []
     previous: torch.Tensor | None = None

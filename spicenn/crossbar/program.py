@@ -17,6 +17,7 @@ import numpy as np
 from ..checks import finite_array, finite_number
 from ..devices.dynamic import MAX_WRITE_VOLTAGE, DynamicDevice, get_dynamic_device
 from ..errors import InputError
+from .spec import Crossbar
 
 MAX_SLOTS = 100_000
 
@@ -45,6 +46,17 @@ class DynamicCrossbar:
     def shape(self) -> tuple[int, int]:
         shape: tuple[int, int] = self.states.shape
         return shape
+
+    def read_crossbar(self, states: Any = None, v_read: float = 0.1) -> Crossbar:
+        """The array as reads see it, at its states or at `states` (a write's result): each
+        cell's conductance parameter of the device's static model (VTEAM: ohmic at 1/R(x);
+        Yakopcic: the sinh model, G = a·x·b), the wires as they are. Everything that reads —
+        `spicenn.simulate`, the energy, the nn backends — takes it."""
+        x = self.states if states is None else np.asarray(states, dtype=float)
+        if x.shape != self.shape:
+            raise InputError(f"states of shape {x.shape} for a {self.shape[0]}x{self.shape[1]} array")
+        static, g = self.device.read_device(x, v_read)
+        return Crossbar(np.asarray(g, dtype=float), static, self.r_word, self.r_bit, self.r_source)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import finite_array, finite_number
-from ..devices import Device, Linear, get_device
+from ..devices import Device, Linear, get_static_device
 from ..errors import InputError, SpicennWarning
 
 MAX_CONDUCTANCE = 1.0  # S; a crossbar device above 1 S is almost surely a unit mistake
@@ -54,6 +54,19 @@ class Crossbar:
     r_source: float = 0.0
     cell: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __new__(cls, conductances: Any = None, device: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """A crossbar of dynamic devices (`get_device("vteam")`, `"yakopcic"`) holds each
+        cell's state in [0, 1] where this one holds conductances: `Crossbar(states,
+        device=get_device("yakopcic"), r_word=..., r_bit=...)` is then a `DynamicCrossbar`,
+        the array `spicenn.write` takes."""
+        from ..devices import DYNAMIC_MODELS, DynamicDevice
+
+        if isinstance(device, DynamicDevice) or (isinstance(device, str) and device.strip().lower() in DYNAMIC_MODELS):
+            from .program import DynamicCrossbar
+
+            return DynamicCrossbar(conductances, device, *args, **kwargs)
+        return super().__new__(cls)
+
     def __post_init__(self) -> None:
         g = finite_array("conductances", self.conductances, 2)
         if np.any(g <= 0):
@@ -66,7 +79,7 @@ class Crossbar:
         g = np.array(g, dtype=np.float64, order="C")
         g.setflags(write=False)
         object.__setattr__(self, "conductances", g)
-        device = self.device if isinstance(self.device, Device) else get_device(self.device)
+        device = self.device if isinstance(self.device, Device) else get_static_device(self.device)
         object.__setattr__(self, "device", device)
         _warn_outside_fit(device, g)
         for name in ("r_word", "r_bit", "r_source"):

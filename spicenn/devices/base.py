@@ -33,6 +33,8 @@ class Device:
     cell_parameter_names: ClassVar[tuple[str, ...]] = ()
     # whether the current is G·φ(V) at fixed cell parameters (what matmul-shaped models need)
     separable: ClassVar[bool] = False
+    # whether I = G·V: the circuit's equations are then linear and one Newton step solves them
+    ohmic: ClassVar[bool] = False
 
     g_off: float | None = None
     g_on: float | None = None

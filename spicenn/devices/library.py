@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import MODELS, PRESETS, get_device
+from .registry import MODELS, PRESETS, get_static_device
 
 
 def lib_text() -> str:
@@ -15,5 +15,5 @@ def lib_text() -> str:
         "* Current flows from p to n for V(p,n) > 0; g is the device's conductance in siemens.",
         "",
     ]
-    blocks = [get_device(name).lib_subcircuit(name) for name in list(MODELS) + list(PRESETS)]
+    blocks = [get_static_device(name).lib_subcircuit(name) for name in list(MODELS) + list(PRESETS)]
     return "\n".join(header) + "\n\n".join(blocks) + "\n"

@@ -28,6 +28,7 @@ class Linear(Device):
 
     name: ClassVar[str] = "linear"
     separable: ClassVar[bool] = True
+    ohmic: ClassVar[bool] = True
 
     def formula(self, v, g, k, xp):
         return g * v

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import InputError
 from .base import Device
+from .dynamic import DYNAMIC_MODELS, DynamicDevice, get_dynamic_device
 from .models import Linear, PooleFrenkel, PowerLaw, Sinh
 
 MODELS: dict[str, type[Device]] = {cls.name: cls for cls in (Linear, Sinh, PowerLaw, PooleFrenkel)}
@@ -83,11 +84,28 @@ def names() -> list[str]:
     return sorted(MODELS) + sorted(PRESETS)
 
 
-def get_device(name: str, **params: Any) -> Device:
-    """A device model or preset by name, with parameters overriding its defaults.
+def get_device(name: str, **params: Any) -> Device | DynamicDevice:
+    """A device model or preset by name, with parameters overriding its defaults: a static
+    model (its I-V at a conductance) or a dynamic one (`vteam`, `yakopcic` — the Oblea et al.
+    fit —: a state that writes move, `spicenn.devices.dynamic`).
 
     >>> get_device("sinh", k=2.5)
     Sinh(g_off=None, g_on=None, k=2.5)
+    """
+    if isinstance(name, (Device, DynamicDevice)):
+        return dataclasses.replace(name, **params) if params else name
+    key = str(name).strip().lower()
+    if key in DYNAMIC_MODELS:
+        return get_dynamic_device(key, **params)
+    return get_static_device(key, **params)
+
+
+def get_static_device(name: str, **params: Any) -> Device:
+    """A static device model or preset by name (`get_device` for the models whose I-V a
+    conductance sets).
+
+    >>> get_static_device("linear")
+    Linear(g_off=None, g_on=None)
     """
     if isinstance(name, Device):
         return dataclasses.replace(name, **params) if params else name
@@ -119,4 +137,4 @@ def from_dict(description: Mapping[str, Any]) -> Device:
         name = params.pop("name")
     except KeyError:
         raise InputError("a device description needs a 'name'") from None
-    return get_device(name, **params)
+    return get_static_device(name, **params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..crossbar import Crossbar, DifferentialMapping
-from ..devices import get_device
+from ..devices import get_static_device as get_device
 from .writer import netlist_text
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..checks import MAX_SEED, finite_number
 from ..checks import whole_number as _whole
 from ..crossbar.config import MAX_TILE_SIDE, conductance_range
-from ..devices import Device, from_dict, get_device
+from ..devices import Device, from_dict, get_static_device
 from ..errors import InputError
 from ..solvers import get_solver
 
@@ -59,7 +59,7 @@ class TileConfig:
         object.__setattr__(self, "v_max", finite_number("v_max", self.v_max, minimum=0.0, strict_minimum=True))
 
     def device_model(self) -> Device:
-        return get_device(self.device["name"], **{k: v for k, v in self.device.items() if k != "name"})
+        return get_static_device(self.device["name"], **{k: v for k, v in self.device.items() if k != "name"})
 
     def tile(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(TileConfig)}
