@@ -141,3 +141,51 @@ def test_the_write_command_reports_the_cell_the_disturb_and_the_energy(tmp_path)
                           (("--state", "2"), "must be <= 1")):
         failed = run_cli("write", "-m", "4", "-n", "4", *args)
         assert failed.returncode != 0 and message in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_the_crossbar_face_holds_states_and_a_written_array_reads_through_the_static_stack():
+    """`spicenn.Crossbar(states, device=get_device(...))` is a crossbar of dynamic devices; a
+    raw program writes it; its read crossbar carries the device's own current at each cell."""
+    device = spicenn.devices.get_device("yakopcic")  # the Oblea et al. fit
+    states = np.random.default_rng(4).uniform(0.2, 0.8, (3, 4))
+    array = spicenn.Crossbar(states, device=device, r_word=1.0, r_bit=1.0)
+    assert isinstance(array, DynamicCrossbar) and array.shape == (3, 4)
+    rows, columns = np.array([[0.9, 0.0, 0.0], [0.0, 0.0, 0.0]]), np.zeros((2, 4))
+    result = spicenn.write(array, (rows, columns, np.array([2e-5, 2e-5])))
+    assert result.states.shape == (2, 3, 4) and result.energy["drivers"] > 0
+    assert np.all(result.final_states[0] > states[0]) and np.all(result.final_states[1:] == states[1:])
+    read = spicenn.Crossbar(np.full((3, 4), 0.5), device=device).read_crossbar(result.final_states)
+    v = np.array([[0.1, 0.05, 0.2]])
+    expected = device.current(v[0][:, None], result.final_states).sum(0)  # no wires: each cell at its row's V
+    np.testing.assert_allclose(spicenn.simulate(read, v, engine="native").currents[0], expected, rtol=1e-10)
+
+
+def test_row_by_row_gives_each_cell_its_pulses_and_engines_agree():
+    pulses = np.array([[2, 0, -1], [0, 1, 1]])
+    program = spicenn.crossbar.program.row_by_row(pulses, 1.2, 50e-9)
+    full = program.row_voltages[:, :, None] - program.column_voltages[:, None, :]  # ideal voltage across each cell
+    np.testing.assert_array_equal((full > 1.1).sum(0) - (full < -1.1).sum(0), pulses)
+    assert np.abs(full).max() == pytest.approx(1.2) and program.slots == 2 * 4  # row 0: 2 up + 1 down; row 1: 1 up
+    array = DynamicCrossbar(np.full((2, 3), 0.5), VTEAM(), r_word=3.0, r_bit=3.0)
+    native = spicenn.write(array, program)
+    change = native.final_states - 0.5
+    assert change[0, 0] > change[1, 1] > 0 > change[0, 2] and change[0, 1] == change[1, 0] == 0.0
+    reference = spicenn.write(array, program, engine="shared")
+    assert np.max(np.abs(native.states - reference.states)) <= 1e-4
+    with pytest.raises(InputError, match="no cell gets a pulse"):
+        spicenn.crossbar.program.row_by_row(np.zeros((2, 2)), 1.2, 50e-9)
+
+
+def test_write_verify_brings_every_cell_within_its_tolerance_through_the_circuit():
+    device = VTEAM()
+    array = DynamicCrossbar(np.full((3, 3), 0.5), device, r_word=2.0, r_bit=2.0)
+    g = np.asarray(device.conductance(np.random.default_rng(5).uniform(0.2, 0.8, (3, 3)), 0.1))
+    result = spicenn.solvers.write_verify(array, g, 1.1, 20e-9, tolerance=0.03, max_rounds=60)
+    assert result.converged.all() and 0 < result.rounds < 60
+    np.testing.assert_array_less(np.abs(result.conductances / g - 1), 0.03)
+    np.testing.assert_allclose(result.conductances, device.conductance(result.states, 0.1), rtol=1e-12)
+    assert result.history.shape == (result.rounds + 1, 3, 3) and np.all(result.energy > 0)
+    up, down = g > result.history[0] * 1.03, g < result.history[0] * 0.97
+    assert up.any() and down.any() and np.all(result.pulses[up] > 0) and np.all(result.pulses[down] < 0)
+    with pytest.raises(InputError, match="within the device's range"):
+        spicenn.solvers.write_verify(array, np.full((3, 3), 1.0), 1.1, 20e-9)

@@ -138,6 +138,37 @@ def single_cell(shape: tuple[int, int], cell: tuple[int, int], voltage: float, w
                         np.array([width, rest] * int(pulses)), t_edge)
 
 
+def row_by_row(pulses: Any, voltage: float, width: float, gap: float | None = None,
+               t_edge: float = 1e-9) -> WriteProgram:
+    """A whole array written one row at a time under V/2: `pulses` (M, N) whole numbers, the
+    pulses each cell gets (positive: `voltage` across it, word to bit; negative: the other
+    way). For each row the positive pulses come first — the row at +V/2, the columns whose
+    cells still need one at −V/2, the rest at 0 V (half-selected cells see V/2) — then the
+    negative ones with the polarities swapped. Each pulse slot is followed by a rest at 0 V
+    of `gap` (default: `width`)."""
+    counts = finite_array("pulses", pulses, 2)
+    if np.any(counts != np.round(counts)) or np.abs(counts).max() > MAX_SLOTS // 4:
+        raise InputError(f"pulses are whole numbers of at most {MAX_SLOTS // 4:,} per cell")
+    counts = counts.astype(int)
+    rows, columns = counts.shape
+    rest = width if gap is None else gap
+    row_slots: list[np.ndarray] = []
+    column_slots: list[np.ndarray] = []
+    for i in range(rows):
+        for sign in (1, -1):
+            remaining = np.maximum(sign * counts[i], 0)
+            for k in range(int(remaining.max())):
+                row, column = np.zeros(rows), np.zeros(columns)
+                row[i] = sign * voltage / 2
+                column[remaining > k] = -sign * voltage / 2
+                row_slots += [row, np.zeros(rows)]
+                column_slots += [column, np.zeros(columns)]
+    if not row_slots:
+        raise InputError("no cell gets a pulse: every count is 0")
+    durations = np.array([width, rest] * (len(row_slots) // 2))
+    return WriteProgram(np.array(row_slots), np.array(column_slots), durations, t_edge)
+
+
 def stochastic_update(x: Any, delta: Any, voltage: float, width: float, bits: int = 31, seed: int = 0,
                       gap: float | None = None, t_edge: float = 1e-9) -> WriteProgram:
     """The row-parallel stochastic-coincidence update (Gokmen & Vlasov 2016) of x (M,) in

@@ -3,9 +3,14 @@ write engine (the native one, or ngspice's transient as the reference)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..crossbar.program import DynamicCrossbar, WriteProgram, WriteResult
+import numpy as np
+
+from ..checks import finite_array, finite_number
+from ..crossbar.program import DynamicCrossbar, WriteProgram, WriteResult, row_by_row
+from ..errors import InputError
 from .registry import Solver, get_solver
 
 
@@ -18,12 +23,73 @@ def write(array: DynamicCrossbar, program: WriteProgram | tuple[Any, Any, Any],
         try:
             rows, columns, durations = program
         except (TypeError, ValueError):
-            from ..errors import InputError
-
             raise InputError("a write program is a WriteProgram or (row_voltages, column_voltages, "
                              "durations)") from None
         program = WriteProgram(rows, columns, durations)
     return get_solver(engine).write(array, program)
+
+
+@dataclass
+class VerifyResult:
+    """What a write-verify did: the final states and read conductances, the rounds run, each
+    cell's pulses (signed: + toward a higher conductance), which cells ended within the
+    tolerance, the read conductances after every round (R+1, M, N, the first before any
+    pulse) and the drivers' energy of every round (J)."""
+
+    states: np.ndarray
+    conductances: np.ndarray
+    rounds: int
+    pulses: np.ndarray
+    converged: np.ndarray
+    history: np.ndarray
+    energy: np.ndarray
+
+
+def write_verify(array: DynamicCrossbar, targets: Any, voltage: float, width: float, tolerance: float = 0.02,
+                 max_rounds: int = 50, engine: str | Solver = "native", v_read: float = 0.1) -> VerifyResult:
+    """Write-verify: read every cell (its conductance at `v_read`), compare with `targets`
+    (M, N) in S, and give each cell farther than `tolerance` (relative) one pulse of
+    `voltage` toward its target — all such cells at once, row by row under V/2 through the
+    circuit (`row_by_row`, wires and disturb included) — then read again, for at most
+    `max_rounds` rounds. The pulses start `width` long and halve whenever a cell overshoots
+    its target (its error changes sign), down to width/1024. The read is the cell's own
+    conductance at its written state (a verify read biases one cell at a time, so the wires
+    hardly matter to it)."""
+    goal = finite_array("targets", targets, 2)
+    if goal.shape != array.shape:
+        raise InputError(f"targets of shape {goal.shape} for a {array.shape[0]}x{array.shape[1]} array")
+    finite_number("tolerance", tolerance, minimum=0.0, strict_minimum=True, maximum=1.0)
+    if isinstance(max_rounds, bool) or int(max_rounds) != max_rounds or not 1 <= max_rounds <= 10_000:
+        raise InputError(f"max_rounds must be a whole number from 1 to 10,000, got {max_rounds!r}")
+    device = array.device
+    g_range = np.asarray(device.conductance(np.array([0.0, 1.0]), v_read), dtype=float)
+    if goal.min() < g_range.min() * (1 - 1e-9) or goal.max() > g_range.max() * (1 + 1e-9):
+        raise InputError(f"targets must lie within the device's range [{g_range.min():g}, {g_range.max():g}] S "
+                         f"at {v_read:g} V")
+    # the polarity that raises the conductance: the way +V moves the state, times the way G follows it
+    raises_g = int(np.sign(float(device.rate(voltage, 0.5))) * np.sign(g_range[1] - g_range[0]))
+    states = np.array(array.states, dtype=float)
+    pulses = np.zeros(array.shape, dtype=int)
+    history, energy = [np.asarray(device.conductance(states, v_read), dtype=float)], []
+    rounds, pulse, previous = 0, float(width), np.zeros(array.shape, dtype=int)
+    for rounds in range(1, int(max_rounds) + 1):
+        error = history[-1] - goal
+        off = np.abs(error) > tolerance * goal
+        if not off.any():
+            rounds -= 1
+            break
+        step = np.where(off, -np.sign(error), 0).astype(int)  # +1: raise G
+        if np.any(step * previous < 0) and pulse > width / 1024:  # an overshoot: finer pulses
+            pulse /= 2
+        previous = step
+        result = write(replace(array, states=states), row_by_row(step * raises_g, voltage, pulse), engine)
+        states = result.final_states.copy()
+        pulses += step
+        energy.append(result.energy["drivers"])
+        history.append(np.asarray(device.conductance(states, v_read), dtype=float))
+    final = history[-1]
+    return VerifyResult(states, final, rounds, pulses, np.abs(final - goal) <= tolerance * goal,
+                        np.stack(history), np.array(energy))
 
 
 def plot_write(result: WriteResult, initial: Any, path: Any, title: str = "") -> None:
