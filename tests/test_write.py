@@ -189,3 +189,22 @@ def test_write_verify_brings_every_cell_within_its_tolerance_through_the_circuit
     assert up.any() and down.any() and np.all(result.pulses[up] > 0) and np.all(result.pulses[down] < 0)
     with pytest.raises(InputError, match="within the device's range"):
         spicenn.solvers.write_verify(array, np.full((3, 3), 1.0), 1.1, 20e-9)
+
+
+def test_training_energy_takes_the_pulse_energy_a_circuit_write_measured():
+    """One V/2 pulse into an N x N array at frozen states, no wires: the drivers deliver
+    [1 + (N-1)/2]·V²·G·t, so the circuit's pulse costs that factor over the V²·G·t formula."""
+    from spicenn.energy.training import TrainingCosts, circuit_pulse_energy, training_step_energy
+
+    n, voltage, width, edge = 8, 1.0, 20e-9, 1e-12
+    device = VTEAM(v_off=5.0, v_on=-5.0)
+    g = float(device.conductance(0.5, 0.1))
+    program = single_cell((n, n), (1, 2), voltage, width, pulses=3, t_edge=edge)
+    result = spicenn.write(DynamicCrossbar(np.full((n, n), 0.5), device), program)
+    per_pulse = circuit_pulse_energy(program, result)
+    assert per_pulse == pytest.approx((1 + (n - 1) / 2) * voltage**2 * g * (width + 2 * edge / 3), rel=1e-9)
+    formula = TrainingCosts(pulse_voltage=voltage, pulse_time=width)
+    circuit = TrainingCosts(pulse_voltage=voltage, pulse_time=width, pulse_energy=per_pulse)
+    parts = [training_step_energy([4, 3], "binary stochastic", c, pulses_per_sample=7.0, g_mean=g)["programming pulses"]
+             for c in (formula, circuit)]
+    assert parts[1] / parts[0] == pytest.approx((1 + (n - 1) / 2) * (width + 2 * edge / 3) / width, rel=1e-9)

@@ -16,7 +16,10 @@ The prices are literature defaults, each with its source, and can be changed:
 * `random_number` 0.05 pJ: an 8-bit pseudo-random number (an LFSR's eight flip-flops at
   ~5 fJ each, 45 nm-class cells); the binary algorithm needs one per stochastic bit.
 * programming: a pulse of `pulse_voltage` 1 V for `pulse_time` 10 ns across a device at the
-  array's mean conductance, V²·G·t.
+  array's mean conductance, V²·G·t — or, where a write was passed through the circuit
+  (`spicenn.write`), the drivers' energy per written pulse it measured (`pulse_energy`, from
+  `circuit_pulse_energy`): the half-selected cells and the wires included, which the
+  formula leaves out (a V/2 write of a 32x32 array: 16x the formula; `BENCHMARKS.md`).
 * device energy of a read: V_read²·t_read·ΣG over the devices, times the mean fraction of
   rows driven (measured by the caller from the signals), per read.
 """
@@ -27,8 +30,11 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..checks import finite_number
 from ..crossbar.peripherals import Peripherals
+from ..crossbar.program import WriteProgram, WriteResult
 from ..errors import InputError
 
 ALGORITHMS = ("cmos back-propagation", "memristive back-propagation", "binary stochastic")
@@ -46,8 +52,11 @@ class TrainingCosts:
     random_number: float = 0.05e-12
     pulse_voltage: float = 1.0
     pulse_time: float = 10e-9
+    pulse_energy: float | None = None  # J per programming pulse, from a circuit write; None: V²·G·t
 
     def __post_init__(self) -> None:
+        if self.pulse_energy is not None:
+            finite_number("pulse_energy", self.pulse_energy, minimum=0.0)
         for name in ("v_read", "multiply", "add", "counter_add", "memory_access", "random_number",
                      "pulse_voltage", "pulse_time"):
             finite_number(name, getattr(self, name), minimum=0.0)
@@ -79,6 +88,21 @@ def _mvm(costs: TrainingCosts, rows: int, columns: int, g_sum: float, activity: 
     return {"array reads (devices)": bits * costs.v_read**2 * p.t_read * g_sum * activity,
             "drivers (DACs)": bits * rows * p.dac_energy,
             "converters (ADCs, comparators)": bits * columns * (conversion + p.tia_energy)}
+
+
+def circuit_pulse_energy(program: WriteProgram, result: WriteResult) -> float:
+    """J per written pulse of a write passed through the circuit: the drivers' energy over
+    the pulses the program meant to give — each slot's cells across which the drivers put
+    its full voltage — so the disturbed cells and the wires are charged to the pulses that
+    made them work. `TrainingCosts(pulse_energy=...)` takes it."""
+    pulses = 0
+    for rows, columns in zip(program.row_voltages, program.column_voltages):
+        across = np.abs(rows[:, None] - columns[None, :])
+        if across.max() > 0:
+            pulses += int(np.isclose(across, across.max(), rtol=1e-9, atol=0.0).sum())
+    if pulses == 0:
+        raise InputError("the program writes no cell: no pulse to share its energy")
+    return float(result.energy["drivers"]) / pulses
 
 
 def training_step_energy(sizes: Sequence[int], algorithm: str, costs: TrainingCosts | None = None,
@@ -122,7 +146,9 @@ def training_step_energy(sizes: Sequence[int], algorithm: str, costs: TrainingCo
         if index > 0:  # the transposed read that carries the error back: columns driven, rows read
             for part, joules in _mvm(costs, columns, rows - 1, g_sum, share, bits).items():
                 add(part, joules)
-    add("programming pulses", pulses_per_sample * costs.pulse_voltage**2 * g_mean * costs.pulse_time)
+    pulse = costs.pulse_energy if costs.pulse_energy is not None else \
+        costs.pulse_voltage**2 * g_mean * costs.pulse_time
+    add("programming pulses", pulses_per_sample * pulse)
     if algorithm == "memristive back-propagation":
         add("multiplications", error_products * costs.multiply)
         add("additions", (sizes[-1] + weights) * costs.add)
