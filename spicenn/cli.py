@@ -302,16 +302,44 @@ def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()
         click.echo(f"wrote {plot}")
 
 
+def _vector(text: str | None, option: str, length: int) -> Any:
+    """A vector option: comma-separated numbers or a .npy file, of the given length."""
+    import numpy as np
+
+    from .io import load_array
+
+    if text is None:
+        raise click.UsageError(f"the stochastic update needs {option}")
+    if text.endswith(".npy"):
+        values = np.asarray(load_array(Path(text), option.strip("-")), dtype=float).ravel()
+    else:
+        try:
+            values = np.array([float(part) for part in text.split(",")])
+        except ValueError:
+            raise click.BadParameter(f"takes comma-separated numbers or a .npy file, got {text!r}",
+                                     param_hint=f"'{option}'") from None
+    if values.shape != (length,):
+        raise click.BadParameter(f"needs {length} values, got {values.size}", param_hint=f"'{option}'")
+    return values
+
+
 @cli.command("write")
-@click.option("--device", "-d", "device", default="vteam", show_default=True, help="a dynamic model: vteam | yakopcic")
+@click.option("--device", "-d", "device", default="vteam", show_default=True,
+              help="a dynamic model: vteam | yakopcic | messaris")
 @click.option("--param", "-p", "params", multiple=True, type=KeyValue(), help="a model parameter, KEY=VALUE")
 @click.option("--rows", "-m", default=16, show_default=True, type=Whole(1, MAX_TILE_SIDE))
 @click.option("--columns", "-n", default=16, show_default=True, type=Whole(1, MAX_TILE_SIDE))
 @click.option("--state", default=0.5, show_default=True, type=Number(minimum=0.0, maximum=1.0),
               help="every cell's state before the write")
 @click.option("--states", "states_path", default=None, type=FILE, help="(M, N) states in [0, 1] instead (.npy)")
-@click.option("--scheme", type=click.Choice(["v/2", "v/3"]), default="v/2", show_default=True)
+@click.option("--scheme", type=click.Choice(["v/2", "v/3", "stochastic"]), default="v/2", show_default=True,
+              help="one cell under V/2 or V/3, or the row-parallel stochastic update of --x and --delta")
 @click.option("--cell", default="0,0", show_default=True, help="the written cell: ROW,COLUMN")
+@click.option("--x", "x_values", default=None, help="stochastic update: x (M,) in [0, 1], comma-separated or .npy")
+@click.option("--delta", "delta_values", default=None,
+              help="stochastic update: delta (N,) in [-1, 1], comma-separated or .npy")
+@click.option("--bits", default=31, show_default=True, type=Whole(1, 1024), help="stochastic update: bit-stream length")
+@click.option("--seed", default=0, show_default=True, type=Whole(0, MAX_SEED), help="stochastic update: bit streams")
 @click.option("--voltage", default=1.2, show_default=True, type=Number(), help="across the written cell, V")
 @click.option("--width", default=100e-9, show_default=True, type=POSITIVE, help="pulse width, s")
 @click.option("--pulses", default=1, show_default=True, type=Whole(1, 10_000))
@@ -323,13 +351,16 @@ def _emit(report: Any, plot: Path | None, as_json: bool, layer_reports: Any = ()
 @click.option("--plot", default=None, type=OUT_FILE, help="PNG: the disturb map and the energy by part")
 @json_option
 def write_command(device: str, params: Any, rows: int, columns: int, state: float, states_path: Path | None,
-                  scheme: str, cell: str, voltage: float, width: float, pulses: int, r_word: float, r_bit: float,
+                  scheme: str, cell: str, x_values: str | None, delta_values: str | None, bits: int, seed: int,
+                  voltage: float, width: float, pulses: int, r_word: float, r_bit: float,
                   r_source: float, engine: str, out: Path | None, plot: Path | None, as_json: bool) -> None:
-    """Write one cell of an array of dynamic devices through the circuit (V/2 or V/3): the
-    states after the write, every other cell's disturb, and the energy by part."""
+    """Write one cell of an array of dynamic devices through the circuit (V/2 or V/3), or
+    update it row-parallel by stochastic coincidences of x and delta: the states after the
+    write, every other cell's disturb (or how the change follows the outer product x·delta),
+    and the energy by part."""
     import numpy as np
 
-    from .crossbar.program import DynamicCrossbar, single_cell
+    from .crossbar.program import DynamicCrossbar, single_cell, stochastic_update
     from .devices.dynamic import get_dynamic_device
     from .io import load_array, save_npz_atomic
     from .solvers.write import plot_write, write
@@ -341,6 +372,25 @@ def write_command(device: str, params: Any, rows: int, columns: int, state: floa
     initial = load_array(states_path, "states") if states_path is not None else np.full((rows, columns), state)
     model = get_dynamic_device(device, **{key: float(value) for key, value in params})
     array = DynamicCrossbar(initial, model, r_word=r_word, r_bit=r_bit, r_source=r_source)
+    if scheme == "stochastic":
+        x, delta = (_vector(text, name, length) for text, name, length in
+                    ((x_values, "--x", array.shape[0]), (delta_values, "--delta", array.shape[1])))
+        result = write(array, stochastic_update(x, delta, voltage, width, bits, seed), engine=engine)
+        change = result.final_states - array.states
+        outer = np.outer(x, delta)
+        follows = float(np.corrcoef(change.ravel(), outer.ravel())[0, 1]) if change.std() and outer.std() else 0.0
+        if out is not None:
+            save_npz_atomic(out, {"states": result.states, "conductances": result.conductances})
+        if plot is not None:
+            plot_write(result, array.states, plot, f"{model.describe()}, stochastic update, BL={bits}")
+        if as_json:
+            click.echo(json.dumps({"largest_change": float(np.abs(change).max()), "correlation_with_outer_product":
+                                   follows, "energy_j": result.energy}))
+            return
+        click.echo(f"stochastic update, BL={bits}: largest change {np.abs(change).max():.4g}; "
+                   f"correlation of the change with x·delta {follows:.4f}")
+        click.echo("energy: " + ", ".join(f"{part} {value * 1e12:.4g} pJ" for part, value in result.energy.items()))
+        return
     result = write(array, single_cell(array.shape, (i, j), voltage, width, pulses, scheme), engine=engine)
     if out is not None:
         save_npz_atomic(out, {"states": result.states, "conductances": result.conductances})

@@ -208,3 +208,26 @@ def test_training_energy_takes_the_pulse_energy_a_circuit_write_measured():
     parts = [training_step_energy([4, 3], "binary stochastic", c, pulses_per_sample=7.0, g_mean=g)["programming pulses"]
              for c in (formula, circuit)]
     assert parts[1] / parts[0] == pytest.approx((1 + (n - 1) / 2) * (width + 2 * edge / 3) / width, rel=1e-9)
+
+
+def test_the_write_command_runs_the_stochastic_update(tmp_path):
+    import json
+
+    from clirun import run_cli
+
+    np.save(tmp_path / "delta.npy", np.array([1.0, -0.5, 0.0, 0.8]))
+    done = run_cli("write", "-m", "3", "-n", "4", "--scheme", "stochastic", "--x", "1,0.5,0", "--delta",
+                   tmp_path / "delta.npy", "--bits", "8", "--width", "50e-9", "--r-word", "1", "--r-bit", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["correlation_with_outer_product"] > 0.9 and report["largest_change"] > 0.01
+    assert report["energy_j"]["drivers"] > 0
+    for args, message in ((("--x", "1,0.5"), "needs 3 values"), (("--x", "a,b,c"), "comma-separated"),
+                          (("--delta", None), "needs --delta")):
+        command = ["write", "-m", "3", "-n", "4", "--scheme", "stochastic", "--x", "1,0.5,0", "--delta", "1,0,0,1"]
+        if args[1] is None:
+            command = command[:-2]
+        else:
+            command[command.index(args[0]) + 1] = args[1]
+        failed = run_cli(*command)
+        assert failed.returncode == 2 and message in failed.stderr and "Traceback" not in failed.stderr
