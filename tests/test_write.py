@@ -3,6 +3,8 @@ device against its own ODE, and the write energy against the V/2 and V/3 formula
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -231,3 +233,20 @@ def test_the_write_command_runs_the_stochastic_update(tmp_path):
             command[command.index(args[0]) + 1] = args[1]
         failed = run_cli(*command)
         assert failed.returncode == 2 and message in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_line_charging_costs_c_v_squared_per_driven_line_and_pulse():
+    """V/2 drives one row to +V/2 and one column to -V/2 per pulse: 2·C·(V/2)² a pulse, on top
+    of the same write without capacitance, for either engine."""
+    program = single_cell((3, 3), (1, 1), 1.2, 50e-9, pulses=2)
+    plain = DynamicCrossbar(np.full((3, 3), 0.5), VTEAM(), r_word=1.0, r_bit=1.0)
+    loaded = dataclasses.replace(plain, line_capacitance=2e-13)
+    for engine in ("native", "shared"):
+        without = spicenn.write(plain, program, engine=engine)
+        with_lines = spicenn.write(loaded, program, engine=engine)
+        expected = 2 * 2 * 2e-13 * 0.6**2
+        assert with_lines.energy["line_charging"] == pytest.approx(expected, rel=1e-12)
+        assert with_lines.energy["drivers"] - without.energy["drivers"] == pytest.approx(expected, rel=1e-9)
+        np.testing.assert_array_equal(with_lines.states, without.states)
+    with pytest.raises(InputError, match="line_capacitance"):
+        dataclasses.replace(plain, line_capacitance=-1.0)

@@ -31,8 +31,10 @@ class DynamicCrossbar:
     r_word: float = 0.0
     r_bit: float = 0.0
     r_source: float = 0.0
+    line_capacitance: float = 0.0  # F per word or bit line: its charging is the part "line_charging"
 
     def __post_init__(self) -> None:
+        finite_number("line_capacitance", self.line_capacitance, minimum=0.0, maximum=1e-6)
         states = finite_array("states", self.states, 2)
         if states.min() < 0 or states.max() > 1:
             raise InputError(f"states must lie in [0, 1], got [{states.min():g}, {states.max():g}]")
@@ -219,6 +221,17 @@ class WriteResult:
 
 
 ENERGY_PARTS = ("drivers", "selected", "half_selected", "unselected", "wires")
+
+
+def line_charging(program: WriteProgram, capacitance: float) -> np.ndarray:
+    """J per slot that the drivers spend charging their lines (capacitance C each): a driver
+    moving its line from V_a to V_b draws the charge C·(V_b − V_a) at V_b when that moves
+    the line away from 0 V, C·max(0, V_b·(V_b − V_a)), and gets nothing back when it
+    returns — C·V² per line and pulse."""
+    levels = np.concatenate([program.row_voltages, program.column_voltages], axis=1)
+    before = np.vstack([np.zeros((1, levels.shape[1])), levels[:-1]])
+    charged: np.ndarray = capacitance * np.maximum(0.0, levels * (levels - before)).sum(1)
+    return charged
 
 
 def addressed(program: WriteProgram, slot: int) -> tuple[np.ndarray, np.ndarray]:

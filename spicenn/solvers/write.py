@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import finite_array, finite_number
-from ..crossbar.program import DynamicCrossbar, WriteProgram, WriteResult, row_by_row
+from ..crossbar.program import DynamicCrossbar, WriteProgram, WriteResult, line_charging, row_by_row
 from ..errors import InputError
 from .registry import Solver, get_solver
 
@@ -26,7 +26,13 @@ def write(array: DynamicCrossbar, program: WriteProgram | tuple[Any, Any, Any],
             raise InputError("a write program is a WriteProgram or (row_voltages, column_voltages, "
                              "durations)") from None
         program = WriteProgram(rows, columns, durations)
-    return get_solver(engine).write(array, program)
+    result = get_solver(engine).write(array, program)
+    if array.line_capacitance > 0:  # the lines' charging, the same for every engine: the drivers pay it
+        charging = line_charging(program, array.line_capacitance)
+        result.energy["line_charging"] = float(charging.sum())
+        result.energy["drivers"] += float(charging.sum())
+        result.slot_energy = result.slot_energy + charging
+    return result
 
 
 @dataclass
