@@ -198,7 +198,7 @@ def doctor() -> None:
         sys.exit(1)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--lib", "lib_path", type=OUT_FILE, default=None,
               help="write the models as an ngspice .lib of subcircuits to this file")
 @click.option("--pulse-response", "dynamic", default=None,
@@ -208,10 +208,13 @@ def doctor() -> None:
 @click.option("--pulses", default=20, show_default=True, type=Whole(1, 10_000), help="pulses each way")
 @click.option("--plot", default=None, type=OUT_FILE, help="PNG of the pulse response")
 @json_option
-def devices(lib_path: Path | None, dynamic: str | None, voltage: float, width: float, pulses: int,
-            plot: Path | None, as_json: bool) -> None:
+@click.pass_context
+def devices(context: click.Context, lib_path: Path | None, dynamic: str | None, voltage: float, width: float,
+            pulses: int, plot: Path | None, as_json: bool) -> None:
     """List device models and presets, write them as an ngspice .lib, or show a dynamic
-    model's pulse response."""
+    model's pulse response; `spicenn devices fit` fits a model to measured data."""
+    if context.invoked_subcommand is not None:
+        return
     from .devices import describe_all, lib_text
     from .devices.dynamic import DYNAMIC_MODELS, get_dynamic_device, plot_pulse_curve, pulse_curve
     from .io import write_text_atomic
@@ -239,6 +242,45 @@ def devices(lib_path: Path | None, dynamic: str | None, voltage: float, width: f
         click.echo(f"{name:<20} {description}")
     for name, cls in DYNAMIC_MODELS.items():
         click.echo(f"{name:<20} {cls().describe()} (dynamic: `--pulse-response {name}`)")
+
+
+@devices.group("fit")
+def devices_fit() -> None:
+    """Fit a device model to measured data and write its device file."""
+
+
+@devices_fit.command("iv")
+@click.argument("data", type=FILE)
+@click.option("--model", default="auto", show_default=True,
+              help="auto (the least BIC) | linear | sinh | powerlaw | poole-frenkel")
+@click.option("--out", "-o", required=True, type=OUT_FILE, help="the device file (.toml): -d and get_device take it")
+@click.option("--plot", default=None, type=OUT_FILE, help="PNG: data, fit and residuals per state")
+@click.option("--seed", default=0, show_default=True, type=Whole(0, MAX_SEED), help="the held-out split")
+@json_option
+def devices_fit_iv(data: Path, model: str, out: Path, plot: Path | None, seed: int, as_json: bool) -> None:
+    """Fit a static I-V model to measured sweeps (CSV: voltage, current[, state, device,
+    resistance]; or .npz) and write the device file."""
+    from .devices.fit import device_file_text, fit_iv, plot_fit
+    from .devices.measured import read_iv
+    from .io import write_text_atomic
+
+    if not str(out).lower().endswith(".toml"):
+        raise click.BadParameter("a device file ends in .toml", param_hint="'--out'")
+    measured = read_iv(data)
+    fit = fit_iv(measured, model.strip().lower(), seed)
+    write_text_atomic(out, device_file_text(fit, measured))
+    if plot is not None:
+        plot_fit(fit, measured, plot)
+    if as_json:
+        click.echo(json.dumps({**fit.to_json(), "device_file": str(out)}))
+        return
+    click.echo(f"{fit.model}: NRMSE {fit.nrmse:.4g} (held out {fit.held_out_nrmse:.4g}), {fit.points} points, "
+               f"{len(fit.states)} state(s)")
+    for name, estimate in fit.parameters.items():
+        click.echo(f"  {name} = {estimate.value:.6g} ± {estimate.std:.2g}")
+    if len(fit.comparison) > 1:
+        click.echo("  BIC: " + ", ".join(f"{name} {row['bic']:.1f}" for name, row in fit.comparison.items()))
+    click.echo(f"wrote {out}" + (f" and {plot}" if plot is not None else ""))
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import nodal
 import numpy as np
 import pytest
 import torch
+from training import training_losses
 
 from spicenn.crossbar import Crossbar
 from spicenn.devices import Device, get_device, names, register_device, register_preset, unregister
@@ -66,16 +67,7 @@ def test_a_registered_device_trains_a_network_on_the_device_and_circuit_backends
     x = torch.rand(32, 6, generator=torch.Generator().manual_seed(0))
     y = (x[:, :3].sum(1) > x[:, 3:].sum(1)).long()
     for backend in ("device", "circuit"):
-        model = CrossbarMLP((6, 4, 2), hardware, backend=backend, seed=0).double()
-        optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
-        losses = []
-        for _ in range(15):
-            optimiser.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x.double()), y)
-            loss.backward()
-            optimiser.step()
-            model.clamp_()
-            losses.append(loss.item())
+        losses = training_losses(CrossbarMLP((6, 4, 2), hardware, backend=backend, seed=0).double(), x.double(), y, 15)
         assert losses[-1] < 0.8 * losses[0], (backend, losses)
     # the two backends differ by the wires only: close without them
     no_wires = CrossbarConfig(device={"name": "cubic-test", "a": 2.0}, g_off=1e-6, g_on=1e-4, tile_rows=4,

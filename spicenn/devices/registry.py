@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
@@ -109,6 +110,8 @@ def get_static_device(name: str, **params: Any) -> Device:
     """
     if isinstance(name, Device):
         return dataclasses.replace(name, **params) if params else name
+    if str(name).strip().lower().endswith(".toml"):
+        return dataclasses.replace(load_device_file(name), **params) if params else load_device_file(name)
     key = str(name).strip().lower()
     defaults: dict[str, Any]
     if key in MODELS:
@@ -128,6 +131,20 @@ def get_static_device(name: str, **params: Any) -> Device:
 def describe_all() -> list[tuple[str, str]]:
     """(name, description) of every model and preset, models first."""
     return [(name, get_device(name).describe()) for name in list(MODELS) + list(PRESETS)]
+
+
+def load_device_file(path: str | Path) -> Device:
+    """The device a device file describes (its [device] table: a fitted device from
+    `spicenn devices fit iv`, or any written by hand), wherever a device name goes."""
+    from ..io import read_toml
+
+    document = read_toml(path)
+    table = document.get("device")
+    if not isinstance(table, Mapping):
+        raise InputError(f"device file {path} has no [device] table")
+    if str(table.get("name", "")).lower().endswith(".toml"):
+        raise InputError(f"device file {path} names another file; a [device] table names a model")
+    return from_dict(table)
 
 
 def from_dict(description: Mapping[str, Any]) -> Device:

@@ -1,0 +1,136 @@
+"""Your own device: measured I-V sweeps read and checked, every static family fitted back to
+its own synthetic data within its reported uncertainty, the device file it writes used
+wherever a device name goes (ngspice, the native solver, a trained network), bad files refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from clirun import run_cli
+from training import training_losses
+
+import spicenn
+from spicenn.crossbar.config import CrossbarConfig
+from spicenn.devices import get_device, get_static_device
+from spicenn.devices.fit import fit_family, fit_iv
+from spicenn.devices.measured import IVData, read_iv
+from spicenn.errors import InputError
+from spicenn.nn.network import CrossbarMLP
+
+TRUTHS = {"linear": get_static_device("linear", g_off=1e-5, g_on=1e-4),
+          "sinh": get_static_device("sinh", k=2.7, g_off=1e-5, g_on=1e-4),
+          "powerlaw": get_static_device("powerlaw-low"),
+          "poole-frenkel": get_static_device("poole-frenkel-low")}
+
+
+def synthetic(truth, seed: int, noise: float = 0.01, states: int = 6) -> IVData:
+    """Sweeps of `states` programmed states from -0.5 to 0.5 V with `noise` relative scatter,
+    each state labelled with its resistance 1/G."""
+    rng = np.random.default_rng(seed)
+    v = np.linspace(-0.5, 0.5, 81)
+    g = np.geomspace(truth.g_off, truth.g_on, states)
+    current = np.concatenate([truth.current(v, np.full(v.shape, gi), np, {}) for gi in g])
+    current *= 1 + noise * rng.standard_normal(current.shape)
+    return IVData(np.tile(v, states), current, np.repeat([str(k) for k in range(states)], v.size),
+                  np.full(v.size * states, ""), resistance=np.repeat(1 / g, v.size))
+
+
+def truth_values(truth) -> dict[str, float]:
+    return {name: getattr(truth, name) for name in ("k", "n", "a1", "b1", "a2", "b2") if hasattr(truth, name)}
+
+
+@pytest.mark.parametrize("family", list(TRUTHS))
+def test_every_family_refits_its_own_data_within_its_reported_uncertainty_and_is_chosen(family):
+    truth = TRUTHS[family]
+    data = synthetic(truth, seed=3)
+    fit = fit_iv(data)  # auto: the least BIC
+    assert fit.model == family, fit.comparison
+    for name, value in truth_values(truth).items():
+        estimate = fit.parameters[name]
+        assert abs(estimate.value - value) <= 3 * estimate.std, (name, estimate, value)
+    for k, state in enumerate(fit.states.values()):  # each state's conductance: G (PF: 1/R, as labelled)
+        assert state.value == pytest.approx(np.geomspace(truth.g_off, truth.g_on, 6)[k], rel=0.02)
+    assert fit.nrmse == pytest.approx(0.01, rel=0.2) and fit.held_out_nrmse == pytest.approx(0.01, rel=0.3)
+    assert fit.predicted.shape == data.current.shape
+
+
+def test_the_fit_command_writes_a_device_file_that_simulates_and_trains_everywhere(tmp_path):
+    truth = TRUTHS["sinh"]
+    data = synthetic(truth, seed=1, states=4)
+    lines = ["# read_voltage = 0.1", "voltage (mV),current (uA),state"]
+    lines += [f"{float(v) * 1e3!r},{float(i) * 1e6!r},{s}" for v, i, s in zip(data.voltage, data.current, data.state)]
+    (tmp_path / "iv.csv").write_text("\n".join(lines) + "\n")
+    done = run_cli("devices", "fit", "iv", tmp_path / "iv.csv", "--out", tmp_path / "mine.toml", "--plot",
+                   tmp_path / "fit.png", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["model"] == "sinh" and abs(report["parameters"]["k"]["value"] - 2.7) < 3 * report["parameters"][
+        "k"]["std"]
+    np.testing.assert_allclose(report["predicted"], fit_family(data, "sinh").predicted, rtol=1e-6)
+    assert (tmp_path / "fit.png").read_bytes()[:4] == b"\x89PNG"
+    device = get_device(str(tmp_path / "mine.toml"))
+    assert device.to_dict() == {"name": "sinh", **{k: v for k, v in report["device"].items() if k != "name"}}
+    assert get_device(str(tmp_path / "mine.toml")) == device  # the file round-trips exactly
+    # the file in both engines, equal to each other
+    rng = np.random.default_rng(0)
+    crossbar = spicenn.Crossbar(rng.uniform(device.g_off, device.g_on, (4, 3)), str(tmp_path / "mine.toml"),
+                                r_word=1.0, r_bit=1.0)
+    v = rng.uniform(0, 0.4, (2, 4))
+    np.testing.assert_allclose(spicenn.simulate(crossbar, v, engine="native").currents,
+                               spicenn.simulate(crossbar, v, engine="shared").currents, rtol=1e-9)
+    # and a network trains on it through the device and circuit backends
+    hardware = CrossbarConfig(device=str(tmp_path / "mine.toml"), tile_rows=4, tile_columns=4, r_word=1.0, r_bit=1.0)
+    assert hardware.device_model() == device
+    x = torch.rand(32, 6, generator=torch.Generator().manual_seed(0)).double()
+    y = (x[:, :3].sum(1) > x[:, 3:].sum(1)).long()
+    for backend in ("device", "circuit"):
+        losses = training_losses(CrossbarMLP((6, 4, 2), hardware, backend=backend, seed=0).double(), x, y, 12)
+        assert losses[-1] < 0.8 * losses[0], (backend, losses)
+
+
+GOOD = "voltage,current,state\n" + "".join(f"{v},{v * 1e-4},a\n" for v in (-0.2, -0.1, 0.0, 0.1, 0.2, 0.3))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("volts,current\n0.1,1e-5\n", "no voltage column"),
+    ("voltage,amps\n0.1,1e-5\n", "no current column"),
+    (GOOD.replace("0.1,1e-05,a", "0.1,abc,a"), "line 5, column 'current': 'abc' is not a number"),
+    (GOOD.replace("0.1,1e-05,a", "0.1,nan,a"), "line 5, column 'current': not finite"),
+    (GOOD.replace("0.1,1e-05,a", "0.1,1e-05"), "line 5: 2 fields, the header has 3"),
+    ("voltage,current,state\n" + "".join(f"{v},{v * 1e-4},a\n" for v in (0.1, 0.2, 0.3)), "3 point(s)"),
+    ("voltage,current,state\n" + "0.2,2e-5,a\n" * 6, "a sweep needs a voltage range"),
+    (GOOD.replace("current", "current (furlongs)"), "unknown unit 'furlongs'"),
+    ("# read_voltage = fast\n" + GOOD, "setting 'read_voltage' is not a number"),
+    ("voltage,current\n", "a header but no data rows"),
+])
+def test_bad_measurement_files_are_refused_with_where_and_why(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_iv(path)
+    done = run_cli("devices", "fit", "iv", path, "--out", tmp_path / "dev.toml")
+    assert done.returncode != 0 and "Traceback" not in done.stderr and message.split(":")[-1].strip() in done.stderr
+    assert not (tmp_path / "dev.toml").exists()
+
+
+def test_bad_fits_and_device_files_are_refused(tmp_path):
+    data = read_iv_text(tmp_path, GOOD)
+    with pytest.raises(InputError, match="at least 3 programmed states"):
+        fit_family(data, "poole-frenkel")
+    with pytest.raises(InputError, match="unknown model 'cubic'"):
+        fit_iv(data, "cubic")
+    (tmp_path / "no-device.toml").write_text("[fit]\nmodel = 'sinh'\n")
+    with pytest.raises(InputError, match=r"no \[device\] table"):
+        get_device(str(tmp_path / "no-device.toml"))
+    (tmp_path / "loop.toml").write_text("[device]\nname = 'loop.toml'\n")
+    with pytest.raises(InputError, match="names another file"):
+        get_device(str(tmp_path / "loop.toml"))
+
+
+def read_iv_text(tmp_path, text: str) -> IVData:
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    return read_iv(path)
