@@ -279,7 +279,8 @@ def devices_fit_iv(data: Path, model: str, out: Path, plot: Path | None, seed: i
     for name, estimate in fit.parameters.items():
         click.echo(f"  {name} = {estimate.value:.6g} ± {estimate.std:.2g}")
     if len(fit.comparison) > 1:
-        click.echo("  BIC: " + ", ".join(f"{name} {row['bic']:.1f}" for name, row in fit.comparison.items()))
+        click.echo("  BIC: " + ", ".join(f"{name} {row['bic']:.1f}" if 'bic' in row else f"{name} failed"
+                                       for name, row in fit.comparison.items()))
     click.echo(f"wrote {out}" + (f" and {plot}" if plot is not None else ""))
 
 

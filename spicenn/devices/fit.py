@@ -5,17 +5,20 @@ parameter G (Poole–Frenkel: its own ln c and ln α), the family's shape parame
 (sinh: k; power law: n = 2^p at `v_ref`). The fit is nonlinear least squares by scipy's
 trust-region-reflective solver (`least_squares`, bounds keep n ≥ 2): the models are smooth
 and a few parameters fit thousands of points, so a Gauss–Newton-type method converges in a
-few dozen steps, and its Jacobian at the optimum gives the parameters' covariance
-(s²·(JᵀJ)⁻¹). Residuals are divided by each state's RMS current, so a high-resistance state
-counts as much as a low-resistance one; the NRMSE is their RMS (the error relative to each
-state's typical current). AIC and BIC (Gaussian errors) choose between families (`auto`:
-the least BIC). The held-out NRMSE is that of a fit to 80 % of every state's points on the
+few dozen steps, and its Jacobian at the optimum gives the parameters' covariance (the
+sandwich (JᵀJ)⁻¹·Jᵀdiag(r²)J·(JᵀJ)⁻¹, since measured noise grows with the current).
+Residuals are divided by each state's RMS current, so a high-resistance state counts as
+much as a low-resistance one; the NRMSE is their RMS (the error relative to each state's
+typical current). AIC and BIC (Gaussian errors) choose between families (`auto`: the
+least BIC). The held-out NRMSE is that of a fit to 80 % of every state's points on the
 other 20 % (seeded).
 
 Poole–Frenkel, as in Joksas et al.: each state's ln c and ln dε are regressed on the
-state's ln R (R = V_read/I at the read voltage, from its fitted curve), giving a1, b1, a2,
-b2, and the residuals about those lines the device-to-device scatter (`ln_c_std`,
-`ln_d_std`, `correlation`) of the scattered model.
+state's ln R (as the data label it, else V_read/I at the read voltage from its fitted
+curve) by weighted least squares (each state's own uncertainty; the covariance inflated by
+the reduced χ² when states scatter more than that), giving a1, b1, a2, b2, and the
+residuals about those lines the device-to-device scatter (`ln_c_std`, `ln_d_std`,
+`correlation`) of the scattered model.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class IVFit:
     points: int
     free: int
     predicted: np.ndarray
-    comparison: dict[str, dict[str, float]] = field(default_factory=dict)
+    comparison: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"model": self.model, "device": self.device.to_dict(),
@@ -134,10 +137,13 @@ def _least_squares(family: _Family, v: np.ndarray, i: np.ndarray, index: np.ndar
 
     solution = least_squares(residuals, theta0, bounds=bounds, method="trf", x_scale="jac", xtol=1e-12,
                              ftol=1e-12, gtol=1e-12, max_nfev=2000)
-    jacobian = solution.jac
-    dof = max(len(i) - len(theta0), 1)
-    ssr = float((solution.fun ** 2).sum())
-    covariance = ssr / dof * np.linalg.pinv(jacobian.T @ jacobian)
+    jacobian, residual = solution.jac, solution.fun
+    ssr = float((residual ** 2).sum())
+    # the sandwich (HC1) covariance: measured noise grows with the current, so the residuals'
+    # spread differs from point to point and s²·(JᵀJ)⁻¹ would misstate it
+    bread = np.linalg.pinv(jacobian.T @ jacobian)
+    meat = (jacobian * residual[:, None] ** 2).T @ jacobian
+    covariance = bread @ meat @ bread * len(i) / max(len(i) - len(theta0), 1)
     return solution.x, covariance, ssr
 
 
@@ -220,14 +226,23 @@ def _poole_frenkel(theta: np.ndarray, std: np.ndarray, labels: list[str], data: 
     design = np.column_stack([ln_r, np.ones(s)])
     parameters: dict[str, Estimate] = {}
     fitted, residuals = {}, {}
+    # each state's own uncertainty (ln dε = const − 2·ln α), so the lines are weighted least
+    # squares; their covariance is inflated by the reduced χ² when the states scatter about
+    # the lines more than their errors allow (device-to-device scatter: the Birge ratio)
+    sigmas = {"c": np.maximum(std[:s], 1e-12), "d": np.maximum(2 * std[s:2 * s], 1e-12)}
     for name, target, (slope, intercept) in (("c", ln_c, ("a1", "b1")), ("d", ln_d, ("a2", "b2"))):
-        coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+        root = 1.0 / sigmas[name]
+        coefficients, *_ = np.linalg.lstsq(design * root[:, None], target * root, rcond=None)
         residual = target - design @ coefficients
-        variance = float((residual**2).sum()) / max(s - 2, 1)
-        errors = np.sqrt(np.diag(variance * np.linalg.inv(design.T @ design)))
+        reduced_chi2 = float(((root * residual) ** 2).sum()) / max(s - 2, 1)
+        normal = (design * root[:, None]).T @ (design * root[:, None])
+        errors = np.sqrt(np.abs(np.diag(np.linalg.pinv(normal))) * max(1.0, reduced_chi2))
         parameters[slope] = Estimate(float(coefficients[0]), float(errors[0]))
         parameters[intercept] = Estimate(float(coefficients[1]), float(errors[1]))
         fitted[name], residuals[name] = coefficients, residual
+    if not all(np.isfinite(e.value) and np.isfinite(e.std) for e in parameters.values()):
+        raise InputError("poole-frenkel: the sweeps do not determine its lines (no curvature in √V: the data are "
+                         "near-ohmic); fit another family")
     ln_c_std = float(np.std(residuals["c"], ddof=2)) if s > 2 else 0.0
     ln_d_std = float(np.std(residuals["d"], ddof=2)) if s > 2 else 0.0
     correlation = float(np.corrcoef(residuals["c"], residuals["d"])[0, 1]) if ln_c_std > 0 and ln_d_std > 0 else 0.0
@@ -244,9 +259,17 @@ def fit_iv(data: IVData, model: str = "auto", seed: int = 0) -> IVFit:
     keeping the least BIC; `comparison` holds every tried family's NRMSE, AIC and BIC."""
     names = [name for name in FAMILIES if name != "poole-frenkel" or len(data.states) >= 3] \
         if model == "auto" else [model]
-    fits = [fit_family(data, name, seed) for name in names]
+    fits, failed = [], {}
+    for name in names:
+        try:
+            fits.append(fit_family(data, name, seed))
+        except InputError as error:
+            if model != "auto":
+                raise
+            failed[name] = str(error)
     best = min(fits, key=lambda f: f.bic)
     best.comparison = {f.model: {"nrmse": f.nrmse, "aic": f.aic, "bic": f.bic} for f in fits}
+    best.comparison.update({name: {"failed": why} for name, why in failed.items()})
     return best
 
 
