@@ -47,6 +47,8 @@ bench: setup
 	$(PY) scripts/bench_first_order.py
 	$(PY) scripts/bench_training.py
 	$(PY) scripts/bench_threads.py
+	$(PY) scripts/bench_write.py
+	$(PY) scripts/bench_fit.py
 
 netlists: setup
 	$(PY) scripts/make_netlists.py
