@@ -244,6 +244,30 @@ def devices(context: click.Context, lib_path: Path | None, dynamic: str | None, 
         click.echo(f"{name:<20} {cls().describe()} (dynamic: `--pulse-response {name}`)")
 
 
+def _estimates(parameters: dict[str, Any]) -> str:
+    """One line per fitted parameter: value ± standard deviation."""
+    return "\n".join(f"  {name} = {estimate.value:.6g} ± {estimate.std:.2g}" for name, estimate in parameters.items())
+
+
+def _toml_out(out: Path, what: str) -> None:
+    if not str(out).lower().endswith(".toml"):
+        raise click.BadParameter(f"{what} ends in .toml", param_hint="'--out'")
+
+
+def _save_fit(out: Path, text: str, plot: Path | None, draw: Callable[[Path], None],
+              report: dict[str, Any] | None) -> bool:
+    """Write a fit's file (and its plot); print the JSON report if asked (True: then done)."""
+    from .io import write_text_atomic
+
+    write_text_atomic(out, text)
+    if plot is not None:
+        draw(plot)
+    if report is not None:
+        click.echo(json.dumps(report))
+        return True
+    return False
+
+
 @devices.group("fit")
 def devices_fit() -> None:
     """Fit a device model to measured data and write its device file."""
@@ -262,25 +286,43 @@ def devices_fit_iv(data: Path, model: str, out: Path, plot: Path | None, seed: i
     resistance]; or .npz) and write the device file."""
     from .devices.fit import device_file_text, fit_iv, plot_fit
     from .devices.measured import read_iv
-    from .io import write_text_atomic
 
-    if not str(out).lower().endswith(".toml"):
-        raise click.BadParameter("a device file ends in .toml", param_hint="'--out'")
+    _toml_out(out, "a device file")
     measured = read_iv(data)
     fit = fit_iv(measured, model.strip().lower(), seed)
-    write_text_atomic(out, device_file_text(fit, measured))
-    if plot is not None:
-        plot_fit(fit, measured, plot)
-    if as_json:
-        click.echo(json.dumps({**fit.to_json(), "device_file": str(out)}))
+    if _save_fit(out, device_file_text(fit, measured), plot, lambda path: plot_fit(fit, measured, path),
+                 {**fit.to_json(), "device_file": str(out)} if as_json else None):
         return
     click.echo(f"{fit.model}: NRMSE {fit.nrmse:.4g} (held out {fit.held_out_nrmse:.4g}), {fit.points} points, "
-               f"{len(fit.states)} state(s)")
-    for name, estimate in fit.parameters.items():
-        click.echo(f"  {name} = {estimate.value:.6g} ± {estimate.std:.2g}")
+               f"{len(fit.states)} state(s)\n" + _estimates(fit.parameters))
     if len(fit.comparison) > 1:
         click.echo("  BIC: " + ", ".join(f"{name} {row['bic']:.1f}" if 'bic' in row else f"{name} failed"
                                        for name, row in fit.comparison.items()))
+    click.echo(f"wrote {out}" + (f" and {plot}" if plot is not None else ""))
+
+
+@devices_fit.command("pulses")
+@click.argument("data", type=FILE)
+@click.option("--model", default="soft-bounds", show_default=True, type=click.Choice(["soft-bounds"]),
+              help="the update model (soft bounds: also NeuroSim's exponential curve and its nonlinearity)")
+@click.option("--out", "-o", required=True, type=OUT_FILE, help="the programming file (.toml)")
+@click.option("--plot", default=None, type=OUT_FILE, help="PNG: every trace and its fitted curve")
+@json_option
+def devices_fit_pulses(data: Path, model: str, out: Path, plot: Path | None, as_json: bool) -> None:
+    """Fit an update model to measured pulse-response curves (CSV: pulse and conductance
+    columns with a direction, or one column per up/down trace) and write the programming file."""
+    from .devices.pulses import fit_soft_bounds, plot_pulse_fit, programming_file_text, read_pulses
+
+    _toml_out(out, "a programming file")
+    measured = read_pulses(data)
+    fit = fit_soft_bounds(measured)
+    if _save_fit(out, programming_file_text(fit, measured), plot, lambda path: plot_pulse_fit(fit, measured, path),
+                 {**fit.to_json(), "programming_file": str(out)} if as_json else None):
+        return
+    click.echo(f"{model}: NRMSE {fit.nrmse:.4g}, cycle-to-cycle σ {fit.cycle_noise:.4g} S, "
+               f"{len(measured.traces)} trace(s)\n" + _estimates(fit.parameters))
+    click.echo(f"  symmetry point {fit.symmetry_point:.6g} S; nonlinearity A/P up {fit.nonlinearity['up']:.3g}, "
+               f"down {fit.nonlinearity['down']:.3g}")
     click.echo(f"wrote {out}" + (f" and {plot}" if plot is not None else ""))
 
 

@@ -134,3 +134,63 @@ def read_iv_text(tmp_path, text: str) -> IVData:
     path = tmp_path / "data.csv"
     path.write_text(text)
     return read_iv(path)
+
+
+def soft_bounds_traces(rng, runs: int = 3, pulses: int = 50, noise: float = 4e-7):
+    """Up-then-down runs of a soft-bounds device (G in [10, 100] µS, α↑ 3 µS, α↓ 2 µS)."""
+    from spicenn.devices.pulses import soft_bounds_curve
+
+    traces = []
+    for run in range(runs):
+        up = soft_bounds_curve(1.2e-5 + 1e-6 * run, 1e-5, 1e-4, 3e-6, "up", pulses)
+        down = soft_bounds_curve(up[-1], 1e-5, 1e-4, 2e-6, "down", pulses)
+        traces.append((up + noise * rng.standard_normal(pulses), down + noise * rng.standard_normal(pulses)))
+    return traces
+
+
+@pytest.mark.parametrize("layout", ["pairs", "columns"])
+def test_pulse_curves_in_either_layout_refit_the_soft_bounds_model(tmp_path, layout):
+    traces = soft_bounds_traces(np.random.default_rng(2))
+    if layout == "pairs":  # NeuroSim-like: pulse, conductance in µS... as currents at a read voltage
+        lines = ["# read_voltage = 0.2", "# pulse_voltage = 1.1", "pulse,current,direction,trace"]
+        for run, (up, down) in enumerate(traces):
+            lines += [f"{k},{float(g) * 0.2!r},{d},{run}" for d, trace in (("set", up), ("reset", down))
+                      for k, g in enumerate(trace)]
+    else:  # CrossSim-like: one column per run and direction
+        names = [f"{d}_{run}" for run in range(3) for d in ("up", "down")]
+        columns = [trace for pair in traces for trace in pair]
+        lines = [",".join(names)] + [",".join(repr(float(c[k])) for c in columns) for k in range(len(columns[0]))]
+    (tmp_path / "pulses.csv").write_text("\n".join(lines) + "\n")
+    done = run_cli("devices", "fit", "pulses", tmp_path / "pulses.csv", "--out", tmp_path / "prog.toml", "--plot",
+                   tmp_path / "prog.png", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    for name, truth in (("g_min", 1e-5), ("g_max", 1e-4), ("alpha_up", 3e-6), ("alpha_down", 2e-6)):
+        estimate = report["parameters"][name]
+        assert abs(estimate["value"] - truth) <= 3 * estimate["std"], (name, estimate)
+    assert report["cycle_noise"] == pytest.approx(4e-7, rel=0.2)
+    assert set(report["spread"]) == {"g_min", "g_max", "alpha_up", "alpha_down"}  # three runs: a spread
+    # the symmetry point: where the up and down steps are equal
+    assert report["symmetry_point"] == pytest.approx((3e-6 * 1e-4 + 2e-6 * 1e-5) / 5e-6, rel=0.02)
+    import tomllib
+
+    programming = tomllib.loads((tmp_path / "prog.toml").read_text())["programming"]
+    assert programming["model"] == "soft-bounds"
+    assert programming["alpha_up"] == report["parameters"]["alpha_up"]["value"]
+    assert (tmp_path / "prog.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("up,down\n1e-5,1e-4\n2e-5,9e-5\n", r"has 2 point\(s\)"),
+    ("up,sideways\n" + "1e-5,1e-4\n" * 5, "'sideways' is not a direction"),
+    ("up,down\n" + "1e-5,-1e-4\n" * 5, "conductance ≤ 0"),
+    ("up,up_2\n" + "1e-5,2e-5\n" * 5, "at least one up and one down trace"),
+    ("pulse,current,direction\n" + "0,1e-6,up\n" * 5, "read_voltage"),
+    ("up,down\n" + "1e-5,x\n" * 5, "'x' is not a number"),
+])
+def test_bad_pulse_files_are_refused_with_where_and_why(tmp_path, text, message):
+    from spicenn.devices.pulses import read_pulses
+
+    (tmp_path / "bad.csv").write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_pulses(tmp_path / "bad.csv")
