@@ -4,12 +4,13 @@ soft-bounds update model.
 Layouts read (CSV; `#` lines before the header hold settings `pulse_voltage`, `pulse_width`,
 `read_voltage`):
 
-* pairs, as NeuroSim's curves: a `pulse` column and a `conductance` column (or `current` at
-  `read_voltage`), optionally `direction` (up/down, set/reset, ltp/ltd) and `trace` (a
-  repeated run);
-* columns, as aihwkit's two-trace example and CrossSim's set/reset files: one column per
-  trace of the conductance after each identical pulse, named `up…`/`set…`/`ltp…` or
-  `down…`/`reset…`/`ltd…` (e.g. `set_1, set_2, reset_1`).
+* pairs (the shape of NeuroSim's curves): a `pulse` column and a `conductance` column (or
+  `current` at `read_voltage`), optionally `direction` (up/down, set/reset, ltp/ltd) and
+  `trace` (a repeated run);
+* columns (the shape of two-trace up/down files and of set/reset files with repeated runs):
+  one column per trace of the conductance after each identical pulse, named
+  `up…`/`set…`/`ltp…` or `down…`/`reset…`/`ltd…` (e.g. `set_1, set_2, reset_1`). The peers'
+  own files' exact headers are not matched yet.
 
 The fit is aihwkit's soft-bounds model in conductance: every up pulse moves G by
 α↑·(G_max − G)/(G_max − G_min), every down pulse by −α↓·(G − G_min)/(G_max − G_min), so a
