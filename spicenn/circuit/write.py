@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ..crossbar.program import ENERGY_PARTS, DynamicCrossbar, WriteProgram, WriteResult, addressed
-from ..devices.dynamic import DP_A, DP_B4, DP_B5, DP_C, DynamicDevice, next_step
+from ..devices.dynamic import DynamicDevice, dormand_prince
 from ..errors import ConvergenceError, InputError
 from .equations import Devices, Lines
 from .solver import Solution, solve_system
@@ -140,33 +140,15 @@ class _Cells:
                   duration: float) -> tuple[np.ndarray, np.ndarray]:
         """The states at the middle and the end of a segment of `duration` s from x0 (K,),
         the waveform through w, c (3, K) with self-resistances r (K,)."""
-        x, s, h = x0.copy(), 0.0, 0.25
-        outputs = []
-
-        def rate(t: float, state: np.ndarray) -> np.ndarray:
-            result: np.ndarray = duration * self.device.rate(self.voltage(w, c, r, t, state), state)
+        def rate(s: float, state: np.ndarray) -> np.ndarray:  # s: the fraction of the segment
+            result: np.ndarray = duration * self.device.rate(self.voltage(w, c, r, s, state), state)
             return result
 
-        for stop in (0.5, 1.0):
-            while s < stop - 1e-12:
-                h = min(h, stop - s)
-                k: list[np.ndarray] = []
-                for stage in range(6):
-                    xs = x + h * sum(a * k[j] for j, a in enumerate(DP_A[stage])) if stage else x
-                    k.append(rate(s + DP_C[stage] * h, xs))
-                fifth = x + h * sum(b * kk for b, kk in zip(DP_B5, k))
-                k.append(rate(s + h, fifth))
-                fourth = x + h * sum(b * kk for b, kk in zip(DP_B4, k))
-                scale = self.atol + self.rtol * np.maximum(np.abs(x), np.abs(fifth))
-                error = float(np.max(np.abs(fifth - fourth) / scale))
-                if error <= 1.0:
-                    s, x = s + h, fifth
-                h = next_step(h, error)
-                self.steps += 1
-                if self.steps > MAX_STEPS:
-                    raise ConvergenceError(f"the write did not finish within {MAX_STEPS:,} integrator steps")
-            outputs.append(x.copy())
-        return outputs[0], outputs[1]
+        (middle, end), steps = dormand_prince(
+            rate, x0.copy(), (0.5, 1.0), 0.25, self.rtol, self.atol, MAX_STEPS - self.steps,
+            lambda: ConvergenceError(f"the write did not finish within {MAX_STEPS:,} integrator steps"))
+        self.steps += steps
+        return middle, end
 
 
 class _Engine:

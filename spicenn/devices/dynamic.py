@@ -24,6 +24,7 @@ and ngspice's time step is not cut to nothing at them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -312,32 +313,44 @@ def next_step(h: float, error: float) -> float:
     return h * min(5.0, max(0.2, 0.9 * max(error, 1e-16) ** -0.2))
 
 
+def dormand_prince(rate: Callable[[float, Any], Any], x0: Any, stops: Sequence[float], h: float, rtol: float,
+                   atol: float, max_steps: int, exhausted: Callable[[], Exception]) -> tuple[list[Any], int]:
+    """The states at each of `stops` (increasing, from t = 0) of dx/dt = rate(t, x) from x0
+    (a float or an array: one step size for all), by adaptive Dormand–Prince 5(4) steps from
+    a first step `h`; and the steps taken. Raises `exhausted()` after `max_steps`."""
+    x, t, steps = x0, 0.0, 0
+    outputs = []
+    for stop in stops:
+        while stop - t > 1e-15 * stop:
+            h = min(h, stop - t)
+            k: list[Any] = []
+            for stage in range(6):
+                xs = x + h * sum(a * k[j] for j, a in enumerate(DP_A[stage])) if stage else x
+                k.append(rate(t + DP_C[stage] * h, xs))
+            fifth = x + h * sum(b * kk for b, kk in zip(DP_B5, k))
+            k.append(rate(t + h, fifth))
+            fourth = x + h * sum(b * kk for b, kk in zip(DP_B4, k))
+            error = float(np.max(np.abs(fifth - fourth) / (atol + rtol * np.maximum(np.abs(x), np.abs(fifth)))))
+            if error <= 1.0:
+                t, x = t + h, fifth
+            h = next_step(h, error)
+            steps += 1
+            if steps > max_steps:
+                raise exhausted()
+        outputs.append(x.copy() if isinstance(x, np.ndarray) else x)
+    return outputs, steps
+
+
 def integrate(device: DynamicDevice, voltage: float, duration: float, x0: float, rtol: float = 1e-10,
               atol: float = 1e-12) -> float:
     """The state after `duration` s at constant `voltage` from x0: an adaptive
-    Dormand–Prince 5(4) integration of the device's own rate (numpy floats; the rate does not
-    depend on time at constant voltage, so the stages need no time nodes)."""
+    Dormand–Prince 5(4) integration of the device's own rate (numpy floats)."""
     finite_number("duration", duration, minimum=0.0)
-    t, x = 0.0, float(x0)
-    h = duration / 100 if duration > 0 else 0.0
-    steps = 0
-    while t < duration:
-        h = min(h, duration - t)
-        k: list[float] = []
-        for stage in range(6):
-            xs = x + h * sum(coefficient * k[j] for j, coefficient in enumerate(DP_A[stage]))
-            k.append(float(device.rate(voltage, xs)))
-        fifth = x + h * sum(b * kk for b, kk in zip(DP_B5, k))
-        k.append(float(device.rate(voltage, fifth)))
-        fourth = x + h * sum(b * kk for b, kk in zip(DP_B4, k))
-        error = abs(fifth - fourth) / (atol + rtol * max(abs(x), abs(fifth)))
-        if error <= 1.0:
-            t, x = t + h, fifth
-        h = next_step(h, error)
-        steps += 1
-        if steps > 1_000_000:
-            raise InputError(f"{device.name}: the state did not settle in a million steps over {duration:g} s")
-    return x
+    states, _ = dormand_prince(lambda t, x: float(device.rate(voltage, x)), float(x0), [duration],
+                               duration / 100, rtol, atol, 1_000_000,
+                               lambda: InputError(f"{device.name}: the state did not settle in a million steps "
+                                                  f"over {duration:g} s"))
+    return float(states[0])
 
 
 def pulse_response(device: DynamicDevice, voltage: float, width: float, pulses: int, x0: float) -> np.ndarray:
