@@ -196,8 +196,8 @@ def energy_figure(path: Path, n: int = 32) -> list[dict[str, float]]:
         array = DynamicCrossbar(np.full((n, n), 0.5), "vteam", r_word=5.0, r_bit=5.0)
         result = spicenn.write(array, program)
         # the estimate: V²·G·t for every cell the full voltage reaches, over the pulses' holds
-        full = np.abs(program.row_voltages[:, :, None] - program.column_voltages[:, None, :])
-        written = float(((full >= VOLTAGE * (1 - 1e-9)).sum((1, 2)) * program.durations).sum())
+        written = float(sum((program.across(s) >= VOLTAGE * (1 - 1e-9)).sum() * program.durations[s]
+                            for s in range(program.slots)))
         estimate = VOLTAGE**2 * g * written
         bottom = 0.0
         for part in parts:

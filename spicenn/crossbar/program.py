@@ -108,6 +108,21 @@ class WriteProgram:
         return (before_r + fraction * (self.row_voltages[slot] - before_r),
                 before_c + fraction * (self.column_voltages[slot] - before_c))
 
+    def across(self, slot: int) -> np.ndarray:
+        """|row − column| driver voltage across every cell in the slot's hold (M, N): what each
+        cell would see without wires."""
+        across: np.ndarray = np.abs(self.row_voltages[slot][:, None] - self.column_voltages[slot][None, :])
+        return across
+
+    def written(self, slot: int) -> np.ndarray:
+        """The cells (M, N) across which the slot puts its full voltage (none in a slot at 0 V)."""
+        across = self.across(slot)
+        peak = float(across.max())
+        if peak == 0:
+            return np.zeros(across.shape, dtype=bool)
+        written: np.ndarray = np.isclose(across, peak, rtol=1e-9, atol=0.0)
+        return written
+
     def check_fits(self, shape: tuple[int, int]) -> None:
         if self.row_voltages.shape[1] != shape[0] or self.column_voltages.shape[1] != shape[1]:
             raise InputError(f"the program drives {self.row_voltages.shape[1]} rows and "
@@ -238,11 +253,8 @@ def addressed(program: WriteProgram, slot: int) -> tuple[np.ndarray, np.ndarray]
     """Masks (M, N) of the cells the slot writes — those across which the drivers put the
     slot's full voltage (selected) — and of the half-selected ones, which share a row or a
     column with a selected cell; the rest are unselected."""
-    def ideal(s: int) -> np.ndarray:
-        return np.abs(program.row_voltages[s][:, None] - program.column_voltages[s][None, :])
-
     # a slot's ramp comes from the slot before: its cells are addressed until the ramp ends
-    across = np.maximum(ideal(slot), ideal(slot - 1)) if slot else ideal(slot)
+    across = np.maximum(program.across(slot), program.across(slot - 1)) if slot else program.across(slot)
     peak = float(across.max())
     if peak == 0:
         empty = np.zeros(across.shape, dtype=bool)

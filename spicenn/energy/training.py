@@ -30,8 +30,6 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..checks import finite_number
 from ..crossbar.peripherals import Peripherals
 from ..crossbar.program import WriteProgram, WriteResult
@@ -95,11 +93,7 @@ def circuit_pulse_energy(program: WriteProgram, result: WriteResult) -> float:
     the pulses the program meant to give — each slot's cells across which the drivers put
     its full voltage — so the disturbed cells and the wires are charged to the pulses that
     made them work. `TrainingCosts(pulse_energy=...)` takes it."""
-    pulses = 0
-    for rows, columns in zip(program.row_voltages, program.column_voltages):
-        across = np.abs(rows[:, None] - columns[None, :])
-        if across.max() > 0:
-            pulses += int(np.isclose(across, across.max(), rtol=1e-9, atol=0.0).sum())
+    pulses = sum(int(program.written(slot).sum()) for slot in range(program.slots))
     if pulses == 0:
         raise InputError("the program writes no cell: no pulse to share its energy")
     return float(result.energy["drivers"]) / pulses
