@@ -460,36 +460,33 @@ def write_command(device: str, params: Any, rows: int, columns: int, state: floa
     if scheme == "stochastic":
         x, delta = (_vector(text, name, length) for text, name, length in
                     ((x_values, "--x", array.shape[0]), (delta_values, "--delta", array.shape[1])))
-        result = write(array, stochastic_update(x, delta, voltage, width, bits, seed), engine=engine)
-        change = result.final_states - array.states
-        outer = np.outer(x, delta)
-        follows = float(np.corrcoef(change.ravel(), outer.ravel())[0, 1]) if change.std() and outer.std() else 0.0
-        if out is not None:
-            save_npz_atomic(out, {"states": result.states, "conductances": result.conductances})
-        if plot is not None:
-            plot_write(result, array.states, plot, f"{model.describe()}, stochastic update, BL={bits}")
-        if as_json:
-            click.echo(json.dumps({"largest_change": float(np.abs(change).max()), "correlation_with_outer_product":
-                                   follows, "energy_j": result.energy}))
-            return
-        click.echo(f"stochastic update, BL={bits}: largest change {np.abs(change).max():.4g}; "
-                   f"correlation of the change with x·delta {follows:.4f}")
-        click.echo("energy: " + ", ".join(f"{part} {value * 1e12:.4g} pJ" for part, value in result.energy.items()))
-        return
-    result = write(array, single_cell(array.shape, (i, j), voltage, width, pulses, scheme), engine=engine)
+        program, title = stochastic_update(x, delta, voltage, width, bits, seed), f"stochastic update, BL={bits}"
+    else:
+        program, title = single_cell(array.shape, (i, j), voltage, width, pulses, scheme), \
+            f"{scheme}, {voltage:g} V x {pulses}"
+    result = write(array, program, engine=engine)
     if out is not None:
         save_npz_atomic(out, {"states": result.states, "conductances": result.conductances})
     if plot is not None:
-        plot_write(result, array.states, plot, f"{model.describe()}, {scheme}, {voltage:g} V x {pulses}")
+        plot_write(result, array.states, plot, f"{model.describe()}, {title}")
     change = result.final_states - array.states
-    disturb = np.abs(np.delete(change.ravel(), i * array.shape[1] + j)).max() if change.size > 1 else 0.0
+    if scheme == "stochastic":
+        outer = np.outer(x, delta)
+        follows = float(np.corrcoef(change.ravel(), outer.ravel())[0, 1]) if change.std() and outer.std() else 0.0
+        report: dict[str, Any] = {"largest_change": float(np.abs(change).max()),
+                                  "correlation_with_outer_product": follows}
+        summary = (f"{title}: largest change {np.abs(change).max():.4g}; correlation of the change with x·delta "
+                   f"{follows:.4f}")
+    else:
+        disturb = np.abs(np.delete(change.ravel(), i * array.shape[1] + j)).max() if change.size > 1 else 0.0
+        report = {"cell": [i, j], "state_before": float(array.states[i, j]),
+                  "state_after": float(result.final_states[i, j]), "largest_disturb": float(disturb)}
+        summary = (f"cell ({i},{j}): state {array.states[i, j]:.4g} -> {result.final_states[i, j]:.4g}; "
+                   f"largest change elsewhere {disturb:.3g}")
     if as_json:
-        click.echo(json.dumps({"cell": [i, j], "state_before": float(array.states[i, j]),
-                               "state_after": float(result.final_states[i, j]), "largest_disturb": float(disturb),
-                               "energy_j": result.energy}))
+        click.echo(json.dumps({**report, "energy_j": result.energy}))
         return
-    click.echo(f"cell ({i},{j}): state {array.states[i, j]:.4g} -> {result.final_states[i, j]:.4g}; "
-               f"largest change elsewhere {disturb:.3g}")
+    click.echo(summary)
     click.echo("energy: " + ", ".join(f"{part} {value * 1e12:.4g} pJ" for part, value in result.energy.items()))
     for path in (out, plot):
         if path is not None:
