@@ -82,7 +82,6 @@ class _Family:
 
     def __init__(self, name: str, state_index: np.ndarray, states: int, temperature: float):
         self.name, self.index, self.states = name, state_index, states
-        self.alpha_scale = 1.0
         self.temperature = temperature
 
     def shared(self) -> list[str]:

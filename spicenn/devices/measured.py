@@ -23,7 +23,6 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -115,6 +114,51 @@ def _setting(line: str, settings: dict[str, float], source: str) -> None:
             return
 
 
+@dataclass
+class Table:
+    """A measurement CSV: its header (stripped), its data rows with their line numbers (blank
+    rows dropped, every row as long as the header), the `#` settings above the header."""
+
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+    settings: dict[str, float]
+    source: str
+
+    def number(self, line: int, row: list[str], column: int, scale: float = 1.0) -> float:
+        """Field `column` of a row as a finite number (times `scale`), or one line saying where."""
+        where = f"{self.source}, line {line}, column {self.header[column]!r}"
+        try:
+            value = float(row[column]) * scale
+        except ValueError:
+            raise InputError(f"{where}: {row[column]!r} is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(f"{where}: not finite")
+        return value
+
+
+def read_table(path: Path) -> Table:
+    """`path` (already checked) as a measurement `Table`."""
+    lines = path.read_text(errors="replace").splitlines()
+    start = next((k for k, line in enumerate(lines) if line.strip() and not line.strip().startswith("#")), None)
+    if start is None:
+        raise InputError(f"{path.name}: no header row and no data")
+    settings: dict[str, float] = {}
+    for line in lines[:start]:
+        _setting(line, settings, path.name)
+    parsed = list(csv.reader(io.StringIO("\n".join(lines[start:]))))
+    header = [name.strip() for name in parsed[0]]
+    rows = []
+    for number, row in enumerate(parsed[1:], start=start + 2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise InputError(f"{path.name}, line {number}: {len(row)} fields, the header has {len(header)}")
+        rows.append((number, row))
+    if not rows:
+        raise InputError(f"{path.name}: a header but no data rows")
+    return Table(header, rows, settings, path.name)
+
+
 def read_iv(path: str | Path) -> IVData:
     """The I-V points of a CSV (see the module) or an .npz with arrays `voltage`, `current`
     and optionally `state` / `device` (numbers), in V and A."""
@@ -141,52 +185,17 @@ def read_iv(path: str | Path) -> IVData:
                       labels["device"] if labels["device"] is not None else np.full(voltage.shape, ""),
                       {}, source=path.name, sha256=digest)
         return data.check()
-    text = path.read_text(errors="replace")
-    settings: dict[str, float] = {}
-    lines = text.splitlines()
-    body_start = next((k for k, line in enumerate(lines) if line.strip() and not line.strip().startswith("#")), None)
-    if body_start is None:
-        raise InputError(f"{path.name}: no header row and no data")
-    for line in lines[:body_start]:
-        if line.strip().startswith("#"):
-            _setting(line, settings, path.name)
-    rows = list(csv.reader(io.StringIO("\n".join(lines[body_start:]))))
-    header = rows[0]
+    table = read_table(path)
+    header = table.header
     found_v, found_i = _column(header, VOLTAGE_NAMES), _column(header, CURRENT_NAMES)
     if found_v is None or found_i is None:
         absent = "voltage" if found_v is None else "current"
-        raise InputError(f"{path.name}: no {absent} column in the header {', '.join(h.strip() for h in header)}")
-    columns = {name.strip().lower(): index for index, name in enumerate(header)}
+        raise InputError(f"{path.name}: no {absent} column in the header {', '.join(header)}")
+    columns = {name.lower(): index for index, name in enumerate(header)}
     found_r = _column(header, ("resistance", "r"))
-    columns_read = [found_v, found_i] + ([found_r] if found_r else [])
-    points: list[list[float]] = []
-    state_labels: list[str] = []
-    device_labels: list[str] = []
-    for number, row in enumerate(rows[1:], start=body_start + 2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise InputError(f"{path.name}, line {number}: {len(row)} fields, the header has {len(header)}")
-        fields_read: list[float] = []
-        for index, scale in columns_read:
-            try:
-                reading = float(row[index]) * scale
-            except ValueError:
-                raise InputError(f"{path.name}, line {number}, column {header[index].strip()!r}: "
-                                 f"{row[index]!r} is not a number") from None
-            if not math.isfinite(reading):
-                raise InputError(f"{path.name}, line {number}, column {header[index].strip()!r}: not finite")
-            fields_read.append(reading)
-        points.append(fields_read)
-        state_labels.append(row[columns["state"]].strip() if "state" in columns else "0")
-        device_labels.append(row[columns["device"]].strip() if "device" in columns else "")
-    if not points:
-        raise InputError(f"{path.name}: a header but no data rows")
-    table = np.array(points)
-    return IVData(table[:, 0], table[:, 1], np.array(state_labels), np.array(device_labels), settings,
-                  resistance=table[:, 2] if found_r else None, source=path.name, sha256=digest).check()
-
-
-def iv_table(data: IVData) -> dict[str, Any]:
-    """The points as JSON-ready lists (the layout `predicted` values follow)."""
-    return {"voltage": data.voltage.tolist(), "current": data.current.tolist(), "state": data.state.tolist()}
+    read = [found_v, found_i] + ([found_r] if found_r else [])
+    points = np.array([[table.number(line, row, index, scale) for index, scale in read] for line, row in table.rows])
+    tags = {key: np.array([row[columns[key]].strip() if key in columns else default for _, row in table.rows])
+            for key, default in (("state", "0"), ("device", ""))}
+    return IVData(points[:, 0], points[:, 1], tags["state"], tags["device"], table.settings,
+                  resistance=points[:, 2] if found_r else None, source=path.name, sha256=digest).check()

@@ -23,9 +23,7 @@ residuals' σ; device-to-device spread the σ of the parameters fitted to each t
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ..io import check_input_file
 from .fit import Estimate
-from .measured import MAX_DATA_BYTES
+from .measured import MAX_DATA_BYTES, read_table
 
 UP, DOWN = ("up", "set", "ltp", "potentiation"), ("down", "reset", "ltd", "depression")
 MIN_PULSES = 4
@@ -68,39 +66,16 @@ def _direction(name: str, where: str) -> str:
     raise InputError(f"{where}: {name!r} is not a direction (up/set/ltp or down/reset/ltd)")
 
 
-def _number(text: str, where: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{where}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InputError(f"{where}: not finite")
-    return value
-
-
 def read_pulses(path: str | Path) -> PulseData:
     """The pulse-response traces of a CSV in either layout (see the module)."""
-    from .measured import _setting
-
     path = check_input_file(path, "pulse data", max_bytes=MAX_DATA_BYTES)
-    text = path.read_text(errors="replace")
-    lines = text.splitlines()
-    start = next((k for k, line in enumerate(lines) if line.strip() and not line.strip().startswith("#")), None)
-    if start is None:
-        raise InputError(f"{path.name}: no header row and no data")
-    settings: dict[str, float] = {}
-    for line in lines[:start]:
-        _setting(line, settings, path.name)
-    rows = [row for row in csv.reader(io.StringIO("\n".join(lines[start:]))) if any(cell.strip() for cell in row)]
-    header = [name.strip().lower() for name in rows[0]]
-    for number, row in enumerate(rows[1:], start=start + 2):
-        if len(row) != len(header):
-            raise InputError(f"{path.name}, line {number}: {len(row)} fields, the header has {len(header)}")
+    table = read_table(path)
+    header = [name.lower() for name in table.header]
     scale = 1.0
     if "conductance" not in header and "current" in header:
-        if "read_voltage" not in settings:
+        if "read_voltage" not in table.settings:
             raise InputError(f"{path.name}: currents need '# read_voltage = …' to become conductances")
-        scale = 1.0 / settings["read_voltage"]
+        scale = 1.0 / table.settings["read_voltage"]
     traces: list[Trace] = []
     if "pulse" in header:
         value_column = header.index("conductance") if "conductance" in header else \
@@ -108,22 +83,20 @@ def read_pulses(path: str | Path) -> PulseData:
         if value_column is None:
             raise InputError(f"{path.name}: a 'pulse' column needs a 'conductance' (or 'current') column beside it")
         groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
-        for number, row in enumerate(rows[1:], start=start + 2):
-            where = f"{path.name}, line {number}"
+        for line, row in table.rows:
+            where = f"{path.name}, line {line}"
             direction = _direction(row[header.index("direction")], where) if "direction" in header else "up"
             run = row[header.index("trace")].strip() if "trace" in header else "1"
             groups.setdefault((direction, run), []).append(
-                (_number(row[header.index("pulse")], f"{where}, column 'pulse'"),
-                 _number(row[value_column], f"{where}, column {header[value_column]!r}") * scale))
+                (table.number(line, row, header.index("pulse")), table.number(line, row, value_column, scale)))
         for (direction, run), points in groups.items():
             ordered = sorted(points)
             traces.append(Trace(direction, np.array([g for _, g in ordered]), f"{direction} {run}"))
     else:
-        for column, name in enumerate(header):
+        for column, name in enumerate(table.header):
             direction = _direction(name, f"{path.name}, column {name!r}")
-            values = [_number(row[column], f"{path.name}, line {k}, column {name!r}")
-                      for k, row in enumerate(rows[1:], start=start + 2) if row[column].strip()]
-            traces.append(Trace(direction, np.array(values) * scale, name))
+            values = [table.number(line, row, column, scale) for line, row in table.rows if row[column].strip()]
+            traces.append(Trace(direction, np.array(values), name))
     for trace in traces:
         if trace.conductance.size < MIN_PULSES:
             raise InputError(f"{path.name}: trace {trace.label!r} has {trace.conductance.size} point(s); a fit needs "
@@ -133,7 +106,7 @@ def read_pulses(path: str | Path) -> PulseData:
                              f"({trace.conductance.min():g} S)")
     if not {t.direction for t in traces} >= {"up", "down"}:
         raise InputError(f"{path.name}: the soft-bounds fit needs at least one up and one down trace")
-    return PulseData(traces, settings, path.name, hashlib.sha256(path.read_bytes()).hexdigest())
+    return PulseData(traces, table.settings, path.name, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def soft_bounds_curve(g0: float, g_min: float, g_max: float, step: float, direction: str, pulses: int) -> np.ndarray:
