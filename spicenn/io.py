@@ -276,17 +276,17 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         temporary.write_text(text)
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
+def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
     """A TOML file as a dict, with one-line errors for a missing or malformed file."""
     import tomllib
 
-    path = check_input_file(path, "config", max_bytes=MAX_CONFIG_BYTES)
+    path = check_input_file(path, what, max_bytes=MAX_CONFIG_BYTES)
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"config file {path} is not valid TOML: {error}") from None
+        raise InputError(f"{what} file {path} is not valid TOML: {error}") from None
     except RecursionError:
-        raise InputError(f"config file {path} nests tables or arrays too deeply") from None
+        raise InputError(f"{what} file {path} nests tables or arrays too deeply") from None
 
 
 MAX_CONFIG_BYTES = 1 << 20  # a configuration is a page of settings, not megabytes

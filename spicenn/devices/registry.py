@@ -138,7 +138,7 @@ def load_device_file(path: str | Path) -> Device:
     `spicenn devices fit iv`, or any written by hand), wherever a device name goes."""
     from ..io import read_toml
 
-    document = read_toml(path)
+    document = read_toml(path, "device")
     table = document.get("device")
     if not isinstance(table, Mapping):
         raise InputError(f"device file {path} has no [device] table")
