@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import finite_array, finite_number
+from ..checks import finite_array, finite_number, whole_number
 from ..devices.dynamic import MAX_WRITE_VOLTAGE, DynamicDevice, get_dynamic_device
 from ..errors import InputError
 from .spec import Crossbar
@@ -147,8 +147,7 @@ def single_cell(shape: tuple[int, int], cell: tuple[int, int], voltage: float, w
         row[i], column[j] = voltage, 0.0
     else:
         raise InputError(f"unknown write scheme {scheme!r}; choose v/2 or v/3")
-    if isinstance(pulses, bool) or int(pulses) != pulses or not 1 <= pulses <= MAX_SLOTS // 2:
-        raise InputError(f"pulses must be a whole number from 1 to {MAX_SLOTS // 2:,}, got {pulses!r}")
+    pulses = whole_number("pulses", pulses, 1, MAX_SLOTS // 2)
     rest = width if gap is None else gap
     zeros_r, zeros_c = np.zeros(rows), np.zeros(columns)
     return WriteProgram(np.array([row, zeros_r] * int(pulses)), np.array([column, zeros_c] * int(pulses)),
@@ -199,8 +198,7 @@ def stochastic_update(x: Any, delta: Any, voltage: float, width: float, bits: in
     columns_d = finite_array("delta", delta, 1)
     if rows_p.min() < 0 or rows_p.max() > 1 or np.abs(columns_d).max() > 1:
         raise InputError("the stochastic update takes x in [0, 1] and delta in [-1, 1]")
-    if isinstance(bits, bool) or int(bits) != bits or not 1 <= bits <= 1024:
-        raise InputError(f"bits must be a whole number from 1 to 1024, got {bits!r}")
+    bits = whole_number("bits", bits, 1, 1024)
     rng = np.random.default_rng(seed)
     rest = width if gap is None else gap
     row_slots, column_slots = [], []

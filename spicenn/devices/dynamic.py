@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..checks import finite_number
+from ..checks import finite_number, whole_number
 from ..errors import InputError
 from .base import Device
 from .models import Linear, Sinh
@@ -144,8 +144,7 @@ class VTEAM(DynamicDevice):
             raise InputError(f"vteam: r_on ({self.r_on:g}) must be below r_off ({self.r_off:g})")
         for name in ("alpha_on", "alpha_off"):
             finite_number(f"vteam: {name}", getattr(self, name), minimum=1.0, maximum=10.0)
-        if isinstance(self.window_p, bool) or int(self.window_p) != self.window_p or not 0 <= self.window_p <= 10:
-            raise InputError(f"vteam: window_p must be a whole number from 0 (no window) to 10, got {self.window_p!r}")
+        whole_number("vteam: window_p (0: no window)", self.window_p, 0, 10)
 
     def rate(self, v: Any, x: Any, xp: Any = np) -> Any:
         grow = self.k_off * _power(_pos(v / self.v_off - 1.0, xp), self.alpha_off, xp)
@@ -367,8 +366,7 @@ def pulse_curve(device: DynamicDevice, voltage: float, width: float, pulses: int
     then as many at −voltage (potentiation then depression, as measured curves are)."""
     finite_number("voltage", voltage, minimum=0.0, strict_minimum=True, maximum=MAX_WRITE_VOLTAGE)
     finite_number("width", width, minimum=0.0, strict_minimum=True, maximum=1.0)
-    if isinstance(pulses, bool) or int(pulses) != pulses or not 1 <= pulses <= 10_000:
-        raise InputError(f"pulses must be a whole number from 1 to 10,000, got {pulses!r}")
+    pulses = whole_number("pulses", pulses, 1, 10_000)
     up = pulse_response(device, voltage, width, int(pulses), x0)
     down = pulse_response(device, -voltage, width, int(pulses), float(up[-1]))[1:]
     states = np.concatenate([up, down])

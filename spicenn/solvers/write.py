@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import finite_array, finite_number
+from ..checks import finite_array, finite_number, whole_number
 from ..crossbar.program import DynamicCrossbar, WriteProgram, WriteResult, line_charging, row_by_row
 from ..errors import InputError
 from .registry import Solver, get_solver
@@ -65,8 +65,7 @@ def write_verify(array: DynamicCrossbar, targets: Any, voltage: float, width: fl
     if goal.shape != array.shape:
         raise InputError(f"targets of shape {goal.shape} for a {array.shape[0]}x{array.shape[1]} array")
     finite_number("tolerance", tolerance, minimum=0.0, strict_minimum=True, maximum=1.0)
-    if isinstance(max_rounds, bool) or int(max_rounds) != max_rounds or not 1 <= max_rounds <= 10_000:
-        raise InputError(f"max_rounds must be a whole number from 1 to 10,000, got {max_rounds!r}")
+    max_rounds = whole_number("max_rounds", max_rounds, 1, 10_000)
     device = array.device
     g_range = np.asarray(device.conductance(np.array([0.0, 1.0]), v_read), dtype=float)
     if goal.min() < g_range.min() * (1 - 1e-9) or goal.max() > g_range.max() * (1 + 1e-9):
