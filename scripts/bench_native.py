@@ -2,6 +2,7 @@
 
     python scripts/bench_native.py            # writes its tables into BENCHMARKS.md
     python scripts/bench_native.py --quick    # smaller, for a look
+    python scripts/bench_native.py --linear-only   # the badcrossbar rows only, printed
 
 badcrossbar (exact, linear devices only) is timed where it is importable: its plotting
 dependency (pycairo) does not build here, its solver does not need it:
@@ -163,8 +164,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--linear-only", action="store_true", help="only the linear rows against badcrossbar, printed")
     args = parser.parse_args()
     rounds = 3
+    if args.linear_only:
+        for size in (64, 128):
+            print(json.dumps(versus_badcrossbar(size, 16, rounds)), flush=True)
+        return
     rows = ["| tile | size | vectors per batch | native, ms/vector | batched ngspice, ms/vector | "
             "ngspice / native (median; range) | native vs ngspice | native vs nodal |",
             "|---|---|---|---|---|---|---|---|"]
