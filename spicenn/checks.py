@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .errors import InputError
+
+T = TypeVar("T")
 
 
 def finite_array(name: str, value: Any, ndim: int | tuple[int, ...]) -> np.ndarray:
@@ -187,3 +189,15 @@ def check_netlist(text: str, includes: tuple[str, ...] = ()) -> str:
             kind = "element"
         previous = kind
     return text
+
+
+def build_dataclass(cls: type[T], what: str, params: dict[str, Any]) -> T:
+    """`cls(**params)`, a parameter the dataclass does not have refused in one line naming
+    `what` (e.g. "device 'sinh'") and the parameters it has."""
+    import dataclasses
+
+    allowed = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise InputError(f"{what} has no parameter {unknown[0]!r}; its parameters are: {', '.join(sorted(allowed))}")
+    return cls(**params)

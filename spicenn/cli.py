@@ -303,26 +303,31 @@ def devices_fit_iv(data: Path, model: str, out: Path, plot: Path | None, seed: i
 
 @devices_fit.command("pulses")
 @click.argument("data", type=FILE)
-@click.option("--model", default="soft-bounds", show_default=True, type=click.Choice(["soft-bounds"]),
-              help="the update model (soft bounds: also NeuroSim's exponential curve and its nonlinearity)")
+@click.option("--model", default="auto", show_default=True,
+              help="auto (the least BIC) | soft-bounds (also NeuroSim's exponential curve and its nonlinearity) | "
+                   "levels | piecewise (mean steps in bins of G)")
 @click.option("--out", "-o", required=True, type=OUT_FILE, help="the programming file (.toml)")
-@click.option("--plot", default=None, type=OUT_FILE, help="PNG: every trace and its fitted curve")
+@click.option("--plot", default=None, type=OUT_FILE, help="PNG: every trace and its fitted curve, residuals")
 @json_option
 def devices_fit_pulses(data: Path, model: str, out: Path, plot: Path | None, as_json: bool) -> None:
     """Fit an update model to measured pulse-response curves (CSV: pulse and conductance
     columns with a direction, or one column per up/down trace) and write the programming file."""
-    from .devices.pulses import fit_soft_bounds, plot_pulse_fit, programming_file_text, read_pulses
+    from .devices.pulses import fit_pulses, plot_pulse_fit, programming_file_text, read_pulses
 
     _toml_out(out, "a programming file")
     measured = read_pulses(data)
-    fit = fit_soft_bounds(measured)
+    fit = fit_pulses(measured, model.strip().lower())
     if _save_fit(out, programming_file_text(fit, measured), plot, lambda path: plot_pulse_fit(fit, measured, path),
                  {**fit.to_json(), "programming_file": str(out)} if as_json else None):
         return
-    click.echo(f"{model}: NRMSE {fit.nrmse:.4g}, cycle-to-cycle σ {fit.cycle_noise:.4g} S, "
-               f"{len(measured.traces)} trace(s)\n" + _estimates(fit.parameters))
-    click.echo(f"  symmetry point {fit.symmetry_point:.6g} S; nonlinearity A/P up {fit.nonlinearity['up']:.3g}, "
-               f"down {fit.nonlinearity['down']:.3g}")
+    click.echo(f"{fit.model}: NRMSE {fit.nrmse:.4g}, step noise σ {fit.cycle_noise:.4g} S, read noise σ "
+               f"{fit.read_noise:.4g} S, {len(measured.traces)} trace(s)\n" + _estimates(fit.parameters))
+    if fit.symmetry_point is not None:
+        click.echo(f"  symmetry point {fit.symmetry_point:.6g} S; nonlinearity A/P up {fit.nonlinearity['up']:.3g}, "
+                   f"down {fit.nonlinearity['down']:.3g}")
+    if len(fit.comparison) > 1:
+        click.echo("  BIC: " + ", ".join(f"{name} {row['bic']:.1f}" if "bic" in row else f"{name} failed"
+                                       for name, row in fit.comparison.items()))
     click.echo(f"wrote {out}" + (f" and {plot}" if plot is not None else ""))
 
 

@@ -136,48 +136,134 @@ def read_iv_text(tmp_path, text: str) -> IVData:
     return read_iv(path)
 
 
-def soft_bounds_traces(rng, runs: int = 3, pulses: int = 50, noise: float = 4e-7):
-    """Up-then-down runs of a soft-bounds device (G in [10, 100] µS, α↑ 3 µS, α↓ 2 µS)."""
-    from spicenn.devices.pulses import soft_bounds_curve
-
-    traces = []
+def pulse_traces(rng, kind: str = "soft-bounds", runs: int = 3, pulses: int = 60, step_noise: float = 2e-7,
+                 read_noise: float = 3e-7) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up-then-down runs of one device, G in [10, 100] µS, pulse by pulse: soft bounds (α↑ 3 µS,
+    α↓ 2 µS) or equal 1.5 µS steps, each step off by `step_noise`, each reading by `read_noise`."""
+    runs_out = []
     for run in range(runs):
-        up = soft_bounds_curve(1.2e-5 + 1e-6 * run, 1e-5, 1e-4, 3e-6, "up", pulses)
-        down = soft_bounds_curve(up[-1], 1e-5, 1e-4, 2e-6, "down", pulses)
-        traces.append((up + noise * rng.standard_normal(pulses), down + noise * rng.standard_normal(pulses)))
-    return traces
+        pair = []
+        g = 1.2e-5 + 1e-6 * run
+        for direction, alpha in (("up", 3e-6), ("down", 2e-6)):
+            curve = [g]
+            for _ in range(pulses - 1):
+                if kind == "soft-bounds":
+                    step = alpha * (1e-4 - g) / 9e-5 if direction == "up" else -alpha * (g - 1e-5) / 9e-5
+                else:
+                    step = 1.5e-6 if direction == "up" else -1.5e-6
+                g = min(max(g + step + step_noise * rng.standard_normal(), 1e-5), 1e-4)
+                curve.append(g)
+            pair.append(np.array(curve) + read_noise * rng.standard_normal(pulses))
+        runs_out.append((pair[0], pair[1]))
+    return runs_out
 
 
-@pytest.mark.parametrize("layout", ["pairs", "columns"])
-def test_pulse_curves_in_either_layout_refit_the_soft_bounds_model(tmp_path, layout):
-    traces = soft_bounds_traces(np.random.default_rng(2))
-    if layout == "pairs":  # NeuroSim-like: pulse, conductance in µS... as currents at a read voltage
+def pulse_file(path, traces, layout: str) -> None:
+    if layout == "pairs":  # NeuroSim-like: pulse number and current at a stated read voltage
         lines = ["# read_voltage = 0.2", "# pulse_voltage = 1.1", "pulse,current,direction,trace"]
         for run, (up, down) in enumerate(traces):
             lines += [f"{k},{float(g) * 0.2!r},{d},{run}" for d, trace in (("set", up), ("reset", down))
                       for k, g in enumerate(trace)]
     else:  # CrossSim-like: one column per run and direction
-        names = [f"{d}_{run}" for run in range(3) for d in ("up", "down")]
+        names = [f"{d}_{run}" for run in range(len(traces)) for d in ("up", "down")]
         columns = [trace for pair in traces for trace in pair]
         lines = [",".join(names)] + [",".join(repr(float(c[k])) for c in columns) for k in range(len(columns[0]))]
-    (tmp_path / "pulses.csv").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("layout", ["pairs", "columns"])
+def test_pulse_curves_in_either_layout_refit_the_soft_bounds_model(tmp_path, layout):
+    from spicenn.devices.programming import SoftBounds, load_programming_file
+
+    pulse_file(tmp_path / "pulses.csv", pulse_traces(np.random.default_rng(2), pulses=80), layout)
     done = run_cli("devices", "fit", "pulses", tmp_path / "pulses.csv", "--out", tmp_path / "prog.toml", "--plot",
                    tmp_path / "prog.png", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
+    assert report["model"] == "soft-bounds" and set(report["comparison"]) == {"soft-bounds", "levels", "piecewise"}
     for name, truth in (("g_min", 1e-5), ("g_max", 1e-4), ("alpha_up", 3e-6), ("alpha_down", 2e-6)):
         estimate = report["parameters"][name]
-        assert abs(estimate["value"] - truth) <= 3 * estimate["std"], (name, estimate)
-    assert report["cycle_noise"] == pytest.approx(4e-7, rel=0.2)
+        assert abs(estimate["value"] - truth) <= 4 * estimate["std"], (name, estimate)
+    # the noise split: step noise 0.2 µS, read noise 0.3 µS
+    assert report["cycle_noise"] == pytest.approx(2e-7, rel=0.25)
+    assert report["read_noise"] == pytest.approx(3e-7, rel=0.25)
     assert set(report["spread"]) == {"g_min", "g_max", "alpha_up", "alpha_down"}  # three runs: a spread
     # the symmetry point: where the up and down steps are equal
-    assert report["symmetry_point"] == pytest.approx((3e-6 * 1e-4 + 2e-6 * 1e-5) / 5e-6, rel=0.02)
-    import tomllib
-
-    programming = tomllib.loads((tmp_path / "prog.toml").read_text())["programming"]
-    assert programming["model"] == "soft-bounds"
-    assert programming["alpha_up"] == report["parameters"]["alpha_up"]["value"]
+    assert report["symmetry_point"] == pytest.approx((3e-6 * 1e-4 + 2e-6 * 1e-5) / 5e-6, rel=0.03)
+    assert [len(p) for p in report["predicted"]] == [80] * 6
+    device = load_programming_file(tmp_path / "prog.toml")
+    assert isinstance(device, SoftBounds)
+    span = report["parameters"]["g_max"]["value"] - report["parameters"]["g_min"]["value"]
+    assert device.alpha_up == pytest.approx(report["parameters"]["alpha_up"]["value"] / span, rel=1e-12)
+    assert device.cycle_noise == pytest.approx(report["cycle_noise"] / device.step, rel=1e-12)
     assert (tmp_path / "prog.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_equal_step_curves_choose_levels_and_piecewise_follows_its_data(tmp_path):
+    from spicenn.devices.programming import DiscreteLevels
+    from spicenn.devices.pulses import fit_pulses, read_pulses
+
+    pulse_file(tmp_path / "levels.csv", pulse_traces(np.random.default_rng(3), "levels", pulses=75), "columns")
+    data = read_pulses(tmp_path / "levels.csv")
+    fit = fit_pulses(data)
+    assert fit.model == "levels" and isinstance(fit.programming, DiscreteLevels)
+    assert abs(fit.parameters["step"].value - 1.5e-6) < 4 * fit.parameters["step"].std
+    assert abs(fit.programming.levels - 61) <= 1 and fit.programming.g_min == pytest.approx(1e-5, rel=0.03)
+    table = fit_pulses(data, "piecewise")
+    mean_up = np.mean(table.programming.up_steps)
+    assert mean_up == pytest.approx(1.5e-6, rel=0.1) and table.nrmse < 0.1
+    for model in ("soft-bounds", "nonsense"):
+        if model == "nonsense":
+            with pytest.raises(InputError, match="unknown update model 'nonsense'"):
+                fit_pulses(data, model)
+
+
+def test_a_programming_file_is_what_the_learning_rules_and_reproductions_train_on(tmp_path):
+    import dataclasses
+
+    from spicenn.devices.programming import (
+        PiecewiseSteps,
+        load_programming_file,
+        programming_model,
+        programming_to_dict,
+    )
+    from spicenn.nn.learning import DeviceMLP, UpdateRule
+
+    model = PiecewiseSteps(g_min=1e-5, g_max=1e-4, points=(1e-5, 5e-5, 1e-4), up_steps=(3e-6, 2e-6, 1e-6),
+                           down_steps=(1e-6, 2e-6, 3e-6), cycle_noise=0.1)
+    import tomli_w
+
+    (tmp_path / "prog.toml").write_text(tomli_w.dumps({"programming": programming_to_dict(model)}))
+    assert load_programming_file(tmp_path / "prog.toml") == model  # round trip, exactly
+    assert programming_model(str(tmp_path / "prog.toml"), cycle_noise=0.0) == dataclasses.replace(model,
+                                                                                                 cycle_noise=0.0)
+    # a pulse follows the table: from 3e-5, up 3e-6 - (2e-5/4e-5)·1e-6 = 2.5e-6 (table 3, 2 µS at 10, 50 µS)
+    g = torch.tensor([3e-5, 3e-5, 1e-4], dtype=torch.float64)
+    clean = dataclasses.replace(model, cycle_noise=0.0)
+    after = clean.pulse(g, torch.tensor([1.0, 2.0, 5.0]), torch.ones(3, 2, dtype=torch.float64),
+                        torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(after[0], 3e-5 + 2.5e-6, rtol=1e-12)
+    np.testing.assert_allclose(after[1], 3.25e-5 + (3e-6 - 2.25e-5 / 4e-5 * 1e-6), rtol=1e-12)
+    assert after[2] == 1e-4  # held at the bound
+    # trains: a small network learns on these devices with the rounding and pulse rules
+    from spicenn.nn.data import load_data
+    from spicenn.nn.onchip import onchip_accuracy, train_on_chip
+
+    data = load_data("digits", 0)
+    for rule in ("rounding", "pulse"):
+        network = DeviceMLP((data.features, 16, data.classes), load_programming_file(tmp_path / "prog.toml"), seed=0)
+        before = onchip_accuracy(network, data.test.x, data.test.y)
+        train_on_chip(network, data, UpdateRule(rule, 0.1), 3, 10, 0, False)
+        assert onchip_accuracy(network, data.test.x, data.test.y) > before + 0.3, rule
+    for text, message in (("[programming]\nmodel = 'wiggly'\n", "unknown programming model 'wiggly'"),
+                          ("[programming]\nmodel = 'levels'\nlevels = 1\n", "levels"),
+                          ("[programming]\nmodel = 'soft-bounds'\ng_mx = 1e-4\n", "no parameter 'g_mx'"),
+                          ("[somethingelse]\n", "no \\[programming\\] table"),
+                          ("[programming]\nmodel = 'piecewise'\npoints = [2e-5, 1e-5]\nup_steps = [1e-6, 1e-6]\n"
+                           "down_steps = [1e-6, 1e-6]\n", "points rise strictly")):
+        (tmp_path / "bad.toml").write_text(text)
+        with pytest.raises(InputError, match=message):
+            load_programming_file(tmp_path / "bad.toml")
 
 
 @pytest.mark.parametrize("text, message", [

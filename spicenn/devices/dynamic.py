@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..checks import finite_number, whole_number
+from ..checks import build_dataclass, finite_number, whole_number
 from ..errors import InputError
 from .base import Device
 from .models import Linear, Sinh
@@ -404,10 +404,4 @@ def get_dynamic_device(name: str, **params: Any) -> DynamicDevice:
     key = str(name).strip().lower()
     if key not in DYNAMIC_MODELS:
         raise InputError(f"unknown dynamic device {name!r}; choose one of: {', '.join(DYNAMIC_MODELS)}")
-    cls = DYNAMIC_MODELS[key]
-    allowed = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise InputError(f"device {key!r} has no parameter {unknown[0]!r}; its parameters are: "
-                         f"{', '.join(sorted(allowed))}")
-    return cls(**params)
+    return build_dataclass(DYNAMIC_MODELS[key], f"device {key!r}", params)

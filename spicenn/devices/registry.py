@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..checks import build_dataclass
 from ..errors import InputError
 from .base import Device
 from .dynamic import DYNAMIC_MODELS, DynamicDevice, get_dynamic_device
@@ -120,12 +121,7 @@ def get_static_device(name: str, **params: Any) -> Device:
         cls, defaults = PRESETS[key]
     else:
         raise InputError(f"unknown device {name!r}; choose one of: {', '.join(names())}")
-    allowed = {field.name for field in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise InputError(f"device {key!r} has no parameter {unknown[0]!r}; "
-                         f"its parameters are: {', '.join(sorted(allowed))}")
-    return cls(**{**defaults, **params})
+    return build_dataclass(cls, f"device {key!r}", {**defaults, **params})
 
 
 def describe_all() -> list[tuple[str, str]]:
