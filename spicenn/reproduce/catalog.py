@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..io import folder_lock, remove_stale_parts
 
 # the options a reproduction may take beyond --quick, --json and --out (the CLI declares each once)
-OPTIONS = ("devices", "seed", "workers", "mnist")
+OPTIONS = ("devices", "seed", "workers", "mnist", "device_file")
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,9 @@ for _row in (
                  "x 3 seeds.", "2 epochs per network (about a minute on 2 cores)",
                  ("results.json", "babu2017-noise-grid.png"), run="noise_grid", table="grid_table", tabled=False),
     Reproduction("kim2019", "kim2019", "Soft-bounds devices with and without zero-shifting (Kim et al.).",
-                 QUICK_TRAINING, ("results.json", "kim2019.png"), options=("seed",)),
+                 QUICK_TRAINING, ("results.json", "kim2019.png"), options=("seed", "device_file")),
     Reproduction("li2023", "li2023", "Binary stochastic learning against back-propagation (Li et al.).",
-                 QUICK_TRAINING, ("results.json", "li2023.png"), options=("seed",)),
+                 QUICK_TRAINING, ("results.json", "li2023.png"), options=("seed", "device_file")),
     Reproduction("li2023-comparison", "li2023", "Li et al.'s comparison: binary learning against back-propagation "
                  "on the same devices, 3 seeds.", "4 epochs per network", ("results.json", "li2023-comparison.png"),
                  run="comparison", table="comparison_table", tabled=False),

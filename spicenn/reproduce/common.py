@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..devices.programming import ProgrammingModel, load_programming_file, programming_to_dict
 from ..io import atomic_path
 from ..progress import progress_bar
 
@@ -62,3 +63,13 @@ def spice_check(model, x, y, images: int) -> dict[str, Any]:
 def spice_check_line(label: str, check: dict[str, Any]) -> str:
     return (f"  SPICE check ({label}, {check['images']} images): ngspice {100 * check['spice']:.1f}% "
             f"vs simulated {100 * check['simulated']:.1f}% accuracy")
+
+
+def programming_devices(device_file: str | Path | None, paper: ProgrammingModel) -> tuple[ProgrammingModel,
+                                                                                          dict[str, Any]]:
+    """The paper's devices, or those of a programming file (`spicenn devices fit pulses`), and
+    the entry for the run's setup that keeps a resumed run on the same devices."""
+    if device_file is None:
+        return paper, {}
+    devices = load_programming_file(device_file)
+    return devices, {"device_file": {"path": Path(device_file).name, **programming_to_dict(devices)}}

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ..devices.programming import SoftBounds
+from ..errors import InputError
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import DeviceMLP, UpdateRule
 from ..nn.onchip import onchip_accuracy, train_on_chip
-from .common import figure, resume, spice_check, spice_check_line, write_results
+from .common import figure, programming_devices, resume, spice_check, spice_check_line, write_results
 
 IMBALANCES = (1.0, 0.7, 0.4)
 ALPHA_UP = 0.01
@@ -35,18 +36,28 @@ def settings(quick: bool) -> dict[str, Any]:
             "w_max": 4.0}
 
 
-def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
+        device_file: str | Path | None = None) -> dict[str, Any]:
+    """`device_file`: a programming file's soft-bounds devices in place of the sweep of
+    imbalances (the one case then run, at the file's α−/α+ and device-to-device spread)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick)
+    measured, devices_setup = programming_devices(device_file, SoftBounds())
+    if devices_setup:
+        if not isinstance(measured, SoftBounds):
+            raise InputError(f"kim2019 needs soft-bounds devices (a symmetry point to shift to); {device_file} "
+                             f"holds {devices_setup['device_file']['model']}")
+        s["imbalances"] = [measured.alpha_down / measured.alpha_up]
     data = load_data("mnist", seed)
     rule = UpdateRule("pulse", s["learning_rate"], s["pulse_length"])
-    results = resume(out, s)
+    results = resume(out, {**s, **devices_setup})
     results.setdefault("cases", {})
     for imbalance in s["imbalances"]:
         if f"{imbalance:g}" in results["cases"]:
             continue
-        device = SoftBounds(alpha_up=ALPHA_UP, alpha_down=ALPHA_UP * imbalance, device_spread=s["device_spread"])
+        device = measured if isinstance(measured, SoftBounds) and devices_setup else \
+            SoftBounds(alpha_up=ALPHA_UP, alpha_down=ALPHA_UP * imbalance, device_spread=s["device_spread"])
         entry: dict[str, Any] = {"symmetry_point_fraction": (device.symmetry_point() - device.g_min)
                                  / (device.g_max - device.g_min)}
         for shifted in (False, True):

@@ -22,7 +22,7 @@ from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import BinaryStochasticMLP, DeviceMLP, UpdateRule
 from ..nn.onchip import onchip_accuracy, train_on_chip
-from .common import figure, record_each, resume, spice_check, spice_check_line, write_results
+from .common import figure, programming_devices, record_each, resume, spice_check, spice_check_line, write_results
 
 DATASETS = {"mnist": 100, "digits": 32}  # dataset -> hidden units
 
@@ -31,13 +31,15 @@ def settings(quick: bool) -> dict[str, Any]:
     return {"epochs": 4 if quick else 10, "learning_rate": 0.1, "batch_size": 10, "spice_images": 50 if quick else 200}
 
 
-def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
+        device_file: str | Path | None = None) -> dict[str, Any]:
+    """`device_file`: a programming file's devices in place of the paper's 32 levels."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick)
-    results = resume(out, s)
+    device, devices_setup = programming_devices(device_file, DiscreteLevels(dynamic_range=15.0, levels=32))
+    results = resume(out, {**s, **devices_setup})
     results.setdefault("datasets", {})
-    device = DiscreteLevels(dynamic_range=15.0, levels=32)
     for name, hidden in DATASETS.items():
         if name in results["datasets"]:
             continue
