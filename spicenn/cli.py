@@ -201,6 +201,8 @@ def doctor() -> None:
 @cli.group(invoke_without_command=True)
 @click.option("--lib", "lib_path", type=OUT_FILE, default=None,
               help="write the models as an ngspice .lib of subcircuits to this file")
+@click.option("--device", "-d", "lib_devices", multiple=True,
+              help="with --lib: only these devices (names or device files such as mine.toml), one subcircuit each")
 @click.option("--pulse-response", "dynamic", default=None,
               help="a dynamic model (vteam, yakopcic): its state and read conductance over pulses, up then down")
 @click.option("--voltage", default=1.0, show_default=True, type=POSITIVE, help="pulse amplitude, V")
@@ -209,8 +211,8 @@ def doctor() -> None:
 @click.option("--plot", default=None, type=OUT_FILE, help="PNG of the pulse response")
 @json_option
 @click.pass_context
-def devices(context: click.Context, lib_path: Path | None, dynamic: str | None, voltage: float, width: float,
-            pulses: int, plot: Path | None, as_json: bool) -> None:
+def devices(context: click.Context, lib_path: Path | None, lib_devices: tuple[str, ...], dynamic: str | None,
+            voltage: float, width: float, pulses: int, plot: Path | None, as_json: bool) -> None:
     """List device models and presets, write them as an ngspice .lib, or show a dynamic
     model's pulse response; `spicenn devices fit` fits a model to measured data."""
     if context.invoked_subcommand is not None:
@@ -221,8 +223,10 @@ def devices(context: click.Context, lib_path: Path | None, dynamic: str | None, 
 
     if dynamic is None:
         _refuse_unused(("voltage", "width", "pulses", "plot"), "--pulse-response")
+    if lib_devices and lib_path is None:
+        raise click.UsageError("--device picks the devices of --lib; give --lib FILE too")
     if lib_path is not None:
-        write_text_atomic(lib_path, lib_text())
+        write_text_atomic(lib_path, lib_text(lib_devices))
         click.echo(f"wrote {lib_path}")
         return
     if dynamic is not None:

@@ -81,6 +81,24 @@ def test_the_fit_command_writes_a_device_file_that_simulates_and_trains_everywhe
     v = rng.uniform(0, 0.4, (2, 4))
     np.testing.assert_allclose(spicenn.simulate(crossbar, v, engine="native").currents,
                                spicenn.simulate(crossbar, v, engine="shared").currents, rtol=1e-9)
+    # its ngspice subcircuit, in a hand-written netlist, passes the fitted device's current
+    done = run_cli("devices", "--lib", tmp_path / "mine.lib", "-d", tmp_path / "mine.toml")
+    assert done.returncode == 0, done.stderr
+    from spicenn.spice import get_engine
+
+    netlist = f"""* the fitted device's subcircuit
+.include {tmp_path / 'mine.lib'}
+.options reltol=1e-8 abstol=1e-18
+V1 a 0 DC 0
+X1 a b spicenn_mine params: g=3e-5
+Vs b 0 DC 0
+.dc V1 -0.4 0.4 0.1
+.end
+"""
+    lib_current = get_engine("subprocess").run(netlist, includes=(str(tmp_path / "mine.lib"),))["vs#branch"]
+    sweep = np.linspace(-0.4, 0.4, 9)
+    np.testing.assert_allclose(lib_current, device.current(sweep, np.full(9, 3e-5)), rtol=1e-7, atol=1e-15)
+    assert run_cli("devices", "-d", "sinh").returncode == 2  # -d picks the devices of --lib
     # and a network trains on it through the device and circuit backends
     hardware = CrossbarConfig(device=str(tmp_path / "mine.toml"), tile_rows=4, tile_columns=4, r_word=1.0, r_bit=1.0)
     assert hardware.device_model() == device

@@ -32,7 +32,7 @@ from ..io import check_input_file, load_arrays
 MIN_POINTS = 5  # per state: fewer cannot separate a conductance from a nonlinearity
 MAX_DATA_BYTES = 64 << 20
 UNITS = {"v": 1.0, "mv": 1e-3, "a": 1.0, "ma": 1e-3, "ua": 1e-6, "µa": 1e-6, "μa": 1e-6, "na": 1e-9, "pa": 1e-12,
-         "ohm": 1.0, "kohm": 1e3}
+         "ohm": 1.0, "kohm": 1e3, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9}
 VOLTAGE_NAMES = ("voltage", "v")
 CURRENT_NAMES = ("current", "i")
 
@@ -81,7 +81,7 @@ class IVData:
         return self
 
 
-def _column(names: list[str], wanted: tuple[str, ...]) -> tuple[int, float] | None:
+def find_column(names: list[str], wanted: tuple[str, ...]) -> tuple[int, float] | None:
     """The index of the column named one of `wanted` (unit in brackets allowed) and its scale to SI."""
     for index, raw in enumerate(names):
         name = raw.strip().lower()
@@ -187,12 +187,12 @@ def read_iv(path: str | Path) -> IVData:
         return data.check()
     table = read_table(path)
     header = table.header
-    found_v, found_i = _column(header, VOLTAGE_NAMES), _column(header, CURRENT_NAMES)
+    found_v, found_i = find_column(header, VOLTAGE_NAMES), find_column(header, CURRENT_NAMES)
     if found_v is None or found_i is None:
         absent = "voltage" if found_v is None else "current"
         raise InputError(f"{path.name}: no {absent} column in the header {', '.join(header)}")
     columns = {name.lower(): index for index, name in enumerate(header)}
-    found_r = _column(header, ("resistance", "r"))
+    found_r = find_column(header, ("resistance", "r"))
     read = [found_v, found_i] + ([found_r] if found_r else [])
     points = np.array([[table.number(line, row, index, scale) for index, scale in read] for line, row in table.rows])
     tags = {key: np.array([row[columns[key]].strip() if key in columns else default for _, row in table.rows])

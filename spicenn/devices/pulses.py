@@ -53,7 +53,7 @@ import torch
 from ..errors import InputError
 from ..io import check_input_file
 from .fit import Estimate
-from .measured import MAX_DATA_BYTES, read_table
+from .measured import MAX_DATA_BYTES, find_column, read_table
 from .programming import DiscreteLevels, PiecewiseSteps, ProgrammingModel, SoftBounds, programming_to_dict
 
 UP, DOWN = ("up", "set", "ltp", "potentiation"), ("down", "reset", "ltd", "depression")
@@ -90,33 +90,39 @@ def read_pulses(path: str | Path) -> PulseData:
     """The pulse-response traces of a CSV in either layout (see the module)."""
     path = check_input_file(path, "pulse data", max_bytes=MAX_DATA_BYTES)
     table = read_table(path)
-    header = [name.lower() for name in table.header]
-    scale = 1.0
-    if "conductance" not in header and "current" in header:
-        if "read_voltage" not in table.settings:
-            raise InputError(f"{path.name}: currents need '# read_voltage = …' to become conductances")
-        scale = 1.0 / table.settings["read_voltage"]
+    header = [name.strip().lower() for name in table.header]
+    found_g, found_i = find_column(table.header, ("conductance", "g")), find_column(table.header, ("current", "i"))
+    found_pulse = find_column(table.header, ("pulse", "pulses"))
+    if found_g is None and found_i is not None and "read_voltage" not in table.settings:
+        raise InputError(f"{path.name}: currents need '# read_voltage = …' to become conductances")
     traces: list[Trace] = []
-    if "pulse" in header:
-        value_column = header.index("conductance") if "conductance" in header else \
-            header.index("current") if "current" in header else None
-        if value_column is None:
+    if found_pulse is not None:
+        if found_g is None and found_i is None:
             raise InputError(f"{path.name}: a 'pulse' column needs a 'conductance' (or 'current') column beside it")
+        value_column, scale = found_g if found_g is not None else \
+            (found_i[0], found_i[1] / table.settings["read_voltage"])  # type: ignore[index]
         groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for line, row in table.rows:
             where = f"{path.name}, line {line}"
             direction = _direction(row[header.index("direction")], where) if "direction" in header else "up"
             run = row[header.index("trace")].strip() if "trace" in header else "1"
             groups.setdefault((direction, run), []).append(
-                (table.number(line, row, header.index("pulse")), table.number(line, row, value_column, scale)))
+                (table.number(line, row, found_pulse[0]), table.number(line, row, value_column, scale)))
         for (direction, run), points in groups.items():
             ordered = sorted(points)
             traces.append(Trace(direction, np.array([g for _, g in ordered]), f"{direction} {run}"))
-    else:
+    else:  # one column per trace, named by its direction; a unit in brackets: "set_1 (uS)", "up (uA)"
         for column, name in enumerate(table.header):
-            direction = _direction(name, f"{path.name}, column {name!r}")
+            label = name.split("(")[0].split("[")[0].strip()
+            found = find_column([name], (label.lower(),))
+            scale = found[1] if found is not None else 1.0
+            if name.strip().lower().endswith(("a)", "a]")):  # a current: at the read voltage
+                if "read_voltage" not in table.settings:
+                    raise InputError(f"{path.name}: currents need '# read_voltage = …' to become conductances")
+                scale /= table.settings["read_voltage"]
+            direction = _direction(label, f"{path.name}, column {name!r}")
             values = [table.number(line, row, column, scale) for line, row in table.rows if row[column].strip()]
-            traces.append(Trace(direction, np.array(values), name))
+            traces.append(Trace(direction, np.array(values), label))
     for trace in traces:
         if trace.conductance.size < MIN_PULSES:
             raise InputError(f"{path.name}: trace {trace.label!r} has {trace.conductance.size} point(s); a fit needs "

@@ -110,7 +110,7 @@ for _row in (
                  ("results.json", "accuracy.png", "energy-per-layer.png"), options=("mnist", "seed", "workers"),
                  tabled=False),
     Reproduction("babu2017", "babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).", QUICK_TRAINING,
-                 ("results.json", "babu2017.png"), options=("seed",)),
+                 ("results.json", "babu2017.png"), options=("seed", "device_file")),
     Reproduction("babu2017-noise", "babu2017", "Babu & Rajendran's noise claim as a grid: variability x pixel noise "
                  "x 3 seeds.", "2 epochs per network (about a minute on 2 cores)",
                  ("results.json", "babu2017-noise-grid.png"), run="noise_grid", table="grid_table", tabled=False),
