@@ -90,18 +90,23 @@ def main() -> None:
                      "chosen": chosen / args.trials, "median_s": float(np.median(seconds)),
                      "large_points": large.voltage.size, "large_s": large_seconds})
         print(rows[-1], flush=True)
-    lines = [f"Machine: {platform.machine()}; {date.today().isoformat()}; `python scripts/bench_fit.py` "
-             f"({args.trials} seeded trials per family; 6 states x 81 points from -0.5 to 0.5 V, {NOISE:.0%} "
-             "multiplicative noise; every parameter and, but for Poole-Frenkel, every state's G checked). Target: "
-             "≥ 90 % within 2σ.", "",
-             "| family | estimates within their 2σ | by parameter | `auto` picks the family | median fit (s) | "
-             "one fit of ~3,000 points (s) |", "|---|---:|---|---:|---:|---:|"]
+    publish("fit", f"`python scripts/bench_fit.py` ({args.trials} seeded trials per family; 6 states x 81 points "
+            f"from -0.5 to 0.5 V, {NOISE:.0%} multiplicative noise; every parameter and, but for Poole-Frenkel, "
+            "every state's G checked)", "family", rows, "(G of each state)")
+
+
+def publish(section: str, how: str, what: str, rows: list[dict[str, Any]], no_parameters: str = "") -> None:
+    """The round-trip table (one row per model) into BENCHMARKS.md's `section`, and printed."""
+    lines = [f"Machine: {platform.machine()}; {date.today().isoformat()}; {how}. Target: ≥ 90 % within 2σ.", "",
+             f"| {what} | estimates within their 2σ | by parameter | failed fits | `auto` picks the {what} | "
+             "median fit (s) | one fit of ~3,000 points (s) |", "|---|---:|---|---:|---:|---:|---:|"]
     for row in rows:
-        by = ", ".join(f"{k} {v:.0%}" for k, v in row["per_parameter"].items()) or "(G of each state)"
-        lines.append(f"| {row['family']} | {row['inside']:.1%} of {row['total']} | {by} | {row['chosen']:.0%} | "
-                     f"{row['median_s']:.3f} | {row['large_s']:.2f} ({row['large_points']} points) |")
+        by = ", ".join(f"{k} {v:.0%}" for k, v in row["per_parameter"].items()) or no_parameters
+        lines.append(f"| {row[what]} | {row['inside']:.1%} of {row['total']} | {by} | {row.get('failed', 0)} | "
+                     f"{row['chosen']:.0%} | {row['median_s']:.3f} | {row['large_s']:.2f} "
+                     f"({row['large_points']} points) |")
     text = "\n".join(lines)
-    write_section(ROOT / "BENCHMARKS.md", "fit", text)
+    write_section(ROOT / "BENCHMARKS.md", section, text)
     print(text)
 
 

@@ -218,7 +218,8 @@ def devices(context: click.Context, lib_path: Path | None, lib_devices: tuple[st
     if context.invoked_subcommand is not None:
         return
     from .devices import describe_all, lib_text
-    from .devices.dynamic import DYNAMIC_MODELS, get_dynamic_device, plot_pulse_curve, pulse_curve
+    from .devices.dynamic import DYNAMIC_MODELS, plot_pulse_curve, pulse_curve
+    from .devices.registry import get_writable_device
     from .io import write_text_atomic
 
     if dynamic is None:
@@ -230,7 +231,7 @@ def devices(context: click.Context, lib_path: Path | None, lib_devices: tuple[st
         click.echo(f"wrote {lib_path}")
         return
     if dynamic is not None:
-        curve = pulse_curve(get_dynamic_device(dynamic), voltage, width, pulses)
+        curve = pulse_curve(get_writable_device(dynamic), voltage, width, pulses)
         if plot is not None:
             plot_pulse_curve(curve, plot)
         if as_json:
@@ -309,7 +310,8 @@ def devices_fit_iv(data: Path, model: str, out: Path, plot: Path | None, seed: i
 @click.argument("data", type=FILE)
 @click.option("--model", default="auto", show_default=True,
               help="auto (the least BIC) | soft-bounds (also NeuroSim's exponential curve and its nonlinearity) | "
-                   "levels | piecewise (mean steps in bins of G)")
+                   "levels | piecewise (mean steps in bins of G) | vteam (kinetics at the stated pulse_voltage and "
+                   "pulse_width: a dynamic device for writes at other voltages)")
 @click.option("--out", "-o", required=True, type=OUT_FILE, help="the programming file (.toml)")
 @click.option("--plot", default=None, type=OUT_FILE, help="PNG: every trace and its fitted curve, residuals")
 @json_option
@@ -326,6 +328,8 @@ def devices_fit_pulses(data: Path, model: str, out: Path, plot: Path | None, as_
         return
     click.echo(f"{fit.model}: NRMSE {fit.nrmse:.4g}, step noise σ {fit.cycle_noise:.4g} S, read noise σ "
                f"{fit.read_noise:.4g} S, {len(measured.traces)} trace(s)\n" + _estimates(fit.parameters))
+    if fit.device is not None:
+        click.echo(f"  {fit.device.describe()}: `-d {out}` writes with it at any voltage")
     if fit.symmetry_point is not None:
         click.echo(f"  symmetry point {fit.symmetry_point:.6g} S; nonlinearity A/P up {fit.nonlinearity['up']:.3g}, "
                    f"down {fit.nonlinearity['down']:.3g}")
@@ -455,7 +459,7 @@ def write_command(device: str, params: Any, rows: int, columns: int, state: floa
     import numpy as np
 
     from .crossbar.program import DynamicCrossbar, single_cell, stochastic_update
-    from .devices.dynamic import get_dynamic_device
+    from .devices.registry import get_writable_device
     from .io import load_array, save_npz_atomic
     from .solvers.write import plot_write, write
 
@@ -464,7 +468,7 @@ def write_command(device: str, params: Any, rows: int, columns: int, state: floa
     except ValueError:
         raise click.BadParameter(f"takes ROW,COLUMN, got {cell!r}", param_hint="'--cell'") from None
     initial = load_array(states_path, "states") if states_path is not None else np.full((rows, columns), state)
-    model = get_dynamic_device(device, **{key: float(value) for key, value in params})
+    model = get_writable_device(device, **{key: float(value) for key, value in params})
     array = DynamicCrossbar(initial, model, r_word=r_word, r_bit=r_bit, r_source=r_source)
     if scheme == "stochastic":
         x, delta = (_vector(text, name, length) for text, name, length in

@@ -337,3 +337,41 @@ def test_the_reproductions_train_on_a_programming_file_and_refuse_one_they_canno
     monkeypatch.setattr(kim2019, "spice_check", lambda *args, **kwargs: {})
     results = kim2019.run(tmp_path / "kim", quick=True, progress=False, device_file=tmp_path / "soft.toml")
     assert list(results["cases"]) == ["0.5"] and results["setup"]["device_file"]["alpha_down"] == 0.005
+
+
+def test_vteam_kinetics_from_pulse_curves_drive_the_device_at_other_voltages(tmp_path):
+    """Curves of a VTEAM device at 1.2 V, 20 ns, integrated by the ODE solver (not the fit's
+    closed form): the fit gives k_on, k_off and the resistances within their uncertainty, and
+    the device file it writes writes at 1.0 and 1.5 V as the true device does."""
+    from spicenn.devices.dynamic import VTEAM, pulse_response
+
+    truth = VTEAM(r_on=2e4, r_off=1.5e5, k_on=4e6, k_off=2e6)
+    rng = np.random.default_rng(4)
+    lines = ["# pulse_voltage = 1.2", "# pulse_width = 2e-8", "up_0,down_0,up_1,down_1"]
+    columns = []
+    for run in range(2):
+        up = pulse_response(truth, -1.2, 2e-8, 59, 0.95 - 0.03 * run)
+        down = pulse_response(truth, 1.2, 2e-8, 59, up[-1])
+        columns += [1.0 / (truth.r_on + (truth.r_off - truth.r_on) * x) * (1 + 0.005 * rng.standard_normal(60))
+                    for x in (up, down)]
+    lines += [",".join(repr(float(c[k])) for c in columns) for k in range(60)]
+    (tmp_path / "vteam.csv").write_text("\n".join(lines) + "\n")
+    done = run_cli("devices", "fit", "pulses", tmp_path / "vteam.csv", "--model", "vteam", "--out",
+                   tmp_path / "mine.toml", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    for name, value in (("k_on", 4e6), ("k_off", 2e6), ("g_max", 1 / 2e4), ("g_min", 1 / 1.5e5)):
+        estimate = report["parameters"][name]
+        assert abs(estimate["value"] - value) <= 3 * estimate["std"], (name, estimate)
+    fitted = get_device(str(tmp_path / "mine.toml"))
+    assert isinstance(fitted, VTEAM) and fitted.k_on == report["device"]["k_on"]
+    for voltage in (-1.0, 1.5):
+        np.testing.assert_allclose(pulse_response(fitted, voltage, 2e-8, 20, 0.5),
+                                   pulse_response(truth, voltage, 2e-8, 20, 0.5), atol=0.01)
+    done = run_cli("write", "-d", tmp_path / "mine.toml", "--rows", "4", "--columns", "4", "--cell", "1,2",
+                   "--voltage", "1.4", "--json")
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "slow.csv").write_text("\n".join(lines).replace("1.2", "0.7", 1) + "\n")
+    done = run_cli("devices", "fit", "pulses", tmp_path / "slow.csv", "--model", "vteam", "--out",
+                   tmp_path / "x.toml")
+    assert done.returncode == 1 and "do not pass the VTEAM thresholds" in done.stderr

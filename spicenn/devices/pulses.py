@@ -52,6 +52,7 @@ import torch
 
 from ..errors import InputError
 from ..io import check_input_file
+from .dynamic import VTEAM, DynamicDevice
 from .fit import Estimate
 from .measured import MAX_DATA_BYTES, find_column, read_table
 from .programming import DiscreteLevels, PiecewiseSteps, ProgrammingModel, SoftBounds, programming_to_dict
@@ -148,6 +149,17 @@ def levels_curve(g0: float, g_min: float, g_max: float, step: float, direction: 
     return np.clip(g0 + sign * step * np.arange(pulses), g_min, g_max)
 
 
+def vteam_curve(g0: float, g_min: float, g_max: float, rate: float, direction: str, pulses: int) -> np.ndarray:
+    """VTEAM (window p = 1, R linear in x) under identical pulses from g0: the moving
+    coordinate (1 − x up, toward R_on; x down) goes to tanh(atanh(u0) + k·K·w) after k pulses."""
+    r_on, r_span = 1.0 / g_max, 1.0 / g_min - 1.0 / g_max
+    x0 = min(max((1.0 / g0 - r_on) / r_span, 0.0), 1.0 - 1e-12) if g0 > 0 else 1.0 - 1e-12
+    moving0 = min(1.0 - x0, 1.0 - 1e-12) if direction == "up" else x0
+    moved = np.tanh(np.arctanh(moving0) + rate * np.arange(pulses))
+    x = 1.0 - moved if direction == "up" else moved
+    return 1.0 / (r_on + r_span * x)
+
+
 def piecewise_curve(g0: float, model: PiecewiseSteps, direction: str, pulses: int) -> np.ndarray:
     """The tabulated mean steps applied one pulse at a time from g0."""
     g = torch.tensor([g0], dtype=torch.float64)
@@ -181,6 +193,7 @@ class PulseFit:
     predicted: list[np.ndarray]
     symmetry_point: float | None = None
     nonlinearity: dict[str, float] = field(default_factory=dict)
+    device: DynamicDevice | None = None  # a kinetic fit's dynamic device (its programming: the step table)
     comparison: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -189,14 +202,21 @@ class PulseFit:
                 "residual_std": self.residual_std, "cycle_noise": self.cycle_noise, "read_noise": self.read_noise,
                 "aic": self.aic, "bic": self.bic, "spread": self.spread, "symmetry_point": self.symmetry_point,
                 "nonlinearity": self.nonlinearity, "comparison": self.comparison,
+                **({"device": self.device.to_dict()} if self.device is not None else {}),
                 "predicted": [p.tolist() for p in self.predicted]}
 
 
 PULSE_MODELS = ("soft-bounds", "levels", "piecewise")
-_SHARED = {"soft-bounds": ("g_min", "g_max", "alpha_up", "alpha_down"), "levels": ("g_min", "g_max", "step")}
+KINETIC_MODELS = ("vteam",)  # dynamic models whose kinetics a pulse curve at a stated pulse gives
+_SHARED = {"soft-bounds": ("g_min", "g_max", "alpha_up", "alpha_down"), "levels": ("g_min", "g_max", "step"),
+           "vteam": ("g_min", "g_max", "rate_up", "rate_down")}
 
 
 def _curves(model: str, shared: np.ndarray, starts: np.ndarray, traces: list[Trace]) -> list[np.ndarray]:
+    if model == "vteam":
+        g_min, g_max, up, down = shared
+        return [vteam_curve(g0, g_min, g_max, up if t.direction == "up" else down, t.direction, t.conductance.size)
+                for g0, t in zip(starts, traces)]
     if model == "soft-bounds":
         g_min, g_max, up, down = shared
         g_max = max(g_max, g_min * (1 + 1e-9) + 1e-30)
@@ -218,7 +238,7 @@ def _least_squares(model: str, traces: list[Trace]) -> np.ndarray:
              for d in ("up", "down")}
     mean_step = float(np.median([np.mean(np.abs(np.diff(t.conductance))) for t in traces]))
     shared0 = [low - 0.05 * scale, high + 0.05 * scale, first["up"], first["down"]] if model == "soft-bounds" \
-        else [low, high, mean_step]
+        else [low, high, mean_step] if model == "levels" else [0.9 * low, 1.1 * high, 0.05, 0.05]
     count = len(shared0)
     theta0 = np.array([*shared0, *[t.conductance[0] for t in traces]]) / scale
 
@@ -227,13 +247,17 @@ def _least_squares(model: str, traces: list[Trace]) -> np.ndarray:
         return np.concatenate([c - t.conductance for c, t in zip(curves, traces)]) / scale
 
     # hard bounds the data never reach leave the curves unchanged (no gradient): keep them near the data
-    bound = -np.inf if model == "soft-bounds" else 0.5 * low / scale
+    bound = -np.inf if model == "soft-bounds" else 0.5 * low / scale if model == "levels" else 1e-6 * low / scale
     lower = np.array([bound, bound] + [0.0] * (count - 2) + [-np.inf] * len(traces))
     upper = np.full(theta0.size, np.inf)
-    upper[:2] = np.inf if model == "soft-bounds" else 2.0 * high / scale
-    solution = least_squares(residuals, theta0, bounds=(lower, upper), method="trf", x_scale="jac", xtol=1e-12,
-                             ftol=1e-12, gtol=1e-12, max_nfev=5000)
-    return solution.x * scale
+    upper[:2] = 2.0 * high / scale if model == "levels" else np.inf
+    starts = [theta0]
+    if model == "vteam":  # a trace starting beyond a bound is clipped flat there: start from several bounds
+        starts = [np.concatenate([[a * low / scale, b * high / scale], theta0[2:4] * rate, theta0[4:]])
+                  for a in (0.5, 0.9) for b in (1.1, 1.5, 3.0, 8.0) for rate in (0.2, 1.0)]
+    solutions = [least_squares(residuals, np.clip(start, lower, upper), bounds=(lower, upper), method="trf",
+                               x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=5000) for start in starts]
+    return min(solutions, key=lambda solution: solution.cost).x * scale
 
 
 def _bins(traces: list[Trace]) -> np.ndarray:
@@ -283,6 +307,18 @@ def _transition(model: str, shared: np.ndarray, table: PiecewiseSteps | None = N
             rate = np.where(sign > 0, up, down) / span
             return g + rate * np.where(sign > 0, g_max - g, g_min - g), 1.0 - rate
         return soft
+    if model == "vteam":  # window p = 1: under a pulse, x -> tanh(atanh(x) + K·w) (closed form)
+        g_min, g_max, up, down = (shared[:, k, None] for k in range(4))
+        r_on, r_span = 1.0 / np.maximum(g_max, 1e-30), 1.0 / np.maximum(g_min, 1e-30) - 1.0 / np.maximum(g_max, 1e-30)
+
+        def kinetic(g: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            x = np.clip((1.0 / np.maximum(g, 1e-30) - r_on) / r_span, 1e-12, 1.0 - 1e-12)
+            moving = np.where(sign > 0, 1.0 - x, x)  # potentiation moves x toward 0 (R_on)
+            moved = np.tanh(np.arctanh(moving) + np.where(sign > 0, up, down))
+            x_new = np.where(sign > 0, 1.0 - moved, moved)
+            g_new = 1.0 / (r_on + r_span * x_new)
+            return g_new, (g_new / g) ** 2 * (1.0 - moved**2) / np.maximum(1.0 - moving**2, 1e-300)
+        return kinetic
     if model == "levels":
         g_min, g_max, step = (shared[:, k, None] for k in range(3))
 
@@ -323,7 +359,8 @@ def _negative_log_likelihood(transition, starts: np.ndarray, step_noise: np.ndar
         gain = np.where(seen, variance / spread, 0.0)
         estimate, variance = estimate + gain * innovation, (1.0 - gain) * variance
         estimate, slope = transition(estimate, sign)
-        variance = slope**2 * variance + step_variance
+        # a step clipped at a hard bound (slope 0) lands on the bound itself: no step noise there
+        variance = slope**2 * variance + np.where(slope > 0, step_variance, 0.0)
     return 0.5 * total + 0.5 * float(mask.sum()) * math.log(2 * math.pi)
 
 
@@ -355,6 +392,10 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
         lower[:2], upper[:2] = 0.5 * float(measured[mask].min()) / scale, 2.0 * float(measured[mask].max()) / scale
 
     def batch(phis: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):  # trial points outside the model's domain: +inf, replaced below
+            return _batch(phis)
+
+    def _batch(phis: np.ndarray) -> np.ndarray:
         phis = np.clip(phis, lower, upper)  # a central difference at a bound: held in the domain
         shared = phis[:, :count] * scale
         values = _negative_log_likelihood(
@@ -362,7 +403,7 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
             np.exp(phis[:, count + 1]) * scale, measured, mask, sign)
         if table is None:
             values[shared[:, 1] <= shared[:, 0]] = 1e30
-        return values
+        return np.where(np.isfinite(values), values, 1e30)
 
     steps = 1e-5 * np.ones(size)
 
@@ -391,6 +432,9 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
     hessian = np.zeros((size, size))
     for (i, j), (pp, pm, mp, mm) in zip(pairs, values):
         hessian[i, j] = hessian[j, i] = (pp - pm - mp + mm) / (4 * h[i] * h[j])
+    if not np.all(np.isfinite(hessian)) or np.any(np.abs(hessian) >= 1e29):
+        raise InputError(f"the {model} likelihood is not smooth at its maximum (a bound or a noise at its limit): "
+                         "no uncertainties")
     covariance = np.linalg.pinv(hessian)
     to_siemens = np.concatenate([np.full(count, scale), np.exp(phi[count:count + 2]) * scale,
                                  np.full(len(traces), scale)])
@@ -407,10 +451,49 @@ def _programming(model: str, shared: np.ndarray) -> ProgrammingModel:
     return DiscreteLevels(g_max=g_max, dynamic_range=g_max / g_min, levels=max(round((g_max - g_min) / step) + 1, 2))
 
 
+def _kinetic_device(data: PulseData, shared: np.ndarray) -> tuple[VTEAM, dict[str, tuple[str, float]]]:
+    """The VTEAM device whose closed-form pulse response is the fitted one at the measured
+    pulses: R_on = 1/G_max, R_off = 1/G_min, and k_on, k_off from K·w per pulse at the stated
+    amplitude (`pulse_voltage`, or `pulse_voltage_up`/`_down`) and `pulse_width`, the
+    thresholds and exponents kept from spicenn's VTEAM preset (one amplitude cannot tell an
+    exponent from a rate). Also each rate's factor from K·w, for its uncertainty."""
+    settings = data.settings
+    if "pulse_width" not in settings or not {"pulse_voltage", "pulse_voltage_up"} & set(settings) or \
+            not {"pulse_voltage", "pulse_voltage_down"} & set(settings):
+        raise InputError(f"{data.source}: a kinetic fit needs the pulses: '# pulse_voltage = …' (or "
+                         "pulse_voltage_up and pulse_voltage_down) and '# pulse_width = …' (s)")
+    width = settings["pulse_width"]
+    up = abs(settings.get("pulse_voltage_up", settings.get("pulse_voltage", 0.0)))
+    down = abs(settings.get("pulse_voltage_down", settings.get("pulse_voltage", 0.0)))
+    preset = VTEAM()
+    if up <= -preset.v_on or down <= preset.v_off:
+        raise InputError(f"{data.source}: pulses of {up:g} V (up) and {down:g} V (down) do not pass the VTEAM "
+                         f"thresholds ({preset.v_on:g} V, {preset.v_off:g} V): they would not move the state")
+    factor_on = 1.0 / width / (up / -preset.v_on - 1.0) ** preset.alpha_on
+    factor_off = 1.0 / width / (down / preset.v_off - 1.0) ** preset.alpha_off
+    g_min, g_max, rate_up, rate_down = map(float, shared)
+    device = dataclasses.replace(preset, r_on=1.0 / g_max, r_off=1.0 / g_min, k_on=rate_up * factor_on,
+                                 k_off=rate_down * factor_off, window_p=1)
+    return device, {"k_on": ("rate_up", factor_on), "k_off": ("rate_down", factor_off)}
+
+
+def _step_table(model: str, shared: np.ndarray, points: int = 16) -> PiecewiseSteps:
+    """A kinetic fit's mean steps up and down tabulated over its range: its programming model."""
+    g_min, g_max = float(shared[0]), float(shared[1])
+    grid = np.linspace(g_min, g_max, points)
+    transition = _transition(model, np.asarray(shared, dtype=float)[None, :])
+    floor = 1e-9 * (g_max - g_min)
+    up = np.maximum(transition(grid[None, :], np.ones(points))[0][0] - grid, floor)
+    down = np.maximum(grid - transition(grid[None, :], -np.ones(points))[0][0], floor)
+    return PiecewiseSteps(g_min=g_min, g_max=g_max, points=tuple(map(float, grid)), up_steps=tuple(map(float, up)),
+                          down_steps=tuple(map(float, down)))
+
+
 def fit_model(data: PulseData, model: str) -> PulseFit:
     """One update model fitted to every trace (see the module)."""
-    if model not in PULSE_MODELS:
-        raise InputError(f"unknown update model {model!r}; choose auto or one of: {', '.join(PULSE_MODELS)}")
+    if model not in PULSE_MODELS + KINETIC_MODELS:
+        raise InputError(f"unknown update model {model!r}; choose auto or one of: "
+                         f"{', '.join(PULSE_MODELS + KINETIC_MODELS)}")
     traces = data.traces
     every = np.concatenate([t.conductance for t in traces])
     ups = [t for t in traces if t.direction == "up"]
@@ -432,7 +515,14 @@ def fit_model(data: PulseData, model: str) -> PulseFit:
                              "the conductance (try --model piecewise)")
         std = np.sqrt(np.maximum(np.diag(covariance), 0.0))
         parameters = {name: Estimate(float(theta[k]), float(std[k])) for k, name in enumerate(names)}
-        programming = _programming(model, theta[:len(names)])
+        if model in KINETIC_MODELS:
+            device, rates = _kinetic_device(data, theta[:len(names)])
+            parameters.update({name: Estimate(float(parameters[rate].value * factor),
+                                              float(parameters[rate].std * factor))
+                               for name, (rate, factor) in rates.items()})
+            programming = _step_table(model, theta[:len(names)])
+        else:
+            programming = _programming(model, theta[:len(names)])
         predicted = _curves(model, theta[:len(names)], theta[len(names) + 2:], traces)
         free = theta.size
         spread = {}
@@ -454,6 +544,8 @@ def fit_model(data: PulseData, model: str) -> PulseFit:
     fit = PulseFit(model, parameters, programming, math.sqrt(rss / n) / float(np.ptp(every) or 1.0),
                    float(np.std(residual, ddof=min(free, n - 1))), cycle, read,
                    2 * nll + 2 * free, 2 * nll + free * math.log(n), spread, predicted)
+    if model in KINETIC_MODELS:
+        fit.device = device
     if isinstance(programming, SoftBounds):
         fit.symmetry_point = float(programming.symmetry_point())
         lengths = {d: np.mean([t.conductance.size - 1 for t in traces if t.direction == d]) for d in ("up", "down")}
@@ -498,7 +590,8 @@ def programming_file_text(fit: PulseFit, data: PulseData) -> str:
         quality["spread"] = fit.spread
     if fit.symmetry_point is not None:
         quality.update(symmetry_point=fit.symmetry_point, nonlinearity=fit.nonlinearity)
-    document = {"programming": programming_to_dict(fit.programming), "fit": quality,
+    document = {**({"device": fit.device.to_dict()} if fit.device is not None else {}),
+                "programming": programming_to_dict(fit.programming), "fit": quality,
                 "measurement": dict(data.settings),
                 "provenance": {"data": data.source, "sha256": data.sha256, "date": date.today().isoformat(),
                                "spicenn": __version__}}

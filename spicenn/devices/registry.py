@@ -99,7 +99,20 @@ def get_device(name: str, **params: Any) -> Device | DynamicDevice:
     key = str(name).strip().lower()
     if key in DYNAMIC_MODELS:
         return get_dynamic_device(key, **params)
+    if key.endswith(".toml"):
+        found = load_device_file(name)
+        return dataclasses.replace(found, **params) if params else found
     return get_static_device(key, **params)
+
+
+def get_writable_device(name: str, **params: Any) -> DynamicDevice:
+    """A dynamic device by name or device file (`spicenn devices fit pulses --model vteam`):
+    what writes and pulse responses take."""
+    found = get_device(name, **params)
+    if not isinstance(found, DynamicDevice):
+        raise InputError(f"{name} is a static device (a read model); writes take a dynamic one: "
+                         f"{', '.join(DYNAMIC_MODELS)}, or a device file of one")
+    return found
 
 
 def get_static_device(name: str, **params: Any) -> Device:
@@ -112,7 +125,10 @@ def get_static_device(name: str, **params: Any) -> Device:
     if isinstance(name, Device):
         return dataclasses.replace(name, **params) if params else name
     if str(name).strip().lower().endswith(".toml"):
-        return dataclasses.replace(load_device_file(name), **params) if params else load_device_file(name)
+        found = load_device_file(name)
+        if not isinstance(found, Device):
+            raise InputError(f"device file {name} holds a dynamic device ({found.name}); reads take a static one")
+        return dataclasses.replace(found, **params) if params else found
     key = str(name).strip().lower()
     defaults: dict[str, Any]
     if key in MODELS:
@@ -129,9 +145,10 @@ def describe_all() -> list[tuple[str, str]]:
     return [(name, get_device(name).describe()) for name in list(MODELS) + list(PRESETS)]
 
 
-def load_device_file(path: str | Path) -> Device:
+def load_device_file(path: str | Path) -> Device | DynamicDevice:
     """The device a device file describes (its [device] table: a fitted device from
-    `spicenn devices fit iv`, or any written by hand), wherever a device name goes."""
+    `spicenn devices fit iv` or `fit pulses --model vteam`, or any written by hand), wherever
+    a device name goes."""
     from ..io import read_toml
 
     document = read_toml(path, "device")
@@ -140,6 +157,9 @@ def load_device_file(path: str | Path) -> Device:
         raise InputError(f"device file {path} has no [device] table")
     if str(table.get("name", "")).lower().endswith(".toml"):
         raise InputError(f"device file {path} names another file; a [device] table names a model")
+    if str(table.get("name", "")).strip().lower() in DYNAMIC_MODELS:
+        params = dict(table)
+        return get_dynamic_device(params.pop("name"), **params)
     return from_dict(table)
 
 
