@@ -307,21 +307,25 @@ def devices_fit_iv(data: Path, model: str, out: Path, plot: Path | None, seed: i
 
 
 @devices_fit.command("pulses")
-@click.argument("data", type=FILE)
+@click.argument("data", type=FILE, nargs=-1, required=True)
 @click.option("--model", default="auto", show_default=True,
               help="auto (the least BIC) | soft-bounds (also NeuroSim's exponential curve and its nonlinearity) | "
                    "levels | piecewise (mean steps in bins of G) | vteam (kinetics at the stated pulse_voltage and "
                    "pulse_width: a dynamic device for writes at other voltages)")
 @click.option("--out", "-o", required=True, type=OUT_FILE, help="the programming file (.toml)")
 @click.option("--plot", default=None, type=OUT_FILE, help="PNG: every trace and its fitted curve, residuals")
+@click.option("--read-voltage", default=None, type=POSITIVE,
+              help="the values without a unit are currents read at this voltage (V), as in CrossSim's files")
 @json_option
-def devices_fit_pulses(data: Path, model: str, out: Path, plot: Path | None, as_json: bool) -> None:
+def devices_fit_pulses(data: tuple[Path, ...], model: str, out: Path, plot: Path | None, read_voltage: float | None,
+                       as_json: bool) -> None:
     """Fit an update model to measured pulse-response curves (CSV: pulse and conductance
-    columns with a direction, or one column per up/down trace) and write the programming file."""
+    columns with a direction, or one column per up/down trace; several files, e.g. set.csv
+    reset.csv with a column per run) and write the programming file."""
     from .devices.pulses import fit_pulses, plot_pulse_fit, programming_file_text, read_pulses
 
     _toml_out(out, "a programming file")
-    measured = read_pulses(data)
+    measured = read_pulses(*data, read_voltage=read_voltage)
     fit = fit_pulses(measured, model.strip().lower())
     if _save_fit(out, programming_file_text(fit, measured), plot, lambda path: plot_pulse_fit(fit, measured, path),
                  {**fit.to_json(), "programming_file": str(out)} if as_json else None):

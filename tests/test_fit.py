@@ -375,3 +375,42 @@ def test_vteam_kinetics_from_pulse_curves_drive_the_device_at_other_voltages(tmp
     done = run_cli("devices", "fit", "pulses", tmp_path / "slow.csv", "--model", "vteam", "--out",
                    tmp_path / "x.toml")
     assert done.returncode == 1 and "do not pass the VTEAM thresholds" in done.stderr
+
+
+def test_crosssim_set_and_reset_files_read_as_runs_of_currents(tmp_path):
+    """CrossSim's layout: set.csv and reset.csv, a column per run (rmp1, …) of bare currents
+    at the read voltage; the direction comes from the file's name."""
+    from spicenn.devices.pulses import read_pulses
+
+    traces = pulse_traces(np.random.default_rng(5), pulses=70)
+    for name, which in (("set", 0), ("reset", 1)):
+        rows = [",".join(f"rmp{k + 1}" for k in range(3))]
+        rows += [",".join(repr(float(pair[which][i]) * 0.1) for pair in traces) for i in range(70)]
+        (tmp_path / f"{name}.csv").write_text("\n".join(rows) + "\n")
+    data = read_pulses(tmp_path / "set.csv", tmp_path / "reset.csv", read_voltage=0.1)
+    assert [t.direction for t in data.traces] == ["up"] * 3 + ["down"] * 3
+    np.testing.assert_allclose(data.traces[0].conductance, traces[0][0], rtol=1e-12)
+    done = run_cli("devices", "fit", "pulses", tmp_path / "set.csv", tmp_path / "reset.csv", "--read-voltage", "0.1",
+                   "--model", "piecewise", "--out", tmp_path / "prog.toml", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["model"] == "piecewise" and report["nrmse"] < 0.05 and "step_scale" in report["spread"]
+    (tmp_path / "other.csv").write_text((tmp_path / "set.csv").read_text())
+    with pytest.raises(InputError, match="nor is the file's name"):
+        read_pulses(tmp_path / "other.csv", tmp_path / "reset.csv", read_voltage=0.1)
+
+
+def test_several_devices_give_the_device_to_device_spread_of_the_shape():
+    from spicenn.devices.fit import fit_iv
+
+    parts, ks = [], [2.2, 2.7, 3.2, 2.5]
+    for seed, k in enumerate(ks):
+        part = synthetic(get_static_device("sinh", k=k, g_off=1e-5, g_on=1e-4), seed=seed, states=3)
+        part.device = np.full(part.voltage.size, f"d{seed}")
+        part.state = np.char.add(f"d{seed}-", part.state.astype(str))
+        parts.append(part)
+    data = IVData(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("voltage", "current", "state",
+                                                                                     "device")),
+                  resistance=np.concatenate([p.resistance for p in parts]))
+    fit = fit_iv(data, "sinh")
+    assert fit.device_spread["k"] == pytest.approx(np.std(ks, ddof=1), rel=0.1)

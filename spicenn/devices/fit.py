@@ -19,6 +19,9 @@ curve) by weighted least squares (each state's own uncertainty; the covariance i
 the reduced χ² when states scatter more than that), giving a1, b1, a2, b2, and the
 residuals about those lines the device-to-device scatter (`ln_c_std`, `ln_d_std`,
 `correlation`) of the scattered model.
+
+Several devices (a `device` column): the chosen family is fitted to each device's points
+alone too, and the σ over devices of every shared parameter is `device_spread`.
 """
 
 from __future__ import annotations
@@ -68,9 +71,10 @@ class IVFit:
     free: int
     predicted: np.ndarray
     comparison: dict[str, dict[str, Any]] = field(default_factory=dict)
+    device_spread: dict[str, float] = field(default_factory=dict)  # σ over devices of each shared parameter
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "device": self.device.to_dict(),
+        return {"model": self.model, "device": self.device.to_dict(), "device_spread": self.device_spread,
                 "parameters": {name: e.to_dict() for name, e in self.parameters.items()},
                 "states": {name: e.to_dict() for name, e in self.states.items()},
                 "nrmse": self.nrmse, "held_out_nrmse": self.held_out_nrmse, "aic": self.aic, "bic": self.bic,
@@ -269,6 +273,11 @@ def fit_iv(data: IVData, model: str = "auto", seed: int = 0) -> IVFit:
     best = min(fits, key=lambda f: f.bic)
     best.comparison = {f.model: {"nrmse": f.nrmse, "aic": f.aic, "bic": f.bic} for f in fits}
     best.comparison.update({name: {"failed": why} for name, why in failed.items()})
+    devices = [label for label in dict.fromkeys(data.device.tolist()) if label]
+    if len(devices) >= 2:  # device-to-device scatter: the family fitted to each device alone
+        alone = [fit_family(data.subset(data.device == label), best.model, seed) for label in devices]
+        best.device_spread = {name: float(np.std([fit.parameters[name].value for fit in alone], ddof=1))
+                              for name in best.parameters}
     return best
 
 
@@ -311,7 +320,8 @@ def device_file_text(fit: IVFit, data: IVData) -> str:
                 "fit": {"model": fit.model, "nrmse": fit.nrmse, "held_out_nrmse": fit.held_out_nrmse,
                         "aic": fit.aic, "bic": fit.bic, "points": fit.points,
                         "parameters": {name: e.to_dict() for name, e in fit.parameters.items()},
-                        "states": {name: e.to_dict() for name, e in fit.states.items()}},
+                        "states": {name: e.to_dict() for name, e in fit.states.items()},
+                        **({"device_spread": fit.device_spread} if fit.device_spread else {})},
                 "provenance": {"data": data.source, "sha256": data.sha256, "date": date.today().isoformat(),
                                "spicenn": __version__, "read_voltage": data.read_voltage}}
     return tomli_w.dumps(document)

@@ -55,6 +55,11 @@ class IVData:
         """The state labels in the order they first appear."""
         return list(dict.fromkeys(self.state.tolist()))
 
+    def subset(self, mask: np.ndarray) -> IVData:
+        """The points where `mask` holds (one device's, say)."""
+        return IVData(self.voltage[mask], self.current[mask], self.state[mask], self.device[mask], self.settings,
+                      None if self.resistance is None else self.resistance[mask], self.source, self.sha256)
+
     @property
     def read_voltage(self) -> float:
         return float(self.settings.get("read_voltage", 0.1))

@@ -78,19 +78,38 @@ class PulseData:
     sha256: str = ""
 
 
-def _direction(name: str, where: str) -> str:
-    key = name.strip().lower()
-    if key.startswith(UP):
-        return "up"
-    if key.startswith(DOWN):
-        return "down"
-    raise InputError(f"{where}: {name!r} is not a direction (up/set/ltp or down/reset/ltd)")
+def _direction(name: str, where: str, fallback: str = "") -> str:
+    """up or down from a column's name, else from `fallback` (the file's name: set.csv)."""
+    for key in (name.strip().lower(), fallback.strip().lower()):
+        if key.startswith(UP):
+            return "up"
+        if key.startswith(DOWN):
+            return "down"
+    raise InputError(f"{where}: {name!r} is not a direction (up/set/ltp or down/reset/ltd), nor is the file's name")
 
 
-def read_pulses(path: str | Path) -> PulseData:
-    """The pulse-response traces of a CSV in either layout (see the module)."""
+def read_pulses(*paths: str | Path, read_voltage: float | None = None) -> PulseData:
+    """The pulse-response traces of one or more CSVs in either layout (see the module), e.g.
+    CrossSim's set.csv and reset.csv (a column per run; the direction from the file's name).
+    `read_voltage`: the values without a unit are currents read at this voltage."""
+    if not paths:
+        raise InputError("no pulse data file given")
+    parts = [_read_pulse_file(path, read_voltage) for path in paths]
+    traces = [trace for part in parts for trace in part.traces]
+    source = ", ".join(part.source for part in parts)
+    if not {t.direction for t in traces} >= {"up", "down"}:
+        raise InputError(f"{source}: a fit needs at least one up and one down trace")
+    settings = {k: v for part in parts for k, v in part.settings.items()}
+    digest = hashlib.sha256("".join(part.sha256 for part in parts).encode()).hexdigest() if len(parts) > 1 \
+        else parts[0].sha256
+    return PulseData(traces, settings, source, digest)
+
+
+def _read_pulse_file(path: str | Path, read_voltage: float | None) -> PulseData:
     path = check_input_file(path, "pulse data", max_bytes=MAX_DATA_BYTES)
     table = read_table(path)
+    if read_voltage is not None:
+        table.settings.setdefault("read_voltage", read_voltage)
     header = [name.strip().lower() for name in table.header]
     found_g, found_i = find_column(table.header, ("conductance", "g")), find_column(table.header, ("current", "i"))
     found_pulse = find_column(table.header, ("pulse", "pulses"))
@@ -121,7 +140,9 @@ def read_pulses(path: str | Path) -> PulseData:
                 if "read_voltage" not in table.settings:
                     raise InputError(f"{path.name}: currents need '# read_voltage = …' to become conductances")
                 scale /= table.settings["read_voltage"]
-            direction = _direction(label, f"{path.name}, column {name!r}")
+            direction = _direction(label, f"{path.name}, column {name!r}", fallback=path.stem)
+            if read_voltage is not None and label == name.strip():  # bare numbers: currents at the read voltage
+                scale = 1.0 / read_voltage
             values = [table.number(line, row, column, scale) for line, row in table.rows if row[column].strip()]
             traces.append(Trace(direction, np.array(values), label))
     for trace in traces:
@@ -131,8 +152,6 @@ def read_pulses(path: str | Path) -> PulseData:
         if trace.conductance.min() <= 0:
             raise InputError(f"{path.name}: trace {trace.label!r} has a conductance ≤ 0 "
                              f"({trace.conductance.min():g} S)")
-    if not {t.direction for t in traces} >= {"up", "down"}:
-        raise InputError(f"{path.name}: a fit needs at least one up and one down trace")
     return PulseData(traces, table.settings, path.name, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
@@ -342,16 +361,21 @@ def _transition(model: str, shared: np.ndarray, table: PiecewiseSteps | None = N
     return piecewise
 
 
-def _negative_log_likelihood(transition, starts: np.ndarray, step_noise: np.ndarray, read_noise: np.ndarray,
-                             measured: np.ndarray, mask: np.ndarray, sign: np.ndarray) -> np.ndarray:
+def _negative_log_likelihood(transition, step_noise: np.ndarray, read_noise: np.ndarray, measured: np.ndarray,
+                             mask: np.ndarray, sign: np.ndarray) -> np.ndarray:
     """−ln L of the traces (rows of `measured`, `mask` where measured) under G_{k+1} = f(G_k) + η,
-    y_k = G_k + ε (η, ε Gaussian), for P parameter sets at once (`starts` (P, traces), the σ's
-    (P,)): the Kalman filter's innovations, linearised where f is not linear (exact for soft
-    bounds, whose f is affine)."""
-    estimate, variance = starts.astype(float), np.zeros(starts.shape)
+    y_k = G_k + ε (η, ε Gaussian), for P parameter sets at once (the σ's (P,)): the Kalman
+    filter's innovations, linearised where f is not linear (exact for soft bounds, whose f is
+    affine). Each trace's start is diffuse (any G): the filter starts from its first reading,
+    G_0 ~ N(y_0, σ_ε²), and the likelihood is that of the readings after it."""
+    count = step_noise.shape[0]
+    estimate = np.broadcast_to(measured[:, 0], (count, measured.shape[0])).astype(float)
     step_variance, read_variance = step_noise[:, None] ** 2, read_noise[:, None] ** 2
-    total = np.zeros(starts.shape[0])
-    for k in range(measured.shape[1]):
+    variance = np.broadcast_to(read_variance, estimate.shape).astype(float)
+    estimate, slope = transition(estimate, sign)
+    variance = slope**2 * variance + np.where(slope > 0, step_variance, 0.0)
+    total = np.zeros(count)
+    for k in range(1, measured.shape[1]):
         seen = mask[:, k]
         innovation = measured[:, k] - estimate
         spread = variance + read_variance
@@ -361,14 +385,14 @@ def _negative_log_likelihood(transition, starts: np.ndarray, step_noise: np.ndar
         estimate, slope = transition(estimate, sign)
         # a step clipped at a hard bound (slope 0) lands on the bound itself: no step noise there
         variance = slope**2 * variance + np.where(slope > 0, step_variance, 0.0)
-    return 0.5 * total + 0.5 * float(mask.sum()) * math.log(2 * math.pi)
+    return 0.5 * total + 0.5 * float(mask[:, 1:].sum()) * math.log(2 * math.pi)
 
 
 def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, table: PiecewiseSteps | None = None
                         ) -> tuple[np.ndarray, np.ndarray, float]:
-    """θ = (the shared parameters, σ_step, σ_read, each trace's G0) at the maximum of the
-    likelihood (L-BFGS-B; gradients and Hessian by central differences, every shifted point
-    of one evaluated together), its covariance (the inverse Hessian of −ln L) and −ln L."""
+    """θ = (the shared parameters, σ_step, σ_read) at the maximum of the likelihood (L-BFGS-B;
+    gradients and Hessian by central differences, every shifted point of one evaluated
+    together), its covariance (the inverse Hessian of −ln L) and −ln L."""
     from scipy.optimize import minimize
 
     length = max(t.conductance.size for t in traces)
@@ -382,7 +406,7 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
     noise0 = max(float(np.std(np.concatenate([np.diff(np.diff(t.conductance)) for t in traces]))) / 2, 1e-6 * scale)
     count = shared0.size
     floor = math.log(1e-7)  # σ's no smaller than 1e-7 of the span: ln σ stays finite
-    size = count + 2 + len(traces)
+    size = count + 2
     lower = np.full(size, -np.inf)
     lower[count:count + 2] = floor
     if table is None:
@@ -399,8 +423,8 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
         phis = np.clip(phis, lower, upper)  # a central difference at a bound: held in the domain
         shared = phis[:, :count] * scale
         values = _negative_log_likelihood(
-            _transition(model, shared, table), phis[:, count + 2:] * scale, np.exp(phis[:, count]) * scale,
-            np.exp(phis[:, count + 1]) * scale, measured, mask, sign)
+            _transition(model, shared, table), np.exp(phis[:, count]) * scale, np.exp(phis[:, count + 1]) * scale,
+            measured, mask, sign)
         if table is None:
             values[shared[:, 1] <= shared[:, 0]] = 1e30
         return np.where(np.isfinite(values), values, 1e30)
@@ -412,10 +436,9 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
         values = batch(shifted)
         return float(values[0]), (values[1:size + 1] - values[size + 1:]) / (2 * steps)
 
-    phi0 = np.concatenate([shared0 / scale, [math.log(noise0 / scale)] * 2,
-                           [t.conductance[0] / scale for t in traces]])
+    phi0 = np.concatenate([shared0 / scale, [math.log(noise0 / scale)] * 2])
     bounds = [(None if math.isinf(a) else a, None if math.isinf(b) else b) for a, b in zip(lower, upper)]
-    if model == "levels" and not np.all((lower[:2] < phi0[:2]) & (phi0[:2] < upper[:2])):
+    if model == "levels":
         phi0[:2] = np.clip(phi0[:2], lower[:2] * 1.01, upper[:2] * 0.99)
     best = minimize(value_and_gradient, np.clip(phi0, lower, upper), jac=True, method="L-BFGS-B", bounds=bounds,
                     options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-9})
@@ -436,9 +459,8 @@ def _maximum_likelihood(model: str, traces: list[Trace], shared0: np.ndarray, ta
         raise InputError(f"the {model} likelihood is not smooth at its maximum (a bound or a noise at its limit): "
                          "no uncertainties")
     covariance = np.linalg.pinv(hessian)
-    to_siemens = np.concatenate([np.full(count, scale), np.exp(phi[count:count + 2]) * scale,
-                                 np.full(len(traces), scale)])
-    theta = np.concatenate([phi[:count] * scale, np.exp(phi[count:count + 2]) * scale, phi[count + 2:] * scale])
+    to_siemens = np.concatenate([np.full(count, scale), np.exp(phi[count:count + 2]) * scale])
+    theta = np.concatenate([phi[:count] * scale, np.exp(phi[count:count + 2]) * scale])
     return theta, covariance * np.outer(to_siemens, to_siemens), float(best.fun)
 
 
@@ -503,10 +525,18 @@ def fit_model(data: PulseData, model: str) -> PulseFit:
     if model == "piecewise":
         programming, parameters = _piecewise(traces, _bins(traces))
         theta, covariance, nll = _maximum_likelihood(model, traces, np.zeros(0), programming)
-        free = 2 * len(programming.points) + 2 + len(traces)
-        predicted = [piecewise_curve(float(g0), programming, t.direction, t.conductance.size)
-                     for g0, t in zip(theta[2:], traces)]
+        free = 2 * len(programming.points) + 2
+        predicted = [piecewise_curve(float(t.conductance[0]), programming, t.direction, t.conductance.size)
+                     for t in traces]
         spread: dict[str, float] = {}
+        if len(traces) >= 4:  # each run's own scale of the tabulated steps (least squares): the spread between runs
+            scales = []
+            for trace in traces:
+                g = torch.as_tensor(trace.conductance[:-1], dtype=torch.float64)
+                up, down = programming.mean_steps(g)
+                expected = (up if trace.direction == "up" else -down).numpy()
+                scales.append(float(np.dot(np.diff(trace.conductance), expected) / np.dot(expected, expected)))
+            spread = {"step_scale": float(np.std(scales, ddof=1))}
     else:
         curve_fit = _least_squares(model, traces)  # the mean curves: the likelihood's starting point
         theta, covariance, nll = _maximum_likelihood(model, traces, curve_fit[:len(names)])
@@ -523,7 +553,8 @@ def fit_model(data: PulseData, model: str) -> PulseFit:
             programming = _step_table(model, theta[:len(names)])
         else:
             programming = _programming(model, theta[:len(names)])
-        predicted = _curves(model, theta[:len(names)], theta[len(names) + 2:], traces)
+        # the mean curves from each trace's first reading (where the filter starts)
+        predicted = _curves(model, theta[:len(names)], np.array([t.conductance[0] for t in traces]), traces)
         free = theta.size
         spread = {}
         if min(len(ups), len(downs)) >= 2:  # each run's pair fitted alone: the spread between devices/runs
@@ -538,7 +569,8 @@ def fit_model(data: PulseData, model: str) -> PulseFit:
     n = residual.size
     rss = max(float((residual**2).sum()), 1e-300)
     scale = abs(programming.step) or 1.0
-    relative = [spread[k] / abs(parameters[k].value) for k in ("alpha_up", "alpha_down", "step") if k in spread]
+    relative = [spread[k] / abs(parameters[k].value) for k in ("alpha_up", "alpha_down", "step") if k in spread] \
+        + ([spread["step_scale"]] if "step_scale" in spread else [])
     programming = dataclasses.replace(programming, cycle_noise=cycle / scale,
                                       device_spread=float(np.mean(relative)) if relative else 0.0)
     fit = PulseFit(model, parameters, programming, math.sqrt(rss / n) / float(np.ptp(every) or 1.0),
@@ -601,7 +633,8 @@ def programming_file_text(fit: PulseFit, data: PulseData) -> str:
 
 
 def plot_pulse_fit(fit: PulseFit, data: PulseData, path: str | Path) -> None:
-    """Every trace and its fitted curve against pulse number, and the residuals, as PNG."""
+    """Up and down traces (dots) and the fitted curves (lines) against pulse number, and the
+    residuals below them, as PNG; runs named in a legend when there are few."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -609,20 +642,23 @@ def plot_pulse_fit(fit: PulseFit, data: PulseData, path: str | Path) -> None:
 
     from ..io import save_figure
 
-    figure, (axis, lower) = plt.subplots(2, 1, figsize=(6, 5), sharex=True, height_ratios=(3, 1))
-    offset = 0
-    for k, (trace, model) in enumerate(zip(data.traces, fit.predicted)):
-        pulses = offset + np.arange(trace.conductance.size)
-        axis.plot(pulses, trace.conductance, ".", ms=3, color=f"C{k % 10}")
-        axis.plot(pulses, model, "-", lw=1, color=f"C{k % 10}", label=trace.label)
-        lower.plot(pulses, trace.conductance - model, ".", ms=2, color=f"C{k % 10}")
-        offset += trace.conductance.size
-    lower.axhline(0.0, color="k", lw=0.5)
-    lower.set_xlabel("pulse (traces one after another)")
-    lower.set_ylabel("residual (S)")
-    axis.set_ylabel("conductance (S)")
-    axis.set_title(f"{fit.model}: NRMSE {fit.nrmse:.3g}; step noise σ {fit.cycle_noise:.3g} S, "
-                   f"read noise σ {fit.read_noise:.3g} S", fontsize=9)
-    axis.legend(fontsize=7, ncol=2)
+    figure, axes = plt.subplots(2, 2, figsize=(9, 5.5), sharex="col", height_ratios=(3, 1))
+    for column, direction in enumerate(("up", "down")):
+        chosen = [(t, m) for t, m in zip(data.traces, fit.predicted) if t.direction == direction]
+        for k, (trace, model) in enumerate(chosen):
+            pulses = np.arange(trace.conductance.size)
+            colour = f"C{k % 10}"
+            axes[0, column].plot(pulses, trace.conductance, ".", ms=2, color=colour, alpha=0.6)
+            axes[0, column].plot(pulses, model, "-", lw=0.8, color=colour, label=trace.label)
+            axes[1, column].plot(pulses, trace.conductance - model, ".", ms=1.5, color=colour, alpha=0.6)
+        axes[1, column].axhline(0.0, color="k", lw=0.5)
+        axes[1, column].set_xlabel("pulse")
+        axes[0, column].set_title(f"{direction}: {len(chosen)} run(s)", fontsize=9)
+        if len(chosen) <= 8:
+            axes[0, column].legend(fontsize=7)
+    axes[0, 0].set_ylabel("conductance (S)")
+    axes[1, 0].set_ylabel("residual (S)")
+    figure.suptitle(f"{fit.model}: NRMSE {fit.nrmse:.3g}; step noise σ {fit.cycle_noise:.3g} S, "
+                    f"read noise σ {fit.read_noise:.3g} S", fontsize=9)
     figure.tight_layout()
     save_figure(figure, path)

@@ -108,6 +108,8 @@ def get_device(name: str, **params: Any) -> Device | DynamicDevice:
 def get_writable_device(name: str, **params: Any) -> DynamicDevice:
     """A dynamic device by name or device file (`spicenn devices fit pulses --model vteam`):
     what writes and pulse responses take."""
+    if not str(name).strip().lower().endswith(".toml") and str(name).strip().lower() not in MODELS | PRESETS:
+        return get_dynamic_device(name, **params)  # a dynamic model, or one clear error naming them
     found = get_device(name, **params)
     if not isinstance(found, DynamicDevice):
         raise InputError(f"{name} is a static device (a read model); writes take a dynamic one: "
