@@ -422,3 +422,27 @@ def test_network_energy_of_a_saved_model(saved_model):
     payload = json.loads(done.stdout)
     assert payload["layers"]["conv"]["mvms"] == 36 and payload["layers"]["fc"]["mvms"] == 1
     assert payload["ops"] == 36 * 2 * 10 * 3 + 2 * 109 * 10
+
+
+def test_linear_layers_take_any_leading_dimensions_as_torch_does():
+    """A Linear applied to (B, T, C) — an MLP-Mixer's or a ViT block's feed-forward — converts
+    and runs; the ideal backend equals the original, the others equal themselves row by row."""
+    torch.manual_seed(0)
+    mixer = nn.Sequential(nn.LayerNorm(16), nn.Linear(16, 24), nn.GELU(), nn.Linear(24, 16)).double()
+    x = torch.randn(3, 5, 16, dtype=torch.float64)
+    analog = convert(mixer, CrossbarConfig(tile_rows=8, tile_columns=8), backend="ideal")
+    with torch.no_grad():
+        torch.testing.assert_close(analog(x), mixer(x), rtol=1e-9, atol=1e-9)
+    linear = nn.Linear(6, 4).double()
+    tokens = torch.randn(2, 3, 6, dtype=torch.float64)
+    for backend in ("device", "circuit"):
+        core = convert(linear, CrossbarConfig(device="sinh", tile_rows=4, tile_columns=4, r_word=1.0, r_bit=1.0),
+                       backend=backend)
+        with torch.no_grad():
+            together = core(tokens)
+            one_by_one = torch.stack([core(tokens[i]) for i in range(2)])
+        assert together.shape == (2, 3, 4)
+        torch.testing.assert_close(together, one_by_one, rtol=1e-12, atol=1e-15)
+    named = convert(nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2)), backend="ideal")
+    with pytest.raises(InputError, match=r"'0' takes \(\.\.\., 6\) inputs, got \(2, 5\)"):
+        named(torch.randn(2, 5))

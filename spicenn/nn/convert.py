@@ -108,6 +108,8 @@ def convert(model: nn.Module, hardware: CrossbarConfig | None = None, backend: s
             cores = list(new.cores)
             mvms = "one per output position"
         new.to(weight.dtype)
+        for core in cores:
+            core.module_name = name or "(model)"
         index += len(cores)
         replacements[id(module)] = new
         report.converted.append(ConvertedLayer(name or "(model)", kind, sum(c.grid.row_tiles * c.grid.column_tiles

@@ -67,6 +67,7 @@ class CrossbarLinear(nn.Module):
         self.hardware = hardware or CrossbarConfig()
         self.device_model = self.hardware.device_model()
         self.layer_index = layer_index
+        self.module_name = ""  # the converted module's name in the user's model, for messages
         self.grid = TileGrid.of(self.in_features + int(self.has_bias), 2 * self.out_features,
                                 self.hardware.tile_rows, self.hardware.tile_columns)
         # weights, their gradients and optimiser state, conductances and a chip's draw: ~12 copies
@@ -221,9 +222,14 @@ class CrossbarLinear(nn.Module):
         return self.chip.cell
 
     # --- forward ------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """How messages name this layer: its module in the user's model, else its position."""
+        return repr(self.module_name) if self.module_name else f"layer {self.layer_index}"
+
     def voltages(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise InputError(f"layer {self.layer_index} takes (B, {self.in_features}) inputs, got {tuple(x.shape)}")
+            raise InputError(f"{self.label} takes (..., {self.in_features}) inputs, got {tuple(x.shape)}")
         if self.calibrated:
             x = (x / self.input_scale.to(x.dtype)).clamp(-1.0, 1.0)
         v: torch.Tensor = input_voltages(x, self.hardware.k_v, self.has_bias)
@@ -261,10 +267,17 @@ class CrossbarLinear(nn.Module):
         return y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.outputs(self.column_currents(x))
+        return self.forward_with(x, self.backend)
 
     def forward_with(self, x: torch.Tensor, backend: str) -> torch.Tensor:
-        return self.outputs(self.column_currents(x, backend))
+        """As torch's Linear: any leading dimensions (flattened into one batch of vectors, the
+        shape restored), or one unbatched vector."""
+        if x.ndim == 2:
+            return self.outputs(self.column_currents(x, backend))
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise InputError(f"{self.label} takes (..., {self.in_features}) inputs, got {tuple(x.shape)}")
+        flat = self.outputs(self.column_currents(x.reshape(-1, self.in_features), backend))
+        return flat.reshape(*x.shape[:-1], flat.shape[-1])
 
     def device_power(self, x: torch.Tensor) -> torch.Tensor:
         """(B,) power in the memristors alone, Σ|V|·|I|, device model without wires."""
