@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..checks import build_dataclass, finite_number, whole_number
@@ -158,8 +159,11 @@ class PiecewiseSteps:
         finite_number("cycle_noise", self.cycle_noise, minimum=0.0)
         finite_number("device_spread", self.device_spread, minimum=0.0)
 
-    def mean_steps(self, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The tabulated (up, down) step magnitudes at conductances g."""
+    def mean_steps(self, g: Any) -> tuple[Any, Any]:
+        """The tabulated (up, down) step magnitudes at conductances g (a torch tensor, or a
+        numpy array as the pulse fits use)."""
+        if isinstance(g, np.ndarray):
+            return np.interp(g, self.points, self.up_steps), np.interp(g, self.points, self.down_steps)
         points = torch.tensor(self.points, dtype=g.dtype)
         index = torch.searchsorted(points, g.contiguous()).clamp(1, len(self.points) - 1)
         low, high = points[index - 1], points[index]

@@ -9,8 +9,9 @@ Layouts read (CSV; `#` lines before the header hold settings `pulse_voltage`, `p
   `trace` (a repeated run);
 * columns (the shape of two-trace up/down files and of set/reset files with repeated runs):
   one column per trace of the conductance after each identical pulse, named
-  `up…`/`set…`/`ltp…` or `down…`/`reset…`/`ltd…` (e.g. `set_1, set_2, reset_1`). The peers'
-  own files' exact headers are not matched yet.
+  `up…`/`set…`/`ltp…` or `down…`/`reset…`/`ltd…` (e.g. `set_1, set_2, reset_1`), or named
+  anyhow in a file whose name gives the direction — CrossSim's `set.csv` and `reset.csv`
+  (columns `rmp1, rmp2, …` of currents: `read_voltage`). Several files are one data set.
 
 Models (`fit_pulses(data, model)`; `auto` keeps the least BIC):
 
@@ -29,8 +30,9 @@ each pulse lands off its mean, and the error stays in the state) and a read nois
 measurement off the true G): G_{k+1} = f(G_k) + η_k, y_k = G_k + ε_k. The fit is maximum
 likelihood of that state-space model — the Kalman filter's innovations give the exact
 Gaussian likelihood for soft bounds (f affine in G), linearised for levels and piecewise —
-over the shared parameters, σ_η, σ_ε and every trace's start, by L-BFGS-B from the least-
-squares mean curves; the covariance is the inverse Hessian. A curve fit alone would take
+over the shared parameters, σ_η and σ_ε (each trace's start diffuse: the filter starts from
+its first reading), by L-BFGS-B from the least-squares mean curves; the covariance is the
+inverse Hessian. A curve fit alone would take
 accumulated step noise for independent errors and understate the uncertainties (measured:
 2σ covered ~78 % of the truths with step noise, against 97-99 % here). Device-to-device
 spread: the σ of the parameters of each up/down run pair's own least-squares fit. AIC/BIC
@@ -48,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import InputError
 from ..io import check_input_file
@@ -85,7 +86,8 @@ def _direction(name: str, where: str, fallback: str = "") -> str:
             return "up"
         if key.startswith(DOWN):
             return "down"
-    raise InputError(f"{where}: {name!r} is not a direction (up/set/ltp or down/reset/ltd), nor is the file's name")
+    raise InputError(f"{where}: {name!r} is not a direction (up/set/ltp or down/reset/ltd)"
+                     + (", nor is the file's name" if fallback else ""))
 
 
 def read_pulses(*paths: str | Path, read_voltage: float | None = None) -> PulseData:
@@ -179,17 +181,6 @@ def vteam_curve(g0: float, g_min: float, g_max: float, rate: float, direction: s
     return 1.0 / (r_on + r_span * x)
 
 
-def piecewise_curve(g0: float, model: PiecewiseSteps, direction: str, pulses: int) -> np.ndarray:
-    """The tabulated mean steps applied one pulse at a time from g0."""
-    g = torch.tensor([g0], dtype=torch.float64)
-    curve = [g0]
-    for _ in range(pulses - 1):
-        up, down = model.mean_steps(g)
-        g = (g + (up if direction == "up" else -down)).clamp(model.g_min, model.g_max)
-        curve.append(float(g[0]))
-    return np.array(curve)
-
-
 @dataclass
 class PulseFit:
     """An update model fitted to pulse curves: its parameters (S, S per pulse) with standard
@@ -243,6 +234,18 @@ def _curves(model: str, shared: np.ndarray, starts: np.ndarray, traces: list[Tra
                                   t.conductance.size) for g0, t in zip(starts, traces)]
     g_min, g_max, step = shared
     return [levels_curve(g0, g_min, g_max, step, t.direction, t.conductance.size) for g0, t in zip(starts, traces)]
+
+
+def _iterated(transition, traces: list[Trace]) -> list[np.ndarray]:
+    """The mean curves a one-pulse map gives from each trace's first reading (all traces at once)."""
+    sign = np.array([1.0 if t.direction == "up" else -1.0 for t in traces])
+    g = np.array([[t.conductance[0] for t in traces]])
+    steps = [g[0]]
+    for _ in range(max(t.conductance.size for t in traces) - 1):
+        g = transition(g, sign)[0]
+        steps.append(g[0])
+    curves = np.array(steps)
+    return [curves[:t.conductance.size, k] for k, t in enumerate(traces)]
 
 
 def _least_squares(model: str, traces: list[Trace]) -> np.ndarray:
@@ -347,13 +350,13 @@ def _transition(model: str, shared: np.ndarray, table: PiecewiseSteps | None = N
         return level
     assert table is not None
     points = np.array(table.points)
-    steps = {1.0: np.array(table.up_steps), -1.0: -np.array(table.down_steps)}
-    slopes = {d: np.diff(v) / np.diff(points) for d, v in steps.items()}
+    slopes = {1.0: np.diff(table.up_steps) / np.diff(points), -1.0: -np.diff(table.down_steps) / np.diff(points)}
 
     def piecewise(g: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         segment = np.clip(np.searchsorted(points, g) - 1, 0, points.size - 2)
         within = (g > points[0]) & (g < points[-1])
-        step = np.where(sign > 0, np.interp(g, points, steps[1.0]), np.interp(g, points, steps[-1.0]))
+        up, down = table.mean_steps(g)
+        step = np.where(sign > 0, up, -down)
         slope = np.where(within, np.where(sign > 0, slopes[1.0][segment], slopes[-1.0][segment]), 0.0)
         moved = g + step
         inside = (moved > table.g_min) & (moved < table.g_max)
@@ -526,15 +529,13 @@ def fit_model(data: PulseData, model: str) -> PulseFit:
         programming, parameters = _piecewise(traces, _bins(traces))
         theta, covariance, nll = _maximum_likelihood(model, traces, np.zeros(0), programming)
         free = 2 * len(programming.points) + 2
-        predicted = [piecewise_curve(float(t.conductance[0]), programming, t.direction, t.conductance.size)
-                     for t in traces]
+        predicted = _iterated(_transition(model, np.zeros((1, 0)), programming), traces)
         spread: dict[str, float] = {}
         if len(traces) >= 4:  # each run's own scale of the tabulated steps (least squares): the spread between runs
             scales = []
             for trace in traces:
-                g = torch.as_tensor(trace.conductance[:-1], dtype=torch.float64)
-                up, down = programming.mean_steps(g)
-                expected = (up if trace.direction == "up" else -down).numpy()
+                up, down = programming.mean_steps(trace.conductance[:-1])
+                expected = up if trace.direction == "up" else -down
                 scales.append(float(np.dot(np.diff(trace.conductance), expected) / np.dot(expected, expected)))
             spread = {"step_scale": float(np.std(scales, ddof=1))}
     else:
