@@ -604,8 +604,11 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
               help="the model class: path/to/file.py:ClassName (the file is EXECUTED, as python would run it; "
                    "the class is built without arguments) or package.module:ClassName")
 @click.option("--weights", "-W", default=None, type=FILE, help="its state_dict (.pt; loaded with weights_only=True)")
-@click.option("--data", default="mnist", show_default=True, help="mnist | digits (inputs flattened, in [0, 1])")
+@click.option("--data", default="mnist", show_default=True,
+              help="mnist | digits | a .npz/.pt file (x, y; or x_train, y_train, x_test, y_test) or a folder of them")
 @click.option("--mnist", "data_path", default=None, type=FILE, help="folder of the full MNIST IDX files")
+@click.option("--input-shape", default=None,
+              help="one sample's shape as the model takes it, e.g. 1,28,28 [default: found from the first layer]")
 @device_options(default="powerlaw-high")
 @conductance_range_options
 @wire_options
@@ -627,7 +630,8 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 @click.option("--plots", default=None, type=OUT_FOLDER, help="folder for accuracy.png and energy-per-layer.png")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
 @json_option
-def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | None, device: str, params: Any,
+def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | None, input_shape: str | None,
+            device: str, params: Any,
             g_off: float | None, g_on: float | None, r_word: float, r_bit: float, tile_rows: int, tile_columns: int,
             spread: float, adc_bits: int | None, surrogate_path: Path | None, backends: str, keep_first: bool,
             keep_last: bool, chips: int, images: int, spice_images: int, energy_images: int, plots: Path | None,
@@ -635,7 +639,9 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
     """A saved PyTorch model on crossbars: accuracy per backend, TOPS/W per layer, circuit check."""
     from .crossbar.config import CrossbarConfig
     from .nn.analyze import analyze_saved, text
+    from .nn.user_model import parse_shape
 
+    shape = None if input_shape is None else parse_shape(input_shape)
     hardware = CrossbarConfig(device=_device(device, params), **_given_range(g_off, g_on), r_word=r_word, r_bit=r_bit,
                               tile_rows=tile_rows, tile_columns=tile_columns, spread=spread, adc_bits=adc_bits,
                               surrogate=None if surrogate_path is None else str(surrogate_path))
@@ -647,7 +653,7 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
                             None if data_path is None else str(data_path), hardware, names,
                             keep_first=keep_first, keep_last=keep_last, plots=plots, chips=chips, images=images,
                             spice_images=spice_images, energy_images=energy_images, workers=workers,
-                            progress=not as_json)
+                            progress=not as_json, input_shape=shape)
     if as_json:
         click.echo(json.dumps({key: value for key, value in results.items() if key != "energy_text"}))
         return

@@ -122,13 +122,17 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
                   hardware: CrossbarConfig | None = None, backends: Sequence[str] = ("ideal", "device"),
                   digital: Sequence[str] = (), keep_first: bool = False, keep_last: bool = False,
                   calibration_images: int = 256, percentile: float = 99.99, plots: str | Path | None = None,
-                  **options: Any) -> dict[str, Any]:
+                  input_shape: Sequence[int] | None = None, **options: Any) -> dict[str, Any]:
     """`analyze` of a saved model (`file.py:Class` and a state_dict) on a dataset's test
-    images, converted onto `hardware` and calibrated on its first training images; with
-    `plots`, the per-layer energy and the accuracy per backend as PNG in that folder."""
+    inputs (`data`: mnist, digits, or a user's .npz/.pt file or folder), fed in the shape the
+    model takes (`input_shape`, else found from its first layer: MNIST as (N, 1, 28, 28)
+    for a convolutional model), converted onto `hardware` and calibrated on its first
+    training inputs; with `plots`, the per-layer energy and the accuracy per backend as PNG
+    in that folder."""
     from .convert import calibrate, convert
     from .data import load_data
-    from .user_model import check_takes, load_model
+    from .user_model import check_labels, load_model
+    from .user_model import input_shape as shape_for
 
     hardware = hardware or CrossbarConfig()
     plot_folder = None
@@ -141,13 +145,18 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
     whole_number("calibration_images", calibration_images, 1)
     user_model = load_model(model, weights)
     dataset = load_data(data, path=data_path)
-    check_takes(user_model, dataset.test.x, data)
+    shape = shape_for(user_model, dataset.test.x, data, dataset.sample_shape,
+                      None if input_shape is None else tuple(input_shape))
+    test_x = dataset.test.x.reshape(-1, *shape)
+    train_x = dataset.train.x.reshape(-1, *shape)
+    check_labels(user_model, test_x, np.concatenate([dataset.train.y, dataset.test.y]), data)
     analog = convert(user_model, hardware, backend=backends[0], digital=digital, keep_first=keep_first,
                      keep_last=keep_last)
     if not analog.crossbar_layers():
         raise InputError("the model has no Linear or Conv layer to put on crossbars")
-    calibrate(analog, torch.as_tensor(dataset.train.x[:calibration_images]), percentile=percentile)
-    results = analyze(analog, dataset.test.x, dataset.test.y, backends, **options)
+    calibrate(analog, torch.as_tensor(train_x[:calibration_images]), percentile=percentile)
+    results = analyze(analog, test_x, dataset.test.y, backends, **options)
+    results["input_shape"] = list(shape)
     results["conversion"] = analog.report.text()
     energy = results.pop("_energy", None)
     if plot_folder is not None:

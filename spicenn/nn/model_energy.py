@@ -93,7 +93,8 @@ def _recorded_inputs(model: CrossbarNetwork, layers: list[CrossbarLinear], x: to
     seen: dict[int, list[torch.Tensor]] = {}
 
     def hook(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
-        seen.setdefault(id(module), []).append(args[0].detach())
+        vectors = args[0].detach()  # a Linear on (B, T, C) makes B·T MVMs of C inputs
+        seen.setdefault(id(module), []).append(vectors.reshape(-1, vectors.shape[-1]))
 
     handles = [layer.register_forward_pre_hook(hook) for layer in layers]
     saved = [layer.backend for layer in layers]

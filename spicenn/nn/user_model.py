@@ -93,16 +93,100 @@ def load_model(spec: str, weights: str | Path | None = None) -> nn.Module:
     return model.eval()
 
 
-def check_takes(model: nn.Module, x: np.ndarray, dataset: str) -> None:
-    """Refuse, in one line, a dataset whose images the model cannot take."""
+def first_layer(model: nn.Module) -> nn.Module | None:
+    """The model's first Linear or convolution, in definition order."""
+    kinds = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    return next((module for module in model.modules() if isinstance(module, kinds)), None)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'1,28,28' -> (1, 28, 28): one sample's shape, without the batch."""
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise InputError(f"--input-shape takes positive sizes separated by commas (e.g. 1,28,28), got {text!r}")
+    return shape
+
+
+def candidate_shapes(model: nn.Module, x: np.ndarray, natural: tuple[int, ...] | None) -> list[tuple[int, ...]]:
+    """The sample shapes to offer the model, likeliest first: what its first layer takes
+    (a convolution's channels first, with the data's own image shape or a square/line of
+    the features), then the data as stored, then its natural shape."""
+    stored = tuple(x.shape[1:])
+    features = int(np.prod(stored))
+    shapes: list[tuple[int, ...]] = []
+    layer = first_layer(model)
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        dims = len(layer.kernel_size)
+        channels = layer.in_channels
+        for shape in (natural, stored):
+            if shape is not None and len(shape) == dims + 1 and shape[0] == channels:
+                shapes.append(shape)
+        if features % channels == 0:
+            side = round((features // channels) ** (1 / dims))
+            if side ** dims == features // channels:
+                shapes.append((channels, *(side,) * dims))
+    elif isinstance(layer, nn.Linear) and features == layer.in_features:
+        shapes.append((features,))
+    for shape in (stored, natural, (features,)):
+        if shape is not None:
+            shapes.append(shape)
+    return list(dict.fromkeys(shapes))
+
+
+def _refusal(model: nn.Module, batch: torch.Tensor) -> str | None:
+    """None if the model takes `batch` and returns (batch, classes) logits, else why not
+    (a model that takes it and returns anything else is refused here)."""
     try:
         with torch.no_grad():
-            out = model(torch.as_tensor(x[:2]))
+            out = model(batch)
     except (SystemExit, KeyboardInterrupt) as stop:
         raise InputError(f"the model's forward stopped with {type(stop).__name__} while spicenn ran it") from None
     except Exception as error:
-        raise InputError(f"the model refuses {dataset} inputs of shape {tuple(x[:2].shape)}: "
-                         f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         shape: Any = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise InputError(f"the model must return (batch, classes) logits, got {shape}")
+    return None
+
+
+def input_shape(model: nn.Module, x: np.ndarray, dataset: str, natural: tuple[int, ...] | None = None,
+                given: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """The shape of one sample as the model takes it: `given` (checked), else the first of
+    `candidate_shapes` that the model's forward accepts. One line if none does."""
+    features = int(np.prod(x.shape[1:]))
+    if given is not None:
+        if int(np.prod(given)) != features:
+            raise InputError(f"--input-shape {','.join(map(str, given))} holds {int(np.prod(given))} values; "
+                             f"{dataset}'s samples hold {features}")
+        why = _refusal(model, torch.as_tensor(x[:2]).reshape(-1, *given))
+        if why is not None:
+            raise InputError(f"the model refuses {dataset} inputs of shape (2, {', '.join(map(str, given))}): {why}")
+        return given
+    tried = []
+    for shape in candidate_shapes(model, x, natural):
+        why = _refusal(model, torch.as_tensor(x[:2]).reshape(-1, *shape))
+        if why is None:
+            return shape
+        tried.append((shape, why))
+    shapes = " or ".join(str((2, *shape)) for shape, _ in tried)
+    raise InputError(f"the model refuses {dataset} inputs shaped {shapes}: {tried[0][1]} "
+                     "(give the shape it takes with --input-shape)")
+
+
+def check_takes(model: nn.Module, x: np.ndarray, dataset: str) -> None:
+    """Refuse, in one line, a dataset whose inputs (as stored) the model cannot take."""
+    why = _refusal(model, torch.as_tensor(x[:2]))
+    if why is not None:
+        raise InputError(f"the model refuses {dataset} inputs of shape {tuple(x[:2].shape)}: {why}")
+
+
+def check_labels(model: nn.Module, x: np.ndarray, labels: np.ndarray, dataset: str) -> None:
+    """Refuse labels the model's logits cannot name (a label >= its number of outputs)."""
+    with torch.no_grad():
+        classes = int(model(torch.as_tensor(x[:1])).shape[1])
+    if labels.size and int(labels.max()) >= classes:
+        raise InputError(f"{dataset} has label {int(labels.max())}; the model gives {classes} logits "
+                         f"(classes 0-{classes - 1})")
