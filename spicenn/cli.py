@@ -624,8 +624,10 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 @click.option("--keep-last", is_flag=True, help="keep the last Linear/Conv layer digital")
 @click.option("--chips", default=3, show_default=True, type=Whole(1))
 @click.option("--images", default=500, show_default=True, type=Whole(1), help="test images per backend")
-@click.option("--spice-images", default=0, show_default=True, type=Whole(0),
-              help="images run in ngspice beside the fastest backend")
+@click.option("--circuit-images", default=20, show_default=True, type=Whole(0),
+              help="images through every tile solved exactly (native solver) beside the fastest backend")
+@click.option("--spice-images", "--verify", default=0, show_default=True, type=Whole(0),
+              help="of those, images also run in ngspice beside the native solver")
 @click.option("--energy-images", default=4, show_default=True, type=Whole(0))
 @click.option("--plots", default=None, type=OUT_FOLDER, help="folder for accuracy.png and energy-per-layer.png")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
@@ -634,8 +636,8 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
             device: str, params: Any,
             g_off: float | None, g_on: float | None, r_word: float, r_bit: float, tile_rows: int, tile_columns: int,
             spread: float, adc_bits: int | None, surrogate_path: Path | None, backends: str, keep_first: bool,
-            keep_last: bool, chips: int, images: int, spice_images: int, energy_images: int, plots: Path | None,
-            workers: int, as_json: bool) -> None:
+            keep_last: bool, chips: int, images: int, circuit_images: int, spice_images: int, energy_images: int,
+            plots: Path | None, workers: int, as_json: bool) -> None:
     """A saved PyTorch model on crossbars: accuracy per backend, TOPS/W per layer, circuit check."""
     from .crossbar.config import CrossbarConfig
     from .nn.analyze import analyze_saved, text
@@ -652,8 +654,8 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
     results = analyze_saved(model_spec, None if weights is None else str(weights), data,
                             None if data_path is None else str(data_path), hardware, names,
                             keep_first=keep_first, keep_last=keep_last, plots=plots, chips=chips, images=images,
-                            spice_images=spice_images, energy_images=energy_images, workers=workers,
-                            progress=not as_json, input_shape=shape)
+                            circuit_images=circuit_images, spice_images=spice_images,
+                            energy_images=energy_images, workers=workers, progress=not as_json, input_shape=shape)
     if as_json:
         click.echo(json.dumps({key: value for key, value in results.items() if key != "energy_text"}))
         return

@@ -374,14 +374,18 @@ def test_analyze_a_saved_model_from_the_command_line(saved_model):
     folder = saved_model
     done = run_cli("analyze", "-m", f"{folder / 'net.py'}:Small", "-W", folder / "small.pt", "--data", "digits",
                    "--device", "sinh", "--r-word", "1", "--r-bit", "1", "--tile-rows", "16", "--tile-columns", "16",
-                   "--spread", "0.05", "--chips", "2", "--images", "200", "--spice-images", "2", "--energy-images",
-                   "2", "--plots", folder / "plots", "--json")
+                   "--spread", "0.05", "--chips", "2", "--images", "200", "--circuit-images", "20", "--verify", "2",
+                   "--energy-images", "2", "--plots", folder / "plots", "--json")
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
     assert results["accuracy"]["ideal"]["median"] > 0.8  # the trained model survives conversion
     assert results["accuracy"]["device"]["median"] > 0.5
-    check = results["spice_check"]
-    assert set(check["layer_nrmse"]) == {"conv", "fc"} and max(check["layer_nrmse"].values()) < 0.05
+    check = results["circuit_check"]  # the device model against every tile solved exactly
+    assert check["truth"] == "circuit" and check["fast_backend"] == "device" and check["images"] == 20
+    assert set(check["layer_nrmse"]) == {"conv", "fc"} and 1e-6 < max(check["layer_nrmse"].values()) < 0.05
+    verified = results["spice_check"]  # the native solver against ngspice on the first two images
+    assert verified["fast_backend"] == "circuit" and max(verified["layer_nrmse"].values()) < 1e-6
+    assert verified["spice"] == verified["circuit"]
     assert results["energy"]["layers"]["conv"]["mvms"] == 36
     assert (folder / "plots" / "accuracy.png").exists() and (folder / "plots" / "energy-per-layer.png").exists()
 
@@ -446,3 +450,29 @@ def test_linear_layers_take_any_leading_dimensions_as_torch_does():
     named = convert(nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2)), backend="ideal")
     with pytest.raises(InputError, match=r"'0' takes \(\.\.\., 6\) inputs, got \(2, 5\)"):
         named(torch.randn(2, 5))
+
+
+def test_the_circuit_backend_in_chunks_equals_one_solve(monkeypatch):
+    """Chunking the batch bounds the solver's memory and changes nothing else: values and
+    gradients equal one solve of the whole batch to the solver's tolerance (Newton stops
+    per batch)."""
+    from spicenn.nn import backends
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 5, 3)
+    hardware = CrossbarConfig(device="sinh", g_off=1e-6, g_on=1e-4, r_word=2.0, r_bit=2.0, tile_rows=8,
+                              tile_columns=4)
+    analog = convert(conv, hardware, backend="circuit").double()
+    x = torch.rand(3, 2, 6, 6, dtype=torch.float64)
+    calibrate(analog, x)
+    results = []
+    for cells in (2**40, 8 * 4 * 7):  # one solve; chunks of 7 vectors of every tile
+        monkeypatch.setattr(backends, "CIRCUIT_CELLS_PER_CHUNK", cells)
+        analog.zero_grad()
+        out = analog(x)
+        out.square().sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in analog.parameters()]))
+    (whole, whole_grads), (chunked, chunked_grads) = results
+    assert torch.allclose(chunked, whole, rtol=1e-9, atol=1e-12)
+    for a, b in zip(chunked_grads, whole_grads):
+        assert torch.allclose(a, b, rtol=1e-7, atol=1e-12)

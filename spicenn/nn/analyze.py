@@ -39,45 +39,65 @@ def nrmse(predicted: np.ndarray, truth: np.ndarray) -> float:
     return float(np.sqrt(np.mean((predicted - truth) ** 2))) / scale if scale > 0 else 0.0
 
 
+CHECK_IMAGES_PER_PASS = 8  # images per recorded pass of a check: what it holds stays bounded
+
+
 @torch.no_grad()
-def spice_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: str, chip: int) -> dict[str, Any]:
-    """One pass of the network in ngspice on chip `chip`: its accuracy, `fast`'s accuracy on
-    the same images and chip, and per layer the NRMSE of `fast`'s column currents against
-    ngspice's on the inputs that layer received in the ngspice pass."""
+def circuit_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: str, chip: int,
+                  truth: str = "circuit", progress: bool = False) -> dict[str, Any]:
+    """One pass of the network on the `truth` backend (the native solver's `circuit`, or
+    ngspice's `spice`) on chip `chip`: its accuracy, `fast`'s accuracy on the same images
+    and chip, and per layer the NRMSE of `fast`'s column currents against the truth's on
+    the inputs that layer received in the truth's pass. Images go through in passes of
+    CHECK_IMAGES_PER_PASS, so memory does not grow with their number."""
     from .convert import record
 
     model.set_chip(chip)
     layers = model.crossbar_layers()
-    logits, seen = record(model, layers, torch.as_tensor(x), "spice",
-                          lambda layer, inputs, currents: torch.cat([inputs, currents], 1))
-    spice_accuracy = float((logits.argmax(1).numpy() == y).mean())
-    fast_accuracy = accuracy(model, x, y, fast, chip, batch_size=len(y))
     position = {id(layer): k for k, layer in enumerate(layers)}
-    errors = {}
-    for name, cores in named_layers(model):
-        spice, predicted = [], []
-        for core in cores:
-            both = seen[position[id(core)]]
-            inputs, currents = both[:, :core.in_features], both[:, core.in_features:]
-            spice.append(currents.double().numpy())
-            predicted.append(core.column_currents(inputs, fast).double().numpy())
-        errors[name] = nrmse(np.concatenate(predicted, 1), np.concatenate(spice, 1))
-    return {"images": len(y), "chip": chip, "fast_backend": fast, "spice": spice_accuracy, fast: fast_accuracy,
-            "layer_nrmse": errors}
+    names = named_layers(model)
+    squared = {name: [0.0, 0.0] for name, _ in names}  # Σ(fast − truth)², Σ truth²
+    correct = 0
+    passes = [slice(start, start + CHECK_IMAGES_PER_PASS) for start in range(0, len(y), CHECK_IMAGES_PER_PASS)]
+    for part in tracked(passes, progress and truth == "circuit", desc=f"{truth} check", unit="pass"):
+        logits, seen = record(model, layers, torch.as_tensor(x[part]), truth,
+                              lambda layer, inputs, currents: torch.cat([inputs, currents], 1))
+        correct += int((logits.argmax(1).numpy() == y[part]).sum())
+        for name, cores in names:
+            for core in cores:
+                both = seen[position[id(core)]]
+                inputs, currents = both[:, :core.in_features], both[:, core.in_features:].double()
+                predicted = core.column_currents(inputs, fast).double()
+                squared[name][0] += float(((predicted - currents) ** 2).sum())
+                squared[name][1] += float((currents**2).sum())
+    fast_accuracy = accuracy(model, x, y, fast, chip, batch_size=CHECK_IMAGES_PER_PASS)
+    errors = {name: float(np.sqrt(error / scale)) if scale > 0 else 0.0 for name, (error, scale) in squared.items()}
+    return {"images": len(y), "chip": chip, "truth": truth, "fast_backend": fast, truth: correct / len(y),
+            fast: fast_accuracy, "layer_nrmse": errors}
+
+
+def spice_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: str, chip: int) -> dict[str, Any]:
+    """`circuit_check` with ngspice as the truth."""
+    return circuit_check(model, x, y, fast, chip, truth="spice")
 
 
 def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequence[str] = ("ideal", "device"),
             chips: int = 5, images: int = 1000, spice_images: int = 0, energy_images: int = 10,
-            peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False) -> dict[str, Any]:
+            peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False,
+            circuit_images: int = 0, energy_backend: str = "device") -> dict[str, Any]:
     """Accuracy per backend (`chips` simulated chips, `images` test images; the ideal
-    backend on the nominal chip), the spice check on `spice_images` images of the first
-    chip beside the fastest non-ideal backend given, and energy on `energy_images` images."""
+    backend on the nominal chip); the circuit check on the first chip: `circuit_images`
+    images through every tile solved exactly by the native solver beside the fastest
+    non-ideal backend given, and `spice_images` of them in ngspice beside the native solver
+    (without circuit images: ngspice beside the fastest backend); energy on `energy_images`
+    images, each layer's inputs recorded on `energy_backend` and every tile solved exactly
+    on them."""
     for name, value, low in (("chips", chips, 1), ("images", images, 1), ("spice_images", spice_images, 0),
-                             ("energy_images", energy_images, 0)):
+                             ("energy_images", energy_images, 0), ("circuit_images", circuit_images, 0)):
         whole_number(name, value, low)
     if len(x) != len(y) or len(y) == 0:
         raise InputError(f"analysis needs as many labels as images (got {len(x)} and {len(y)})")
-    for backend in backends:
+    for backend in (*backends, energy_backend):
         check_backend(backend)
     x, y = x[:images], y[:images]
     seeds = chip_seeds(TEST_CHIP_BASE, chips)
@@ -89,13 +109,18 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     for backend, seed in tracked(runs, progress, desc="accuracy (backend x chip)", unit="chip"):
         per_backend.setdefault(backend, []).append(accuracy(model, x, y, backend, seed, batch_size=100))
     results["accuracy"] = {backend: spread(values) for backend, values in per_backend.items()}
+    fast = next((b for b in ("surrogate", "device") if b in backends), "device")
+    spice_fast = "circuit" if circuit_images > 0 else next(
+        (b for b in ("surrogate", "circuit", "device") if b in backends), "device")
+    if circuit_images > 0:
+        results["circuit_check"] = circuit_check(model, x[:circuit_images], y[:circuit_images], fast, seeds[0],
+                                                 progress=progress)
     if spice_images > 0:
-        fast = next((b for b in ("surrogate", "circuit", "device") if b in backends), "device")
         xs, ys = x[:spice_images], y[:spice_images]
-        results["spice_check"] = spice_check(model, xs, ys, fast, seeds[0])
+        results["spice_check"] = spice_check(model, xs, ys, spice_fast, seeds[0])
     if energy_images > 0:
         energy = model_energy(model, torch.as_tensor(x[:energy_images]), peripherals, chip=seeds[0],
-                              workers=workers, progress=progress)
+                              backend=energy_backend, workers=workers, progress=progress)
         results["energy"] = energy.to_dict()
         results["energy_text"] = energy.text()
         results["_energy"] = energy
@@ -106,12 +131,15 @@ def text(results: dict[str, Any]) -> str:
     lines = [f"accuracy on {results['images']} test images ({results['chips']} chips; median [IQR]):"]
     for backend, a in results["accuracy"].items():
         lines.append(f"  {backend:<10} {100 * a['median']:6.2f}%  [{100 * a['q1']:.2f}, {100 * a['q3']:.2f}]")
-    check = results.get("spice_check")
-    if check:
-        fast = check["fast_backend"]
-        lines.append(f"circuit check on {check['images']} images, chip {check['chip']}: ngspice "
-                     f"{100 * check['spice']:.2f}% vs {fast} {100 * check[fast]:.2f}%")
-        lines.append("  per-layer column-current NRMSE of " + fast + " against ngspice: " +
+    for key in ("circuit_check", "spice_check"):
+        check = results.get(key)
+        if not check:
+            continue
+        fast, truth = check["fast_backend"], check["truth"]
+        solver = "native solver" if truth == "circuit" else "ngspice"
+        lines.append(f"circuit check ({solver}) on {check['images']} images, chip {check['chip']}: {truth} "
+                     f"{100 * check[truth]:.2f}% vs {fast} {100 * check[fast]:.2f}%")
+        lines.append(f"  per-layer column-current NRMSE of {fast} against {truth}: " +
                      ", ".join(f"{name} {100 * value:.3f}%" for name, value in check["layer_nrmse"].items()))
     if "energy_text" in results:
         lines.append(results["energy_text"])

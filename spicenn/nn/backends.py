@@ -32,6 +32,10 @@ from ..errors import InputError
 
 DEVICE_CELLS_PER_CHUNK = 8_000_000  # bounds the (B, R, C) tensor of the device backend
 SURROGATE_CELLS_PER_CHUNK = 16_000_000  # likewise for the surrogate's per-cell work
+# cells x vectors per chunk of the circuit backend: its solver holds some tens of float64
+# arrays of this size; at 2**18 a CNN forward of 8 images ran faster and ~1/30 the memory of one
+# unchunked solve (bench_circuit_memory)
+CIRCUIT_CELLS_PER_CHUNK = 2**18
 
 
 def ideal(v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -87,18 +91,27 @@ def surrogate_currents(model: Callable, grid: TileGrid, v: torch.Tensor, g: torc
 
 def circuit_tiles(device: Device, grid: TileGrid, v: torch.Tensor, g: torch.Tensor,
                   tile_cell: dict[str, torch.Tensor], g_off: float, r_word: float, r_bit: float) -> torch.Tensor:
-    """Every tile's exact currents (differentiable), column currents summed over row tiles."""
+    """Every tile's exact currents (differentiable), column currents summed over row tiles;
+    all tiles in one batched solve, in batch chunks of at most CIRCUIT_CELLS_PER_CHUNK
+    cells x vectors (the solver's working arrays, and so its memory, are bounded whatever
+    the batch)."""
     from ..circuit import circuit_currents
 
     g_tiles, v_tiles = grid.pad(g, v, g_off)  # (R, C, rows, columns), (R, B, rows)
     row_tiles, column_tiles, rows, columns = g_tiles.shape
-    batch = v.shape[0]
-    # every tile in one batched solve: tile (r, c) reads row tile r's inputs
-    v_all = v_tiles[:, None].expand(row_tiles, column_tiles, batch, rows).reshape(-1, batch, rows)
     cell = {key: value.reshape(-1, rows, columns) for key, value in tile_cell.items()}
-    currents = circuit_currents(v_all, g_tiles.reshape(-1, rows, columns), device, r_word, r_bit, cell)
-    per_column_tile = currents.reshape(row_tiles, column_tiles, batch, columns).sum(0)  # (C, B, columns)
-    return per_column_tile.permute(1, 0, 2).reshape(batch, -1)[:, :grid.columns]
+    g_all = g_tiles.reshape(-1, rows, columns)
+    chunk = max(1, CIRCUIT_CELLS_PER_CHUNK // g_tiles.numel())
+    parts = []
+    for start in range(0, v.shape[0], chunk):
+        v_part = v_tiles[:, start:start + chunk]
+        batch = v_part.shape[1]
+        # tile (r, c) reads row tile r's inputs
+        v_all = v_part[:, None].expand(row_tiles, column_tiles, batch, rows).reshape(-1, batch, rows)
+        currents = circuit_currents(v_all, g_all, device, r_word, r_bit, cell)
+        per_column_tile = currents.reshape(row_tiles, column_tiles, batch, columns).sum(0)  # (C, b, columns)
+        parts.append(per_column_tile.permute(1, 0, 2).reshape(batch, -1)[:, :grid.columns])
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 class Layer(Protocol):
