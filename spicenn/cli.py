@@ -611,13 +611,16 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
               help="one sample's shape as the model takes it, e.g. 1,28,28 [default: found from the first layer]")
 @device_options(default="powerlaw-high")
 @conductance_range_options
-@wire_options
+@click.option("--r-word", default=1.0, show_default=True, type=NON_NEGATIVE, help="word-line segment resistance, ohm")
+@click.option("--r-bit", default=1.0, show_default=True, type=NON_NEGATIVE, help="bit-line segment resistance, ohm")
 @click.option("--tile-rows", default=64, show_default=True, type=Whole(1, MAX_TILE_SIDE), help="rows per tile")
 @click.option("--tile-columns", default=64, show_default=True, type=Whole(1, MAX_TILE_SIDE),
               help="columns per tile")
 @click.option("--spread", default=0.0, show_default=True, type=NON_NEGATIVE, help="device-to-device variation")
 @click.option("--adc-bits", default=None, type=Whole(2), help="quantise the read-out [default: exact currents]")
-@click.option("--surrogate", "surrogate_path", default=None, type=FILE, help="a trained surrogate of the tile")
+@click.option("--surrogate", "surrogate_path", default=None, type=FILE,
+              help="a trained surrogate of the tile, a file or a shipped name [default: powerlaw-high64, the "
+                   "defaults' own]")
 @click.option("--backends", default="ideal,device", show_default=True,
               help="comma-separated: ideal, device, surrogate, circuit")
 @click.option("--keep-first", is_flag=True, help="keep the first Linear/Conv layer digital")

@@ -62,6 +62,11 @@ def example(name: str) -> Path:
     return _folder("examples") / f"{name}.toml"
 
 
+# the shipped surrogate of the command line's default hardware (`spicenn analyze`: powerlaw-high
+# devices, 64x64 tiles, 1 ohm wires), trained on signed inputs
+DEFAULT_SURROGATE = "powerlaw-high64"
+
+
 def surrogate_path(given: str | Path) -> Path:
     """A surrogate file given by path, or a shipped one by name (`-M powerlaw32`)."""
     path = Path(given)

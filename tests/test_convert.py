@@ -406,7 +406,8 @@ def test_analyze_bad_inputs_are_one_line(saved_model, tmp_path):
         (["-m", model, "-W", tmp_path / "pickled.pt"], "without unpickling"),
         (["-m", model, "-W", tmp_path / "missing.pt"], "does not exist"),
         (["-m", model, "--data", "mnist"], "refuses mnist inputs"),
-        (["-m", model, "--data", "digits", "--backends", "surrogate"], "needs a surrogate"),
+        (["-m", model, "--data", "digits", "--device", "sinh", "--backends", "surrogate"],
+         "was trained for device"),
         (["-m", model, "--data", "digits", "--backends", "nope"], "unknown backend"),
     ]
     for arguments, message in cases:

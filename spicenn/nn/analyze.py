@@ -8,6 +8,7 @@ currents with ngspice's on the same inputs, and energy per layer (`model_energy`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,9 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     if spice_images > 0:
         xs, ys = x[:spice_images], y[:spice_images]
         results["spice_check"] = spice_check(model, xs, ys, spice_fast, seeds[0])
+    for key in ("circuit_check", "spice_check"):
+        if key in results:  # chips are named by their place among the drawn ones, not by seed
+            results[key]["chip"] = 1
     if energy_images > 0:
         energy = model_energy(model, torch.as_tensor(x[:energy_images]), peripherals, chip=seeds[0],
                               backend=energy_backend, workers=workers, progress=progress)
@@ -156,7 +160,9 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
     model takes (`input_shape`, else found from its first layer: MNIST as (N, 1, 28, 28)
     for a convolutional model), converted onto `hardware` and calibrated on its first
     training inputs; with `plots`, the per-layer energy and the accuracy per backend as PNG
-    in that folder."""
+    in that folder. The surrogate backend uses `hardware.surrogate`, else the shipped one of
+    the default hardware; one that does not fit a layer (tile, device, wires, conductance or
+    voltage range, signed inputs) is refused before anything runs."""
     from .convert import calibrate, convert
     from .data import load_data
     from .user_model import check_labels, load_model
@@ -169,7 +175,9 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
         if plot_folder.exists() and not plot_folder.is_dir():
             raise InputError(f"--plots {plot_folder} is a file, not a folder")
     if "surrogate" in backends and not hardware.surrogate:
-        raise InputError("the surrogate backend needs a surrogate model (--surrogate PATH)")
+        from ..shipped import DEFAULT_SURROGATE
+
+        hardware = dataclasses.replace(hardware, surrogate=DEFAULT_SURROGATE)
     whole_number("calibration_images", calibration_images, 1)
     user_model = load_model(model, weights)
     dataset = load_data(data, path=data_path)
@@ -183,6 +191,9 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
     if not analog.crossbar_layers():
         raise InputError("the model has no Linear or Conv layer to put on crossbars")
     calibrate(analog, torch.as_tensor(train_x[:calibration_images]), percentile=percentile)
+    if "surrogate" in backends:  # a surrogate that does not fit a layer is refused before any work
+        for layer in analog.crossbar_layers():
+            layer.surrogate_model()
     results = analyze(analog, test_x, dataset.test.y, backends, **options)
     results["input_shape"] = list(shape)
     results["conversion"] = analog.report.text()

@@ -160,7 +160,8 @@ def calibrate(model: CrossbarNetwork, batch: torch.Tensor, percentile: float = 9
               adc_backend: str = "device") -> dict[str, float]:
     """Map each crossbar layer's inputs onto its devices' voltages: the `percentile` of |x|
     over `batch` (seen by that layer with the layers on the ideal backend) maps to the read
-    voltage k_V; larger inputs are clipped (100: nothing of this batch is). With `adc_bits`
+    voltage k_V; larger inputs are clipped (100: nothing of this batch is); a layer whose
+    inputs take both signs is marked `signed_inputs` (its surrogate must cover −k_V). With `adc_bits`
     set, each layer's ADC full scale is then the same percentile of |I| over its column
     currents on `adc_backend`. Returns the input scale per layer (by position)."""
     if not 0.0 < float(percentile) <= 100.0:
@@ -186,6 +187,8 @@ def calibrate(model: CrossbarNetwork, batch: torch.Tensor, percentile: float = 9
             raise InputError(f"crossbar layer {position} sees NaN or inf inputs on the calibration batch")
         scale = _percentile(values, percentile)
         layer.input_scale.fill_(scale if scale > 0 else 1.0)
+        layer.signed_inputs = bool((values < 0).any())
+        layer._surrogate.clear()  # checked again against the range now known
         scales[f"layer {position}"] = float(layer.input_scale)
     quantised = [p for p, layer in enumerate(layers) if layer.hardware.adc_bits is not None]
     if quantised:

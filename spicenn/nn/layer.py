@@ -68,6 +68,8 @@ class CrossbarLinear(nn.Module):
         self.device_model = self.hardware.device_model()
         self.layer_index = layer_index
         self.module_name = ""  # the converted module's name in the user's model, for messages
+        # whether its inputs take both signs (found by calibrate): a surrogate must cover −k_V
+        self.signed_inputs = False
         self.grid = TileGrid.of(self.in_features + int(self.has_bias), 2 * self.out_features,
                                 self.hardware.tile_rows, self.hardware.tile_columns)
         # weights, their gradients and optimiser state, conductances and a chip's draw: ~12 copies
@@ -295,7 +297,7 @@ class CrossbarLinear(nn.Module):
             if not self.hardware.surrogate:
                 raise InputError("the surrogate backend needs `surrogate = <model path>` in the crossbar settings")
             model = CrossbarSurrogate.load(self.hardware.surrogate)
-            check_surrogate_fits(model.config, self.hardware, self.grid)
+            check_surrogate_fits(model.config, self.hardware, self.grid, self.signed_inputs, self.label)
             model.requires_grad_(False)
             self._surrogate.append(model)
         return self._surrogate[0]
@@ -307,8 +309,10 @@ class CrossbarLinear(nn.Module):
                 f"{self.grid.tile_columns}, backend={self.backend}")
 
 
-def check_surrogate_fits(config: Any, hardware: CrossbarConfig, grid: TileGrid) -> None:
-    """Refuse a surrogate trained for another tile, device or wiring."""
+def check_surrogate_fits(config: Any, hardware: CrossbarConfig, grid: TileGrid, signed: bool = False,
+                         label: str = "the layer") -> None:
+    """Refuse a surrogate trained for another tile, device, wiring or value range (`signed`:
+    the layer's inputs take both signs, so its voltages span [−k_V, k_V])."""
     wanted = {"tile size": (grid.tile_rows, grid.tile_columns), "device": hardware.device,
               "r_word": hardware.r_word, "r_bit": hardware.r_bit}
     has = {"tile size": (config.rows, config.columns), "device": config.device,
@@ -316,8 +320,13 @@ def check_surrogate_fits(config: Any, hardware: CrossbarConfig, grid: TileGrid) 
     for key in wanted:
         if wanted[key] != has[key]:
             raise InputError(f"surrogate {hardware.surrogate} was trained for {key} {has[key]}, "
-                             f"the layer has {wanted[key]}")
-    if hardware.g_off < config.g_off or hardware.g_on > config.g_on or hardware.k_v > config.v_max:
+                             f"{label} has {wanted[key]}")
+    v_min = getattr(config, "v_min", 0.0)
+    needed_low = -hardware.k_v if signed else 0.0
+    if hardware.g_off < config.g_off or hardware.g_on > config.g_on or hardware.k_v > config.v_max \
+            or needed_low < v_min:
         raise InputError(f"surrogate {hardware.surrogate} covers G in [{config.g_off:g}, {config.g_on:g}] S and "
-                         f"V <= {config.v_max:g} V; the layer uses [{hardware.g_off:g}, {hardware.g_on:g}] S, "
-                         f"V <= {hardware.k_v:g} V")
+                         f"V in [{v_min:g}, {config.v_max:g}] V; {label} uses [{hardware.g_off:g}, "
+                         f"{hardware.g_on:g}] S, V in [{needed_low:g}, {hardware.k_v:g}] V"
+                         + (" (its inputs take both signs: it needs a surrogate trained on signed voltages)"
+                            if signed and v_min >= 0 else ""))

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..devices import Device
 from ..devices.base import uniform_cell
+from .physics import resum
 
 
 class FirstOrderInference:
@@ -111,8 +112,5 @@ class FirstOrderInference:
             loss += slope_projected
         else:
             loss += slope_projected.reshape(*shape, count, columns).sum(-2)
-        # resummed: I0·(I0/(I0 + loss)); I0 = 0 only where every input of the column is 0
-        loss += device_only
-        np.maximum(loss, np.finfo(self.dtype).tiny, out=loss)
-        np.divide(device_only, loss, out=loss)
-        return np.multiply(device_only, loss, out=np.empty(device_only.shape, out_dtype or self.dtype))
+        out = resum(device_only, loss, np)
+        return out if out_dtype is None else out.astype(out_dtype, copy=False)

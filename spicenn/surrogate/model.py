@@ -135,7 +135,7 @@ class CrossbarSurrogate(nn.Module):
             raise InputError(f"voltages must have {inputs} entries per vector, got {tuple(voltages.shape)}")
         # one pass per tensor: NaN fails every comparison, inf fails the range check
         for name, x, low, high, unit in (("conductances", conductances, c.g_off, c.g_on, "S"),
-                                         ("voltages", voltages, 0.0, c.v_max, "V")):
+                                         ("voltages", voltages, c.v_min, c.v_max, "V")):
             smallest, largest = _extremes(x.detach())
             if not (math.isfinite(smallest) and math.isfinite(largest)):
                 raise InputError(f"{name} contain NaN or inf")

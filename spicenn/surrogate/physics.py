@@ -156,6 +156,19 @@ def first_order(device: Device, voltages: torch.Tensor, conductances: torch.Tens
         loss = loss + (phi_projected * slope_projected).unflatten(-1, (count, columns)).sum(-2)
     if not resummed:
         return device_only - loss
-    # I0/(1 + loss/I0) as I0·(I0/(I0 + loss)): I0 >= 0 for inputs >= 0; I0 = 0 only where every
-    # input of the column is 0, and then the loss is 0 too
-    return device_only * (device_only / (device_only + loss).clamp_min(torch.finfo(dtype).tiny))
+    return resum(device_only, loss, torch)
+
+
+def resum(device_only: Any, loss: Any, xp: Any) -> Any:
+    """The column current I0 − loss resummed as I0/(1 + loss/I0) where the loss has I0's
+    sign, I0 − loss where it has not: I0 − loss/(1 + r), r = max(I0·loss, 0)/I0².
+
+    With inputs >= 0 the loss always has I0's sign and this is I0²/(I0 + loss) exactly (I0 =
+    0 only where every input of the column is 0, and then the loss is 0 too). With signed
+    inputs a column's currents cancel: I0 may be ~0 while its loss is not, where the plain
+    expansion is the one that stays bounded. `xp`: numpy or torch."""
+    tiny = float(xp.finfo(device_only.dtype).tiny)
+    product = device_only * loss
+    same_sign = product.clamp_min(0.0) if xp is torch else xp.maximum(product, 0.0)
+    ratio = same_sign / (device_only * device_only + tiny)
+    return device_only - loss / (1.0 + ratio)

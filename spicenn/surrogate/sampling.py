@@ -42,6 +42,9 @@ class TileConfig:
     g_off: float = 1e-6
     g_on: float = 1e-4
     v_max: float = 0.5
+    # the lowest input voltage: 0 for unsigned inputs, -v_max for signed ones (a layer fed
+    # normalised images, an RNN's state, anything after a residual sum without ReLU)
+    v_min: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("rows", "columns"):
@@ -57,6 +60,12 @@ class TileConfig:
         object.__setattr__(self, "g_off", g_off)
         object.__setattr__(self, "g_on", g_on)
         object.__setattr__(self, "v_max", finite_number("v_max", self.v_max, minimum=0.0, strict_minimum=True))
+        object.__setattr__(self, "v_min", finite_number("v_min", self.v_min, minimum=-self.v_max, maximum=0.0))
+
+    @property
+    def signed(self) -> bool:
+        """Whether negative input voltages are in the range."""
+        return self.v_min < 0
 
     def device_model(self) -> Device:
         return get_static_device(self.device["name"], **{k: v for k, v in self.device.items() if k != "name"})
@@ -72,7 +81,7 @@ class DatasetSpec(TileConfig):
     # uniform in [g_off, g_on] | skewed toward g_off (as after L1 training) | trained: tiles cut
     # from the conductance matrices of a trained network (`network`: its run folder)
     conductances: str = "uniform"
-    inputs: str = "uniform"  # uniform in [0, v_max] | sparse (70 % zeros) | binary {0, v_max}
+    inputs: str = "uniform"  # uniform in [v_min, v_max] | sparse (70 % zeros) | binary {0, v_max} ({0, ±v_max})
     cases: int = 100
     vectors: int = 16  # input vectors per conductance matrix
     seed: int = 0
@@ -127,11 +136,13 @@ def sample_case(spec: DatasetSpec, index: int) -> tuple[np.ndarray, np.ndarray]:
     else:
         g = trained_tile(spec, rng)
     v: np.ndarray
-    v = spec.v_max * rng.random((spec.vectors, spec.rows))
+    v = spec.v_min + (spec.v_max - spec.v_min) * rng.random((spec.vectors, spec.rows))
     if spec.inputs == "sparse":
         v[rng.random(v.shape) < 0.7] = 0.0
     elif spec.inputs == "binary":
         v = spec.v_max * (rng.random(v.shape) < 0.5)
+        if spec.signed:
+            v *= rng.choice([-1.0, 1.0], v.shape)
     return g, v
 
 
