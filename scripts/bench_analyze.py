@@ -64,7 +64,8 @@ def run_analyze(weights: Path, backends: str, surrogate: str | None) -> tuple[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--surrogate", default=None, help="a surrogate for powerlaw-high 64x64 tiles, 1 ohm wires")
+    parser.add_argument("--surrogate", default="powerlaw-high64",
+                        help="a surrogate for powerlaw-high 64x64 tiles, 1 ohm wires ('' for none)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     import cnn
@@ -114,7 +115,7 @@ def main() -> None:
         rows.append(f"\nRecording on the device backend changes TOPS/W by "
                     f"{100 * (timed['device'][1] / timed['circuit'][1] - 1):+.3f} % (with peripherals), "
                     f"{100 * (timed['device'][2] / timed['circuit'][2] - 1):+.3f} % (arrays only).")
-    publish("bench_analyze", "python scripts/bench_analyze.py" + (" --surrogate PATH" if args.surrogate else ""),
+    publish("bench_analyze", "python scripts/bench_analyze.py",
             "machine otherwise quiet", rows, not args.no_write)
 
 

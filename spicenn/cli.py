@@ -680,6 +680,8 @@ def surrogate() -> None:
 @wire_options
 @conductance_range_options
 @click.option("--v-max", default=TileConfig.v_max, type=POSITIVE, show_default=True)
+@click.option("--v-min", default=TileConfig.v_min, type=float, show_default=True,
+              help="lowest input voltage: 0 for unsigned inputs, -v_max for signed ones")
 @click.option("--conductance-distribution", default="uniform", show_default=True, help="uniform | skewed | trained")
 @click.option("--network", default=None,
               help="run folder of a trained network (for --conductance-distribution trained)")
@@ -696,7 +698,8 @@ def surrogate() -> None:
               show_default=True, help="what solves the cases: ngspice or spicenn's own exact solver (kept in the spec)")
 @click.option("--out", "-o", required=True, type=OUT_FILE, help="HDF5 file to write")
 def surrogate_dataset(rows: int, columns: int, device: str, params: Any, r_word: float, r_bit: float,
-                      g_off: float | None, g_on: float | None, v_max: float, conductance_distribution: str,
+                      g_off: float | None, g_on: float | None, v_max: float, v_min: float,
+                      conductance_distribution: str,
                       network: str | None, input_distribution: str, cases: int, vectors: int, seed: int,
                       workers: int, scheduler: str | None, cases_per_task: int, engine: str, out: Path) -> None:
     """Sample crossbar cases, solve them (ngspice or native), store them in HDF5 (resumable: rerun it)."""
@@ -704,7 +707,8 @@ def surrogate_dataset(rows: int, columns: int, device: str, params: Any, r_word:
 
     model = _device(device, params)
     spec = DatasetSpec.for_device(model, g_off, g_on, rows=rows, columns=columns, r_word=r_word, r_bit=r_bit,
-                                  v_max=v_max, conductances=conductance_distribution, inputs=input_distribution,
+                                  v_max=v_max, v_min=v_min, conductances=conductance_distribution,
+                                  inputs=input_distribution,
                                   cases=cases, vectors=vectors, seed=seed, network=network, engine=engine)
     path = generate(spec, out, workers=workers, scheduler=scheduler, cases_per_task=cases_per_task)
     click.echo(f"wrote {path}: {spec.cases} cases x {spec.vectors} vectors, {rows}x{columns} {model.describe()}")
