@@ -5,9 +5,11 @@
     spicenn.nn.calibrate(analog, images[:256])
     logits = analog(images)
 
-`convert` copies the model and replaces every `nn.Linear`, `nn.Conv1d` and `nn.Conv2d`
-(wherever it sits: Sequential, nested or custom modules) by its crossbar twin carrying the
-same weights and biases; every other module is kept as it was and the report says why.
+`convert` copies the model and replaces every `nn.Linear`, `nn.Conv1d`, `nn.Conv2d` and
+`nn.MultiheadAttention` (wherever it sits: Sequential, nested or custom modules,
+transformer layers) by its crossbar twin carrying the same weights and biases (attention:
+its four projections on crossbars, the attention products digital); every other module is
+kept as it was and the report says why.
 `calibrate` maps each layer's inputs onto its devices' voltage range.
 """
 
@@ -24,15 +26,16 @@ from torch import nn
 
 from ..crossbar.config import CrossbarConfig
 from ..errors import InputError
+from .attention import CrossbarMultiheadAttention
 from .backends import check_backend
 from .conv import CrossbarConv
 from .layer import CrossbarLinear
 from .network import AnalogModel, CrossbarNetwork
 
-CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
+CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention)
 # modules whose weights no crossbar layer of spicenn holds (not descended into: their
-# inner Linears are used through their weights, not their forward)
-OPAQUE = (nn.MultiheadAttention, nn.RNNBase, nn.Transformer)
+# inner weights are used directly, not through their submodules' forward)
+OPAQUE = (nn.RNNBase,)
 NORMALISATION = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm)
 
 
@@ -51,6 +54,7 @@ class ConversionReport:
 
     converted: list[ConvertedLayer] = field(default_factory=list)
     digital: list[tuple[str, str, str]] = field(default_factory=list)  # (name, kind, why)
+    notes: list[str] = field(default_factory=list)  # e.g. tied weights split
 
     def text(self) -> str:
         lines = [f"{'module':<24} {'kind':<12} {'tiles':>6} {'devices':>9}  MVMs"]
@@ -59,6 +63,7 @@ class ConversionReport:
                          f"{layer.mvms_per_input}")
         for name, kind, why in self.digital:
             lines.append(f"{name:<24} {kind:<12} digital: {why}")
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
 
@@ -88,33 +93,58 @@ def convert(model: nn.Module, hardware: CrossbarConfig | None = None, backend: s
         keep.add(candidates[-1][0])
     replacements: dict[int, nn.Module] = {}
     index = 0
+    holders: dict[int, list[tuple[str, int]]] = {}  # parameter -> the modules holding it (tied weights)
+    for module_name, module in copied.named_modules(remove_duplicate=False):
+        for parameter in module.parameters(recurse=False):
+            holders.setdefault(id(parameter), []).append((module_name or "(model)", id(module)))
     for name, module in candidates:
         kind = type(module).__name__
         if name in keep:
             report.digital.append((name, kind, "kept digital as asked"))
             continue
-        weight = module.weight
+        weight = module.out_proj.weight if isinstance(module, nn.MultiheadAttention) else module.weight
         assert isinstance(weight, torch.Tensor)
         if isinstance(weight, nn.parameter.UninitializedParameter):
             report.digital.append((name, kind, "lazy module not initialised yet (run one batch first)"))
             continue
-        new: CrossbarLinear | CrossbarConv
+        new: CrossbarLinear | CrossbarConv | CrossbarMultiheadAttention
+        names = [name or "(model)"]
+        inside = {id(part) for part in module.modules()}  # the module itself, wherever else it is used
+        tied = sorted({holder for parameter in module.parameters()
+                       for holder, owner in holders.get(id(parameter), []) if owner not in inside})
+        if tied:
+            report.notes.append(f"{name or '(model)'} shares parameters with {', '.join(tied)}: its crossbars hold "
+                                "their own copy (tied weights split)")
         if isinstance(module, nn.Linear):
             new = CrossbarLinear.from_weights(module.weight, module.bias, hardware, backend, index)
             cores = [new]
             mvms = "1"
+        elif isinstance(module, nn.MultiheadAttention):
+            try:
+                new = CrossbarMultiheadAttention.from_attention(module, hardware, backend, index)
+            except InputError as why:
+                report.digital.append((name, kind, str(why)))
+                continue
+            cores = new.cores
+            names = [f"{name}.{part}" if name else part for part in ("q_proj", "k_proj", "v_proj", "out_proj")]
+            mvms = "one per token, each projection"
+            report.digital.append((name or "(model)", "attention", "Q·Kᵀ, softmax and ·V: both operands change "
+                                   "with the input, no fixed matrix to program"))
         else:
             new = CrossbarConv.from_conv(module, hardware, backend, index)  # type: ignore[arg-type]
             cores = list(new.cores)
             mvms = "one per output position"
         new.to(weight.dtype)
-        for core in cores:
-            core.module_name = name or "(model)"
+        for core, core_name in zip(cores, names * len(cores) if len(names) == 1 else names):
+            core.module_name = core_name
         index += len(cores)
         replacements[id(module)] = new
         report.converted.append(ConvertedLayer(name or "(model)", kind, sum(c.grid.row_tiles * c.grid.column_tiles
                                                                               for c in cores),
                                                sum(c.synapses * 2 for c in cores), mvms))
+    for module in copied.modules():
+        if isinstance(module, nn.TransformerEncoder):  # its nested-tensor fast path reads the weights itself
+            module.use_nested_tensor = False
     if id(copied) in replacements:  # the model is itself one layer
         root: nn.Module = replacements[id(copied)]
     else:
