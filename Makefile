@@ -1,5 +1,5 @@
 # spicenn: two commands do everything.
-#   make demo   set up (ngspice with KLU, .venv, torch CPU, the package) and run the demo
+#   make demo   set up (ngspice with KLU, a headless browser, .venv, torch CPU, the package) and run the demo
 #   make test   set up, lint (ruff, mypy) and run the test suite (what CI runs)
 #   make test-fast   the edit loop: ruff and the suite without the tests marked slow
 PYTHON ?= python3
@@ -12,8 +12,10 @@ TORCH  := torch==2.13.0
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup_ngspice.sh
+$(STAMP): pyproject.toml scripts/setup_ngspice.sh scripts/setup_browser.sh
 	bash scripts/setup_ngspice.sh
+	# a real browser for the test of the HTML report
+	bash scripts/setup_browser.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: the CPU build on this machine's disk, not a multi-GB CUDA one

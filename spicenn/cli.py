@@ -633,6 +633,8 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
               help="of those, images also run in ngspice beside the native solver")
 @click.option("--energy-images", default=4, show_default=True, type=Whole(0))
 @click.option("--plots", default=None, type=OUT_FOLDER, help="folder for accuracy.png and energy-per-layer.png")
+@click.option("--report", default=None, type=OUT_FILE,
+              help="one self-contained HTML file of the analysis (tables, figures, parity plots)")
 @click.option("--workers", "-w", default=1, show_default=True, type=Whole(1), help="ngspice worker processes")
 @json_option
 def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | None, input_shape: str | None,
@@ -640,7 +642,7 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
             g_off: float | None, g_on: float | None, r_word: float, r_bit: float, tile_rows: int, tile_columns: int,
             spread: float, adc_bits: int | None, surrogate_path: Path | None, backends: str, keep_first: bool,
             keep_last: bool, chips: int, images: int, circuit_images: int, spice_images: int, energy_images: int,
-            plots: Path | None, workers: int, as_json: bool) -> None:
+            plots: Path | None, report: Path | None, workers: int, as_json: bool) -> None:
     """A saved PyTorch model on crossbars: accuracy per backend, TOPS/W per layer, circuit check."""
     from .crossbar.config import CrossbarConfig
     from .nn.analyze import analyze_saved, text
@@ -658,7 +660,8 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
                             None if data_path is None else str(data_path), hardware, names,
                             keep_first=keep_first, keep_last=keep_last, plots=plots, chips=chips, images=images,
                             circuit_images=circuit_images, spice_images=spice_images,
-                            energy_images=energy_images, workers=workers, progress=not as_json, input_shape=shape)
+                            energy_images=energy_images, workers=workers, progress=not as_json, input_shape=shape,
+                            report=report)
     if as_json:
         click.echo(json.dumps({key: value for key, value in results.items() if key != "energy_text"}))
         return
@@ -666,6 +669,8 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
     click.echo(text(results))
     if plots is not None:
         click.echo(f"wrote {plots}/accuracy.png and {plots}/energy-per-layer.png")
+    if report is not None:
+        click.echo(f"wrote {report}")
 
 
 @cli.group()

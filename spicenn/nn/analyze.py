@@ -41,6 +41,7 @@ def nrmse(predicted: np.ndarray, truth: np.ndarray) -> float:
 
 
 CHECK_IMAGES_PER_PASS = 8  # images per recorded pass of a check: what it holds stays bounded
+PARITY_POINTS = 2000  # column currents per layer kept for the report's parity plots
 
 
 @torch.no_grad()
@@ -58,6 +59,8 @@ def circuit_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: st
     position = {id(layer): k for k, layer in enumerate(layers)}
     names = named_layers(model)
     squared = {name: [0.0, 0.0] for name, _ in names}  # Σ(fast − truth)², Σ truth²
+    parity: dict[str, list[np.ndarray]] = {name: [] for name, _ in names}  # (truth, fast) samples
+    sampler = np.random.default_rng(0)
     correct = 0
     passes = [slice(start, start + CHECK_IMAGES_PER_PASS) for start in range(0, len(y), CHECK_IMAGES_PER_PASS)]
     for part in tracked(passes, progress and truth == "circuit", desc=f"{truth} check", unit="pass"):
@@ -71,10 +74,14 @@ def circuit_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: st
                 predicted = core.column_currents(inputs, fast).double()
                 squared[name][0] += float(((predicted - currents) ** 2).sum())
                 squared[name][1] += float((currents**2).sum())
+                pairs = torch.stack([currents.reshape(-1), predicted.reshape(-1)], 1).numpy()
+                keep = sampler.choice(len(pairs), min(len(pairs), PARITY_POINTS // len(passes) + 1), replace=False)
+                parity[name].append(pairs[keep])
     fast_accuracy = accuracy(model, x, y, fast, chip, batch_size=CHECK_IMAGES_PER_PASS)
     errors = {name: float(np.sqrt(error / scale)) if scale > 0 else 0.0 for name, (error, scale) in squared.items()}
     return {"images": len(y), "chip": chip, "truth": truth, "fast_backend": fast, truth: correct / len(y),
-            fast: fast_accuracy, "layer_nrmse": errors}
+            fast: fast_accuracy, "layer_nrmse": errors,
+            "_parity": {name: np.concatenate(parts) for name, parts in parity.items()}}
 
 
 def spice_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: str, chip: int) -> dict[str, Any]:
@@ -154,7 +161,8 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
                   hardware: CrossbarConfig | None = None, backends: Sequence[str] = ("ideal", "device"),
                   digital: Sequence[str] = (), keep_first: bool = False, keep_last: bool = False,
                   calibration_images: int = 256, percentile: float = 99.99, plots: str | Path | None = None,
-                  input_shape: Sequence[int] | None = None, **options: Any) -> dict[str, Any]:
+                  input_shape: Sequence[int] | None = None, report: str | Path | None = None,
+                  **options: Any) -> dict[str, Any]:
     """`analyze` of a saved model (`file.py:Class` and a state_dict) on a dataset's test
     inputs (`data`: mnist, digits, or a user's .npz/.pt file or folder), fed in the shape the
     model takes (`input_shape`, else found from its first layer: MNIST as (N, 1, 28, 28)
@@ -162,13 +170,18 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
     training inputs; with `plots`, the per-layer energy and the accuracy per backend as PNG
     in that folder. The surrogate backend uses `hardware.surrogate`, else the shipped one of
     the default hardware; one that does not fit a layer (tile, device, wires, conductance or
-    voltage range, signed inputs) is refused before anything runs."""
+    voltage range, signed inputs) is refused before anything runs. `report`: one
+    self-contained HTML file of it all (`spicenn.nn.report`)."""
     from .convert import calibrate, convert
     from .data import load_data
     from .user_model import check_labels, load_model
     from .user_model import input_shape as shape_for
 
     hardware = hardware or CrossbarConfig()
+    if report is not None:
+        from ..io import check_output
+
+        report = check_output(report, what="report")
     plot_folder = None
     if plots is not None:
         plot_folder = Path(plots)
@@ -198,6 +211,13 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
     results["input_shape"] = list(shape)
     results["conversion"] = analog.report.text()
     energy = results.pop("_energy", None)
+    parity: dict[str, Any] = {key: results[key].pop("_parity") for key in ("circuit_check", "spice_check")
+                              if key in results}
+    if report is not None:
+        from .report import write_report
+
+        write_report(report, results, analog, hardware, energy, parity,
+                     {"model": model, "weights": weights or "(as built)", "data": data})
     if plot_folder is not None:
         from ..energy.report import plot_layers
 
