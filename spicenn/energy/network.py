@@ -54,6 +54,9 @@ class ProgrammedLayer:
     g_off: float
     bias: bool = True
     cell: dict[str, np.ndarray] = field(default_factory=dict)
+    # weights the layer holds where fewer than its rows x outputs (groups packed block-diagonally:
+    # the idle cells at G_off compute nothing)
+    weights_used: int | None = None
 
     @property
     def outputs(self) -> int:
@@ -62,6 +65,8 @@ class ProgrammedLayer:
     @property
     def ops(self) -> int:
         """Operations of one MVM: a multiply and an add per weight (bias row included)."""
+        if self.weights_used is not None:
+            return 2 * self.weights_used
         return mvm_ops(self.conductances.shape[0], self.outputs)
 
 

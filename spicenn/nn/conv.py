@@ -1,7 +1,10 @@
 """`CrossbarConv`: a 1-D or 2-D convolution whose kernels live in memristor conductances.
 
-The kernel of each group becomes one `CrossbarLinear` (its "core"): a (C_in/groups·k_h·k_w
-[+ bias]) x (2·C_out/groups) conductance matrix, tiled like any layer. Every output position
+The kernel of each group becomes a diagonal block of a `CrossbarLinear` (its "core"): a
+(C_in/groups·k_h·k_w) x (2·C_out/groups) block of conductances, as many groups to a core as fit
+one tile side by side (`packed_groups`; one bias row shared), the idle cells off the blocks at
+G_off — their leakage in the circuit and the energy, their weights held at 0 by a mask
+through training. Without tiles, or where one group fills a tile, a core per group. Every output position
 is one MVM of the unfolded input patch; all positions of a batch go through the core as one
 batch of vectors, so every backend (ideal, device, surrogate, circuit, spice) applies as it
 does to a fully connected layer.
@@ -64,9 +67,16 @@ class CrossbarConv(nn.Module):
                         else _pair(padding, dims))  # type: ignore[arg-type]
         self.padding_mode = padding_mode
         patch = self.in_channels // groups * _product(self.kernel_size)
-        self.cores = nn.ModuleList(  # type: ignore[assignment]
-            CrossbarLinear(patch, self.out_channels // groups, hardware, backend, layer_index + g, bias=bias)
-            for g in range(groups))
+        per_group = self.out_channels // groups
+        self.patch = patch
+        self.groups_per_core = packed_groups(patch, per_group, groups, bias, hardware or CrossbarConfig())
+        cores: list[CrossbarLinear] = []
+        for first in range(0, groups, self.groups_per_core):
+            count = min(self.groups_per_core, groups - first)
+            mask = None if count == 1 else block_diagonal_mask(count, patch, per_group, bias)
+            cores.append(CrossbarLinear(count * patch, count * per_group, hardware, backend, layer_index + len(cores),
+                                        bias=bias, mask=mask))
+        self.cores = nn.ModuleList(cores)  # type: ignore[assignment]
 
     @classmethod
     def from_conv(cls, conv: nn.Conv1d | nn.Conv2d, hardware: CrossbarConfig | None = None, backend: str = "ideal",
@@ -81,11 +91,16 @@ class CrossbarConv(nn.Module):
         if not finite:
             raise InputError("the convolution's weights or biases contain NaN or inf")
         layer.to(weight.dtype)
-        per_group = layer.out_channels // layer.groups
-        for g, core in enumerate(layer.cores):
-            kernels = weight[g * per_group:(g + 1) * per_group].reshape(per_group, -1)
-            bias = None if conv.bias is None else conv.bias.detach()[g * per_group:(g + 1) * per_group]
-            rows = kernels.T if bias is None else torch.cat([kernels.T, bias[None]])
+        per_group, patch = layer.out_channels // layer.groups, layer.patch
+        for k, core in enumerate(layer.cores):
+            count = core.out_features // per_group
+            rows = torch.zeros(count * patch + int(conv.bias is not None), count * per_group, dtype=weight.dtype)
+            for j in range(count):  # group g on the diagonal block j of its core
+                g = k * layer.groups_per_core + j
+                kernels = weight[g * per_group:(g + 1) * per_group].reshape(per_group, -1)
+                rows[j * patch:(j + 1) * patch, j * per_group:(j + 1) * per_group] = kernels.T
+            if conv.bias is not None:
+                rows[-1] = conv.bias.detach()[k * layer.groups_per_core * per_group:][:count * per_group]
             core.load_signed_(rows)
         return layer
 
@@ -125,10 +140,12 @@ class CrossbarConv(nn.Module):
         """Each group core's input vectors (B·positions, patch) and the output's spatial shape."""
         unfolded, spatial = self.patches(x)
         batch, _, positions = unfolded.shape
-        patch = self.cores[0].in_features
-        vectors = unfolded.transpose(1, 2)
-        return [vectors[:, :, g * patch:(g + 1) * patch].reshape(batch * positions, patch)
-                for g in range(self.groups)], spatial
+        vectors = unfolded.transpose(1, 2)  # a group's patch is contiguous, and so are a core's groups
+        inputs, start = [], 0
+        for core in self.cores:
+            inputs.append(vectors[:, :, start:start + core.in_features].reshape(batch * positions, core.in_features))
+            start += core.in_features
+        return inputs, spatial
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(x, None)
@@ -147,6 +164,23 @@ class CrossbarConv(nn.Module):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
                 f"padding_mode={self.padding_mode}")
+
+
+def packed_groups(patch: int, per_group: int, groups: int, bias: bool, hardware: CrossbarConfig) -> int:
+    """Groups per core: as many as fit one tile side by side on its diagonal (each its patch
+    rows and 2·per_group columns, one bias row shared), as grouped and depthwise convolutions
+    are mapped in hardware; 1 where one group already fills a tile or tiles are unbounded."""
+    if groups == 1 or hardware.tile_rows is None or hardware.tile_columns is None:
+        return 1
+    by_rows = (hardware.tile_rows - int(bias)) // patch
+    by_columns = hardware.tile_columns // (2 * per_group)
+    return max(1, min(groups, by_rows, by_columns))
+
+
+def block_diagonal_mask(count: int, patch: int, per_group: int, bias: bool) -> torch.Tensor:
+    """(count·patch [+1], count·per_group) ones on the diagonal blocks (and the bias row)."""
+    mask = torch.block_diag(*[torch.ones(patch, per_group)] * count)
+    return torch.cat([mask, torch.ones(1, count * per_group)]) if bias else mask
 
 
 def _product(values: Sequence[int]) -> int:

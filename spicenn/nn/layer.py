@@ -55,10 +55,11 @@ class CrossbarLinear(nn.Module):
 
     input_scale: torch.Tensor
     output_scale: torch.Tensor
+    weight_mask: torch.Tensor | None
 
     def __init__(self, in_features: int, out_features: int, hardware: CrossbarConfig | None = None,
                  backend: str = "ideal", layer_index: int = 0, generator: torch.Generator | None = None,
-                 bias: bool = True):
+                 bias: bool = True, mask: torch.Tensor | None = None):
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise InputError(f"a layer needs at least one input and one output, got {in_features}x{out_features}")
@@ -79,6 +80,12 @@ class CrossbarLinear(nn.Module):
         self.register_buffer("input_scale", torch.zeros((), dtype=torch.float64))
         # the ADC's full-scale current, A (0: not calibrated; used only with adc_bits)
         self.register_buffer("output_scale", torch.zeros((), dtype=torch.float64))
+        # (inputs [+1], outputs) of 0/1: the weights that exist (groups packed block-diagonally);
+        # the others stay 0, their devices at G_off, whatever training does. None: all exist.
+        if mask is not None and tuple(mask.shape) != (self.in_features + int(self.has_bias), self.out_features):
+            raise InputError(f"a weight mask of shape {tuple(mask.shape)} does not fit a "
+                             f"{self.in_features}x{self.out_features} layer")
+        self.register_buffer("weight_mask", None if mask is None else mask.to(torch.get_default_dtype()))
         self.backend = check_backend(backend)
         self.spice_workers = 1
         self.spice_engine = "shared"  # the ngspice engine of the spice backend
@@ -150,6 +157,9 @@ class CrossbarLinear(nn.Module):
             positive, negative = self.w_pos, self.w_neg
         else:
             positive, negative = weight_parts(self.weight)
+        if self.weight_mask is not None:
+            mask = self.weight_mask.to(positive.dtype)
+            positive, negative = positive * mask, negative * mask
         if self.has_bias and self.calibrated:
             scale = self.input_scale.to(positive.dtype)
             positive = torch.cat([positive[:-1], positive[-1:] / scale])
@@ -185,7 +195,8 @@ class CrossbarLinear(nn.Module):
     def programmed(self) -> ProgrammedLayer:
         """The layer as the current chip holds it, for the network-energy path."""
         return ProgrammedLayer(self.conductances().double().numpy(), float(self.k_g()), self.grid,
-                               self.hardware.g_off, bias=self.has_bias, cell=self.padded_cell())
+                               self.hardware.g_off, bias=self.has_bias, cell=self.padded_cell(),
+                               weights_used=None if self.weight_mask is None else self.synapses)
 
     @torch.no_grad()
     def clamp_(self) -> None:
@@ -201,6 +212,9 @@ class CrossbarLinear(nn.Module):
 
     @property
     def synapses(self) -> int:
+        """Weights held (bias row included); a packed layer's idle cells are not weights."""
+        if self.weight_mask is not None:
+            return int(self.weight_mask.sum())
         return (self.in_features + int(self.has_bias)) * self.out_features
 
     # --- chips --------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""Grouped and depthwise convolutions packed onto shared tiles: crossbar layers, tiles and
+tile use of a MobileNetV2 (torchvision's architecture, width 1.0, written out here so that
+spicenn needs no torchvision) converted onto 64x64 tiles, one core per group (before) against
+groups packed block-diagonally (now), side by side in one run.
+
+    python scripts/bench_packing.py [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_spice import publish
+
+from spicenn.nn import CrossbarConfig, conv, convert
+
+# (expansion t, output channels c, repeats n, first stride s), as in Sandler et al. 2018
+INVERTED_RESIDUALS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                      (6, 320, 1, 1))
+
+
+def conv_bn(inputs: int, outputs: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True) -> list:
+    layers = [nn.Conv2d(inputs, outputs, kernel, stride, kernel // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(outputs)]
+    return layers + [nn.ReLU6()] if relu else layers
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, inputs: int, outputs: int, stride: int, expansion: int):
+        super().__init__()
+        hidden = inputs * expansion
+        layers = conv_bn(inputs, hidden, 1) if expansion != 1 else []
+        layers += conv_bn(hidden, hidden, 3, stride, groups=hidden) + conv_bn(hidden, outputs, 1, relu=False)
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and inputs == outputs
+
+    def forward(self, x):
+        return x + self.block(x) if self.residual else self.block(x)
+
+
+def mobilenet_v2(classes: int = 10) -> nn.Module:
+    layers, channels = conv_bn(3, 32, 3, 2), 32
+    for t, c, n, s in INVERTED_RESIDUALS:
+        for k in range(n):
+            layers.append(InvertedResidual(channels, c, s if k == 0 else 1, t))
+            channels = c
+    layers += conv_bn(channels, 1280, 1)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, classes))
+
+
+def census(model: nn.Module, hardware: CrossbarConfig) -> tuple[int, int, float, float]:
+    started = time.perf_counter()
+    analog = convert(model, hardware)
+    seconds = time.perf_counter() - started
+    layers = analog.crossbar_layers()
+    tiles = sum(layer.grid.row_tiles * layer.grid.column_tiles for layer in layers)
+    used = sum(2 * layer.synapses for layer in layers) / (tiles * hardware.tile_rows * hardware.tile_columns)
+    return len(layers), tiles, used, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    model = mobilenet_v2()
+    hardware = CrossbarConfig(device="powerlaw-high", tile_rows=64, tile_columns=64, r_word=1.0, r_bit=1.0)
+    packed = census(model, hardware)
+    original = conv.packed_groups
+    conv.packed_groups = lambda *arguments: 1  # type: ignore[assignment]  # one core per group, as before
+    try:
+        unpacked = census(model, hardware)
+    finally:
+        conv.packed_groups = original
+    rows = ["| MobileNetV2 (3.5 M weights), 64x64 tiles | crossbar layers | tiles | devices / cells of its tiles | "
+            "conversion time |", "| --- | --- | --- | --- | --- |"]
+    for label, (layers, tiles, used, seconds) in (("one core per group (before)", unpacked),
+                                                  ("groups packed on the tile diagonal (now)", packed)):
+        rows.append(f"| {label} | {layers:,} | {tiles:,} | {100 * used:.1f} % | {seconds:.1f} s |")
+    rows.append(f"\nTiles: {unpacked[1] / packed[1]:.2f}x fewer (target: at most 1/5 of 8,289).")
+    publish("bench_packing", "python scripts/bench_packing.py", "conversion only", rows, not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
