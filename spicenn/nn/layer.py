@@ -335,7 +335,7 @@ def check_surrogate_fits(config: Any, hardware: CrossbarConfig, grid: TileGrid, 
         if wanted[key] != has[key]:
             raise InputError(f"surrogate {hardware.surrogate} was trained for {key} {has[key]}, "
                              f"{label} has {wanted[key]}")
-    v_min = getattr(config, "v_min", 0.0)
+    v_min = config.v_min
     needed_low = -hardware.k_v if signed else 0.0
     if hardware.g_off < config.g_off or hardware.g_on > config.g_on or hardware.k_v > config.v_max \
             or needed_low < v_min:
