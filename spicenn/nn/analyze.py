@@ -145,7 +145,7 @@ def text(results: dict[str, Any]) -> str:
         lines.append(f"circuit check ({solver}) on {check['images']} images, chip {check['chip']}: {truth} "
                      f"{100 * check[truth]:.2f}% vs {fast} {100 * check[fast]:.2f}%")
         lines.append(f"  per-layer column-current NRMSE of {fast} against {truth}: " +
-                     ", ".join(f"{name} {100 * value:.3f}%" for name, value in check["layer_nrmse"].items()))
+                     ", ".join(f"{name} {100 * value:.3g}%" for name, value in check["layer_nrmse"].items()))
     if "energy_text" in results:
         lines.append(results["energy_text"])
     return "\n".join(lines)
