@@ -98,14 +98,15 @@ def test_modules_without_a_crossbar_twin_are_listed_not_skipped():
     class SubLinear(nn.Linear):
         pass
 
-    model = nn.Sequential(nn.Conv3d(1, 2, 3), nn.Flatten(), nn.LayerNorm(4), SubLinear(4, 4),
-                          nn.GRU(4, 4), nn.Linear(4, 2))
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.LayerNorm(4), SubLinear(4, 4),
+                          nn.PReLU(), nn.Linear(4, 2))
     analog = convert(model, EXACT)
     digital = {name: why for name, _, why in analog.report.digital}
     assert set(digital) == {"0", "2", "3", "4"}
     assert "subclass of Linear" in digital["3"] and "normalisation" in digital["2"]
     assert [layer.name for layer in analog.report.converted] == ["5"]
-    assert isinstance(analog.model[4], nn.GRU) and "no crossbar equivalent" in digital["4"]
+    assert isinstance(analog.model[0], nn.Embedding) and "no crossbar equivalent" in digital["0"]
+    assert isinstance(analog.model[4], nn.PReLU) and "no crossbar equivalent" in digital["4"]
 
 
 def test_digital_choices_and_shared_modules():

@@ -5,12 +5,9 @@ bypass them — and a small transformer classifier goes through `spicenn analyze
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import torch
-from clirun import run_cli
 from torch import nn
+from training import analyze_digits_model
 
 from spicenn.nn import CrossbarConfig, calibrate, convert
 from spicenn.nn.attention import CrossbarMultiheadAttention
@@ -121,29 +118,8 @@ class DigitTransformer(nn.Module):
 
 
 def test_a_small_transformer_through_analyze(tmp_path):
-    from sklearn.datasets import load_digits
-
-    (tmp_path / "vit.py").write_text(TRANSFORMER_FILE)
-    namespace: dict = {}
-    exec(compile(TRANSFORMER_FILE, "vit.py", "exec"), namespace)
-    digits = load_digits()
-    x = torch.as_tensor((digits.data / 16.0).astype(np.float32).reshape(-1, 8, 8))
-    y = torch.as_tensor(digits.target)
-    torch.manual_seed(0)
-    model = namespace["DigitTransformer"]()
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(60):
-        optimiser.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimiser.step()
-    torch.save(model.state_dict(), tmp_path / "vit.pt")
-    np.savez(tmp_path / "digits.npz", x=x.numpy(), y=y.numpy())
-    done = run_cli("analyze", "-m", f"{tmp_path / 'vit.py'}:DigitTransformer", "-W", tmp_path / "vit.pt",
-                   "--data", tmp_path / "digits.npz", "--device", "sinh", "--tile-rows", "16", "--tile-columns", "16",
-                   "--backends", "ideal,device", "--chips", "1", "--images", "100", "--circuit-images", "4",
-                   "--verify", "1", "--energy-images", "1", "--json")
-    assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout)
+    results = analyze_digits_model(tmp_path, TRANSFORMER_FILE, "DigitTransformer", 60, 0.01, (8, 8),
+                                   "--backends", "ideal,device", "--circuit-images", "4", "--verify", "1")
     assert results["accuracy"]["ideal"]["median"] > 0.7
     names = set(results["circuit_check"]["layer_nrmse"])
     assert {"encoder.layers.0.self_attn.q_proj", "encoder.layers.0.self_attn.out_proj",

@@ -18,3 +18,37 @@ def training_losses(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, st
         model.clamp_()  # type: ignore[operator]
         losses.append(loss.item())
     return losses
+
+
+def analyze_digits_model(tmp_path, source: str, class_name: str, steps: int, lr: float,
+                         sample_shape: tuple[int, ...], *options: str) -> dict:
+    """The model class in `source` written to a file, trained `steps` full-batch Adam steps in
+    plain PyTorch on scikit-learn's 8x8 digits (fed as `sample_shape`, stored flat), then
+    `spicenn analyze`d from its file and weights on the sinh device with 16x16 tiles and a
+    small circuit check (`options` added): the --json results."""
+    import json
+
+    import numpy as np
+    from clirun import run_cli
+    from sklearn.datasets import load_digits
+
+    (tmp_path / "model.py").write_text(source)
+    namespace: dict = {}
+    exec(compile(source, "model.py", "exec"), namespace)
+    digits = load_digits()
+    x = torch.as_tensor((digits.data / 16.0).astype(np.float32))
+    y = torch.as_tensor(digits.target)
+    torch.manual_seed(0)
+    model = namespace[class_name]()
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(steps):
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(model(x.reshape(-1, *sample_shape)), y).backward()
+        optimiser.step()
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    np.savez(tmp_path / "digits.npz", x=x.numpy(), y=y.numpy())
+    done = run_cli("analyze", "-m", f"{tmp_path / 'model.py'}:{class_name}", "-W", tmp_path / "model.pt",
+                   "--data", tmp_path / "digits.npz", "--device", "sinh", "--tile-rows", "16", "--tile-columns", "16",
+                   "--chips", "1", "--images", "100", "--energy-images", "1", "--json", *options)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

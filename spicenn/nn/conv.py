@@ -1,4 +1,5 @@
-"""`CrossbarConv`: a 1-D or 2-D convolution whose kernels live in memristor conductances.
+"""`CrossbarConv`: a 1-, 2- or 3-D convolution (or a transposed one) whose kernels live in
+memristor conductances.
 
 The kernel of each group becomes a diagonal block of a `CrossbarLinear` (its "core"): a
 (C_in/groups·k_h·k_w) x (2·C_out/groups) block of conductances, as many groups to a core as fit
@@ -40,7 +41,10 @@ def same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[in
 
 
 class CrossbarConv(nn.Module):
-    """A convolution over `dims` = 1 or 2 spatial axes, as nn.Conv1d / nn.Conv2d compute it."""
+    """A convolution over `dims` = 1, 2 or 3 spatial axes, as nn.Conv1d/2d/3d compute it; with
+    `transposed`, as nn.ConvTranspose1d/2d do: the input zero-stuffed by the stride and padded,
+    then a stride-1 convolution with the flipped kernels (one MVM per output position, the
+    bias in the crossbar as for any convolution)."""
 
     cores: Sequence[CrossbarLinear]  # an nn.ModuleList, one per group
 
@@ -48,19 +52,21 @@ class CrossbarConv(nn.Module):
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
                  dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros", hardware: CrossbarConfig | None = None, backend: str = "ideal",
-                 layer_index: int = 0):
+                 layer_index: int = 0, transposed: bool = False, output_padding: int | Sequence[int] = 0):
         super().__init__()
-        if dims not in (1, 2):
-            raise InputError(f"a crossbar convolution has 1 or 2 spatial axes, got {dims}")
+        if dims not in (1, 2, 3):
+            raise InputError(f"a crossbar convolution has 1, 2 or 3 spatial axes, got {dims}")
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise InputError(f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
-        if padding_mode not in PADDING_MODES:
-            raise InputError(f"unknown padding_mode {padding_mode!r}; choose one of: {', '.join(PADDING_MODES)}")
-        self.dims = dims
+        if padding_mode not in PADDING_MODES or (transposed and padding_mode != "zeros"):
+            raise InputError(f"unknown padding_mode {padding_mode!r}; choose one of: "
+                             f"{'zeros' if transposed else ', '.join(PADDING_MODES)}")
+        self.dims, self.transposed = dims, bool(transposed)
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size = _pair(kernel_size, dims)
         self.stride = _pair(stride, dims)
         self.dilation = _pair(dilation, dims)
+        self.output_padding = _pair(output_padding, dims)
         if padding == "valid":
             padding = 0
         self.padding = (same_padding(self.kernel_size, self.dilation) if padding == "same"
@@ -79,17 +85,25 @@ class CrossbarConv(nn.Module):
         self.cores = nn.ModuleList(cores)  # type: ignore[assignment]
 
     @classmethod
-    def from_conv(cls, conv: nn.Conv1d | nn.Conv2d, hardware: CrossbarConfig | None = None, backend: str = "ideal",
-                  layer_index: int = 0) -> CrossbarConv:
-        """The crossbar twin of a torch convolution, carrying its weights and biases."""
-        dims = 1 if isinstance(conv, nn.Conv1d) else 2
+    def from_conv(cls, conv: nn.modules.conv._ConvNd, hardware: CrossbarConfig | None = None,
+                  backend: str = "ideal", layer_index: int = 0) -> CrossbarConv:
+        """The crossbar twin of a torch convolution (Conv1d/2d/3d, ConvTranspose1d/2d), carrying
+        its weights and biases."""
+        dims = len(conv.kernel_size)
+        transposed = bool(conv.transposed)
         layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, dims, conv.stride,
                     conv.padding, conv.dilation, conv.groups,
-                    conv.bias is not None, conv.padding_mode, hardware, backend, layer_index)
+                    conv.bias is not None, conv.padding_mode, hardware, backend, layer_index,
+                    transposed, conv.output_padding)
         weight = conv.weight.detach()
         finite = bool(torch.isfinite(weight).all()) and (conv.bias is None or bool(torch.isfinite(conv.bias).all()))
         if not finite:
             raise InputError("the convolution's weights or biases contain NaN or inf")
+        if transposed:  # (C_in, C_out/groups, *k) -> the equivalent convolution's (C_out, C_in/groups, *k), flipped
+            g, kernel = layer.groups, tuple(weight.shape[2:])
+            weight = weight.reshape(g, layer.in_channels // g, layer.out_channels // g, *kernel).transpose(1, 2)
+            weight = weight.flip(tuple(range(3, 3 + dims))).reshape(layer.out_channels, layer.in_channels // g,
+                                                                    *kernel)
         layer.to(weight.dtype)
         per_group, patch = layer.out_channels // layer.groups, layer.patch
         for k, core in enumerate(layer.cores):
@@ -108,25 +122,58 @@ class CrossbarConv(nn.Module):
     def synapses(self) -> int:
         return sum(core.synapses for core in self.cores)
 
-    def patches(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...]]:
+    def patches(self, x: torch.Tensor, output_size: Sequence[int] | None = None
+                ) -> tuple[torch.Tensor, tuple[int, ...]]:
         """(B, C_in, *spatial) -> unfolded patches (B, C_in·k, positions) and the output's spatial shape."""
         if x.ndim != self.dims + 2 or x.shape[1] != self.in_channels:
-            axes = "L" if self.dims == 1 else "H, W"
+            axes = ("L", "H, W", "D, H, W")[self.dims - 1]
             raise InputError(f"a {self.dims}-D crossbar convolution takes (B, {self.in_channels}, {axes}) inputs, "
                              f"got {tuple(x.shape)}")
-        if self.dims == 1:  # as a 2-D convolution of height 1
-            x = x[:, :, None]
-        kernel, stride, dilation = self._2d(self.kernel_size, 1), self._2d(self.stride, 1), self._2d(self.dilation, 1)
-        padding = self._2d(self.padding, 0)
+        stride, padding = self.stride, self.padding
+        if self.transposed:
+            x = self._stuffed(x, output_size)
+            stride, padding = (1,) * self.dims, (0,) * self.dims
         if self.padding_mode != "zeros":
-            x = functional.pad(x, (padding[1], padding[1], padding[0], padding[0]), mode=self.padding_mode)
-            padding = (0, 0)
+            x = functional.pad(x, _pads(padding), mode=self.padding_mode)
+            padding = (0,) * self.dims
         spatial = tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
-                        for size, p, d, k, s in zip(x.shape[2:], padding, dilation, kernel, stride))
+                        for size, p, d, k, s in zip(x.shape[2:], padding, self.dilation, self.kernel_size, stride))
         if min(spatial) < 1:
             raise InputError(f"input {tuple(x.shape[2:])} is smaller than the kernel {self.kernel_size}")
-        unfolded = functional.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
-        return unfolded, spatial[1:] if self.dims == 1 else spatial
+        if self.dims == 3:  # torch's unfold is 2-D only: windows of the padded input, as unfold lays them out
+            x = functional.pad(x, _pads(padding))
+            for axis, (k, d, s) in enumerate(zip(self.kernel_size, self.dilation, stride)):
+                x = x.unfold(2 + axis, d * (k - 1) + 1, s)
+            d1, d2, d3 = self.dilation
+            x = x[..., ::d1, ::d2, ::d3]  # (B, C, out D, H, W, k_d, k_h, k_w)
+            return x.permute(0, 1, 5, 6, 7, 2, 3, 4).reshape(x.shape[0], -1, _product(spatial)), spatial
+        if self.dims == 1:  # as a 2-D convolution of height 1
+            x = x[:, :, None]
+        kernel, dilation = self._2d(self.kernel_size, 1), self._2d(self.dilation, 1)
+        unfolded = functional.unfold(x, kernel, dilation=dilation, padding=self._2d(padding, 0),
+                                     stride=self._2d(stride, 1))
+        return unfolded, spatial
+
+    def _stuffed(self, x: torch.Tensor, output_size: Sequence[int] | None) -> torch.Tensor:
+        """A transposed convolution's input as its equivalent stride-1 convolution sees it:
+        stride − 1 zeros between entries, d·(k − 1) − p on each side (negative: cropped) and
+        the output padding after."""
+        extra = self.output_padding
+        if output_size is not None:
+            wanted = tuple(output_size)[-self.dims:]
+            smallest = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                        zip(x.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
+            extra = tuple(int(w) - m for w, m in zip(wanted, smallest))
+            if any(not 0 <= e < max(s, d) for e, s, d in zip(extra, self.stride, self.dilation)):
+                raise InputError(f"output_size {tuple(wanted)} is not reachable from input {tuple(x.shape[2:])}")
+        if any(s > 1 for s in self.stride):
+            shape = [n if axis < 2 else (n - 1) * self.stride[axis - 2] + 1 for axis, n in enumerate(x.shape)]
+            stuffed = x.new_zeros(shape)
+            stuffed[(slice(None), slice(None), *(slice(None, None, s) for s in self.stride))] = x
+            x = stuffed
+        sides = [(d * (k - 1) - p, d * (k - 1) - p + e) for k, d, p, e in
+                 zip(self.kernel_size, self.dilation, self.padding, extra)]
+        return functional.pad(x, [v for before, after in reversed(sides) for v in (before, after)])
 
     def _2d(self, values: tuple[int, ...], fill: int) -> tuple[int, int]:
         return (fill, values[0]) if self.dims == 1 else (values[0], values[1])
@@ -136,9 +183,10 @@ class CrossbarConv(nn.Module):
         probe = torch.zeros((1, self.in_channels, *spatial))
         return int(self.patches(probe)[0].shape[-1])
 
-    def core_inputs(self, x: torch.Tensor) -> tuple[list[torch.Tensor], tuple[int, ...]]:
+    def core_inputs(self, x: torch.Tensor, output_size: Sequence[int] | None = None
+                    ) -> tuple[list[torch.Tensor], tuple[int, ...]]:
         """Each group core's input vectors (B·positions, patch) and the output's spatial shape."""
-        unfolded, spatial = self.patches(x)
+        unfolded, spatial = self.patches(x, output_size)
         batch, _, positions = unfolded.shape
         vectors = unfolded.transpose(1, 2)  # a group's patch is contiguous, and so are a core's groups
         inputs, start = [], 0
@@ -147,14 +195,14 @@ class CrossbarConv(nn.Module):
             start += core.in_features
         return inputs, spatial
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._run(x, None)
+    def forward(self, x: torch.Tensor, output_size: Sequence[int] | None = None) -> torch.Tensor:
+        return self._run(x, None, output_size)
 
     def forward_with(self, x: torch.Tensor, backend: str) -> torch.Tensor:
         return self._run(x, backend)
 
-    def _run(self, x: torch.Tensor, backend: str | None) -> torch.Tensor:
-        inputs, spatial = self.core_inputs(x)
+    def _run(self, x: torch.Tensor, backend: str | None, output_size: Sequence[int] | None = None) -> torch.Tensor:
+        inputs, spatial = self.core_inputs(x, output_size)
         batch = x.shape[0]
         outputs = [core(v) if backend is None else core.forward_with(v, backend) for core, v in zip(self.cores, inputs)]
         y = torch.cat(outputs, 1).reshape(batch, -1, self.out_channels)
@@ -163,7 +211,8 @@ class CrossbarConv(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
-                f"padding_mode={self.padding_mode}")
+                f"padding_mode={self.padding_mode}" + (f", transposed, output_padding={self.output_padding}"
+                                                       if self.transposed else ""))
 
 
 def packed_groups(patch: int, per_group: int, groups: int, bias: bool, hardware: CrossbarConfig) -> int:
@@ -181,6 +230,11 @@ def block_diagonal_mask(count: int, patch: int, per_group: int, bias: bool) -> t
     """(count·patch [+1], count·per_group) ones on the diagonal blocks (and the bias row)."""
     mask = torch.block_diag(*[torch.ones(patch, per_group)] * count)
     return torch.cat([mask, torch.ones(1, count * per_group)]) if bias else mask
+
+
+def _pads(padding: Sequence[int]) -> list[int]:
+    """Symmetric padding per spatial axis as functional.pad takes it (last axis first)."""
+    return [p for value in reversed(padding) for p in (value, value)]
 
 
 def _product(values: Sequence[int]) -> int:

@@ -5,11 +5,12 @@
     spicenn.nn.calibrate(analog, images[:256])
     logits = analog(images)
 
-`convert` copies the model and replaces every `nn.Linear`, `nn.Conv1d`, `nn.Conv2d` and
-`nn.MultiheadAttention` (wherever it sits: Sequential, nested or custom modules,
-transformer layers) by its crossbar twin carrying the same weights and biases (attention:
-its four projections on crossbars, the attention products digital); every other module is
-kept as it was and the report says why.
+`convert` copies the model and replaces every `nn.Linear`, `nn.Conv1d/2d/3d`,
+`nn.ConvTranspose1d/2d/3d`, `nn.MultiheadAttention`, `nn.RNN`, `nn.LSTM` and `nn.GRU` (wherever
+it sits: Sequential, nested or custom modules, transformer layers) by its crossbar twin
+carrying the same weights and biases (attention: its four projections on crossbars, the
+attention products digital; recurrent layers: their gate matrices on crossbars, the
+recurrence digital); every other module is kept as it was and the report says why.
 `calibrate` maps each layer's inputs onto its devices' voltage range.
 """
 
@@ -31,8 +32,11 @@ from .backends import check_backend
 from .conv import CrossbarConv
 from .layer import CrossbarLinear
 from .network import AnalogModel, CrossbarNetwork
+from .recurrent import CrossbarRecurrent
 
-CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention)
+CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+               nn.ConvTranspose3d,
+               nn.MultiheadAttention, nn.RNN, nn.LSTM, nn.GRU)
 # modules whose weights no crossbar layer of spicenn holds (not descended into: their
 # inner weights are used directly, not through their submodules' forward)
 OPAQUE = (nn.RNNBase,)
@@ -102,12 +106,13 @@ def convert(model: nn.Module, hardware: CrossbarConfig | None = None, backend: s
         if name in keep:
             report.digital.append((name, kind, "kept digital as asked"))
             continue
-        weight = module.out_proj.weight if isinstance(module, nn.MultiheadAttention) else module.weight
+        weight = (module.out_proj.weight if isinstance(module, nn.MultiheadAttention)
+                  else module.weight_ih_l0 if isinstance(module, nn.RNNBase) else module.weight)
         assert isinstance(weight, torch.Tensor)
         if isinstance(weight, nn.parameter.UninitializedParameter):
             report.digital.append((name, kind, "lazy module not initialised yet (run one batch first)"))
             continue
-        new: CrossbarLinear | CrossbarConv | CrossbarMultiheadAttention
+        new: CrossbarLinear | CrossbarConv | CrossbarMultiheadAttention | CrossbarRecurrent
         names = [name or "(model)"]
         inside = {id(part) for part in module.modules()}  # the module itself, wherever else it is used
         tied = sorted({holder for parameter in module.parameters()
@@ -130,6 +135,13 @@ def convert(model: nn.Module, hardware: CrossbarConfig | None = None, backend: s
             mvms = "one per token, each projection"
             report.digital.append((name or "(model)", "attention", "Q·Kᵀ, softmax and ·V: both operands change "
                                    "with the input, no fixed matrix to program"))
+        elif isinstance(module, nn.RNNBase):
+            new = CrossbarRecurrent.from_recurrent(module, hardware, backend, index)
+            cores = list(new.cores)  # type: ignore[arg-type]
+            names = [f"{name}.{part}" if name else part for part in new.parts]
+            mvms = "one per token (input gates) and one per step (recurrent gates)"
+            report.digital.append((name or "(model)", "recurrence", "gate nonlinearities, cell state and "
+                                   "elementwise products run digitally"))
         else:
             new = CrossbarConv.from_conv(module, hardware, backend, index)  # type: ignore[arg-type]
             cores = list(new.cores)

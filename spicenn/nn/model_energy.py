@@ -33,15 +33,16 @@ ModelEnergy = NetworkEnergy  # the name of its first use, kept for existing impo
 
 
 def named_layers(model: CrossbarNetwork) -> list[tuple[str, list[CrossbarLinear]]]:
-    """Every crossbar layer by name with its cores (a convolution: one per group)."""
+    """Every crossbar layer by name with its cores (a convolution: one per group); a layer
+    `convert` made is named as in the user's model (a recurrent layer's gates: `lstm.ih_l0`)."""
     out: list[tuple[str, list[CrossbarLinear]]] = []
     inside: set[int] = set()
     for name, module in model.named_modules():
         if isinstance(module, CrossbarConv):
             out.append((_short(name), list(module.cores)))
             inside.update(id(core) for core in module.cores)
-        elif isinstance(module, CrossbarLinear) and id(module) not in inside:
-            out.append((_short(name), [module]))
+        elif isinstance(module, CrossbarLinear) and id(module) not in inside:  # its name in the user's model
+            out.append((module.module_name or _short(name), [module]))
     return out
 
 

@@ -94,8 +94,8 @@ def load_model(spec: str, weights: str | Path | None = None) -> nn.Module:
 
 
 def first_layer(model: nn.Module) -> nn.Module | None:
-    """The model's first Linear or convolution, in definition order."""
-    kinds = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    """The model's first Linear, convolution or recurrent layer, in definition order."""
+    kinds = (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase)
     return next((module for module in model.modules() if isinstance(module, kinds)), None)
 
 
@@ -113,12 +113,13 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def candidate_shapes(model: nn.Module, x: np.ndarray, natural: tuple[int, ...] | None) -> list[tuple[int, ...]]:
     """The sample shapes to offer the model, likeliest first: what its first layer takes
     (a convolution's channels first, with the data's own image shape or a square/line of
-    the features), then the data as stored, then its natural shape."""
+    the features; tokens or steps of a first Linear's or recurrent layer's input size), then
+    the data as stored, then its natural shape."""
     stored = tuple(x.shape[1:])
     features = int(np.prod(stored))
     shapes: list[tuple[int, ...]] = []
     layer = first_layer(model)
-    if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+    if isinstance(layer, nn.modules.conv._ConvNd):
         dims = len(layer.kernel_size)
         channels = layer.in_channels
         for shape in (natural, stored):
@@ -130,6 +131,10 @@ def candidate_shapes(model: nn.Module, x: np.ndarray, natural: tuple[int, ...] |
                 shapes.append((channels, *(side,) * dims))
     elif isinstance(layer, nn.Linear) and features == layer.in_features:
         shapes.append((features,))
+    elif isinstance(layer, (nn.Linear, nn.RNNBase)):  # tokens or steps of its input size
+        width = layer.in_features if isinstance(layer, nn.Linear) else layer.input_size
+        if features % width == 0:
+            shapes.append((features // width, width))
     for shape in (stored, natural, (features,)):
         if shape is not None:
             shapes.append(shape)
