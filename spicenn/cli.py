@@ -8,6 +8,7 @@ several commands are declared once; defaults live in the library.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable
@@ -618,6 +619,18 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
               help="columns per tile")
 @click.option("--spread", default=0.0, show_default=True, type=NON_NEGATIVE, help="device-to-device variation")
 @click.option("--adc-bits", default=None, type=Whole(2), help="quantise the read-out [default: exact currents]")
+@click.option("--dac-bits", default=None, type=Whole(2), help="quantise the inputs [default: exact voltages]")
+@click.option("--programming-noise", default=0.0, show_default=True, type=NON_NEGATIVE,
+              help="programming error per device, std as a fraction of G_on - G_off")
+@click.option("--read-noise", default=0.0, show_default=True, type=NON_NEGATIVE,
+              help="conductance noise per device and read, relative std")
+@click.option("--drift-nu", default=0.0, show_default=True, type=NON_NEGATIVE,
+              help="power-law drift exponent: G(t) = G(t0)(t/t0)^-nu, t0 = 1 s")
+@click.option("--drift-nu-spread", default=0.0, show_default=True, type=NON_NEGATIVE,
+              help="device-to-device std of the drift exponent")
+@click.option("--no-drift-compensation", is_flag=True, help="read drifted conductances without global compensation")
+@click.option("--t-inference", default=None,
+              help="seconds after programming, comma-separated: accuracy against time (e.g. 1,3600,86400,2.6e6)")
 @click.option("--surrogate", "surrogate_path", default=None, type=FILE,
               help="a trained surrogate of the tile, a file or a shipped name [default: powerlaw-high64, the "
                    "defaults' own]")
@@ -640,17 +653,24 @@ def network_energy_command(network: Path, inputs: Path, model_spec: str | None, 
 def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | None, input_shape: str | None,
             device: str, params: Any,
             g_off: float | None, g_on: float | None, r_word: float, r_bit: float, tile_rows: int, tile_columns: int,
-            spread: float, adc_bits: int | None, surrogate_path: Path | None, backends: str, keep_first: bool,
+            spread: float, adc_bits: int | None, dac_bits: int | None, programming_noise: float, read_noise: float,
+            drift_nu: float, drift_nu_spread: float, no_drift_compensation: bool, t_inference: str | None,
+            surrogate_path: Path | None, backends: str, keep_first: bool,
             keep_last: bool, chips: int, images: int, circuit_images: int, spice_images: int, energy_images: int,
             plots: Path | None, report: Path | None, workers: int, as_json: bool) -> None:
-    """A saved PyTorch model on crossbars: accuracy per backend, TOPS/W per layer, circuit check."""
+    """A saved PyTorch model on crossbars: accuracy per backend (and against time after
+    programming), TOPS/W per layer, circuit check."""
     from .crossbar.config import CrossbarConfig
     from .nn.analyze import analyze_saved, text
     from .nn.user_model import parse_shape
 
     shape = None if input_shape is None else parse_shape(input_shape)
+    times = _seconds(t_inference)
     hardware = CrossbarConfig(device=_device(device, params), **_given_range(g_off, g_on), r_word=r_word, r_bit=r_bit,
                               tile_rows=tile_rows, tile_columns=tile_columns, spread=spread, adc_bits=adc_bits,
+                              dac_bits=dac_bits, programming_noise=programming_noise, read_noise=read_noise,
+                              drift_nu=drift_nu, drift_nu_spread=drift_nu_spread,
+                              drift_compensation=not no_drift_compensation,
                               surrogate=None if surrogate_path is None else str(surrogate_path))
     names = tuple(name.strip() for name in backends.split(",") if name.strip())
     if not names:
@@ -661,16 +681,31 @@ def analyze(model_spec: str, weights: Path | None, data: str, data_path: Path | 
                             keep_first=keep_first, keep_last=keep_last, plots=plots, chips=chips, images=images,
                             circuit_images=circuit_images, spice_images=spice_images,
                             energy_images=energy_images, workers=workers, progress=not as_json, input_shape=shape,
-                            report=report)
+                            report=report, times=times)
     if as_json:
         click.echo(json.dumps({key: value for key, value in results.items() if key != "energy_text"}))
         return
     click.echo(results["conversion"])
     click.echo(text(results))
     if plots is not None:
-        click.echo(f"wrote {plots}/accuracy.png and {plots}/energy-per-layer.png")
+        click.echo(f"wrote {plots}/accuracy.png and {plots}/energy-per-layer.png"
+                   + (f" and {plots}/accuracy-vs-time.png" if times else ""))
     if report is not None:
         click.echo(f"wrote {report}")
+
+
+def _seconds(text: str | None) -> tuple[float, ...]:
+    """'1,3600,86400' -> (1.0, 3600.0, 86400.0): times after programming, each > 0."""
+    if text is None:
+        return ()
+    try:
+        times = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        times = ()
+    if not times or not all(math.isfinite(t) and t > 0 for t in times):
+        raise click.BadParameter(f"takes positive seconds separated by commas (e.g. 1,3600,86400), got {text!r}",
+                                 param_hint="'--t-inference'")
+    return times
 
 
 @cli.group()

@@ -48,20 +48,23 @@ def test_the_report_renders_in_a_real_browser_with_every_figure(tmp_path):
     done = run_cli("analyze", "-m", f"{tmp_path / 'tiny.py'}:Tiny", "-W", tmp_path / "tiny.pt", "--data", "digits",
                    "--device", "sinh", "--tile-rows", "16", "--tile-columns", "16", "--backends", "ideal,device",
                    "--chips", "2", "--images", "60", "--circuit-images", "4", "--verify", "1", "--energy-images", "1",
-                   "--report", report)
+                   "--drift-nu", "0.05", "--drift-nu-spread", "0.02", "--read-noise", "0.01",
+                   "--t-inference", "1,3600,86400", "--report", report)
     assert done.returncode == 0, done.stderr
     page = report.read_text()
-    for heading in ("Conversion", "Accuracy", "Energy per inference", "Circuit check", "Verification in ngspice"):
+    for heading in ("Conversion", "Accuracy", "Accuracy against time", "Energy per inference", "Circuit check",
+                    "Verification in ngspice"):
         assert f"<h2>{heading}" in page
     assert "&lt;b&gt;head&lt;/b&gt;" in page and "<b>head</b>" not in page  # the user's names escaped
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched at view time
-    assert page.count("<img") == 4  # accuracy, energy, two parity plots
+    assert page.count("<img") == 5  # accuracy, accuracy against time, energy, two parity plots
+    assert "nu = 0.05 +- 0.02" in page and "read noise" in page
     rendered = subprocess.run([browser(), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                                report.resolve().as_uri()], capture_output=True, text=True, timeout=120)
     assert rendered.returncode == 0, rendered.stderr[-2000:]
     body = re.search(r"<body[^>]*>", rendered.stdout)
     assert body is not None, rendered.stdout[:500]
-    assert 'data-figures-loaded="4"' in body.group(0) and 'data-figures-total="4"' in body.group(0), body.group(0)
+    assert 'data-figures-loaded="5"' in body.group(0) and 'data-figures-total="5"' in body.group(0), body.group(0)
     assert "Circuit check" in rendered.stdout  # the DOM the browser built holds the sections
     np.testing.assert_equal(len(list(tmp_path.joinpath("out").iterdir())), 1)  # nothing left beside it
 

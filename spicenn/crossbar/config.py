@@ -25,6 +25,8 @@ DEFAULT_G_OFF, DEFAULT_G_ON = 1e-6, 1e-4  # S, for device models without a prese
 # rows or columns of one tile (a layer's, a surrogate's, a dataset's); real arrays stop far
 # below (ADC and IR drop)
 MAX_TILE_SIDE = 1024
+TIME_AND_READ_SETTINGS = ("programming_noise", "drift_nu", "drift_nu_spread", "drift_t0", "drift_compensation",
+                          "read_noise")
 
 
 def conductance_range(device: Device, g_off: float | None = None, g_on: float | None = None) -> tuple[float, float]:
@@ -56,6 +58,13 @@ class CrossbarConfig:
     energy counted is that of the same bits (`peripherals.adc_bits` follows it).
     `peripherals`: DACs, ADCs, TIAs and the read time, for the energy (given as a
     `Peripherals` or its dict; the defaults of `spicenn.crossbar.peripherals`).
+    Over time and per read (`spicenn.devices.nonidealities`): `programming_noise` (σ as a
+    fraction of G_on − G_off, drawn per chip), power-law drift with exponent `drift_nu`
+    (device-to-device `drift_nu_spread`) from `drift_t0` seconds after programming, read by
+    a layer at its `t_inference`; `drift_compensation`: the read-out rescaled by a global
+    factor measured on a reference input (ΣG at t0 over ΣG at t), as chips do; `read_noise`:
+    σ of each device's conductance at each read, relative; `dac_bits`: the input DACs'
+    resolution (signed levels over the calibrated input range; None: exact voltages).
     """
 
     # given as a name, a Device or its dict; always held as the dict (resolved in __post_init__)
@@ -76,6 +85,13 @@ class CrossbarConfig:
     surrogate: str | None = None
     adc_bits: int | None = None  # read-out quantisation in the forward pass (None: exact currents)
     peripherals: Any = field(default_factory=Peripherals)
+    programming_noise: float = 0.0
+    drift_nu: float = 0.0
+    drift_nu_spread: float = 0.0
+    drift_t0: float = 1.0
+    drift_compensation: bool = True
+    read_noise: float = 0.0
+    dac_bits: int | None = None
 
     def __post_init__(self) -> None:
         device = self.device if isinstance(self.device, Device) else from_dict(
@@ -87,9 +103,13 @@ class CrossbarConfig:
         object.__setattr__(self, "k_v", finite_number("k_v", self.k_v, minimum=0.0, strict_minimum=True))
         if self.weights not in WEIGHT_MAPPINGS:
             raise InputError(f"unknown weight mapping {self.weights!r}; choose one of: {', '.join(WEIGHT_MAPPINGS)}")
-        if self.adc_bits is not None and (isinstance(self.adc_bits, bool) or int(self.adc_bits) != self.adc_bits
-                                          or not 2 <= self.adc_bits <= MAX_ADC_BITS):
-            raise InputError(f"adc_bits must be a whole number in [2, {MAX_ADC_BITS}], got {self.adc_bits!r}")
+        for name in ("adc_bits", "dac_bits"):
+            bits = getattr(self, name)
+            if bits is not None and (isinstance(bits, bool) or int(bits) != bits or not 2 <= bits <= MAX_ADC_BITS):
+                raise InputError(f"{name} must be a whole number in [2, {MAX_ADC_BITS}], got {bits!r}")
+        object.__setattr__(self, "read_noise", finite_number("read_noise", self.read_noise, minimum=0.0))
+        if not isinstance(self.drift_compensation, bool):
+            raise InputError(f"drift_compensation must be true or false, got {self.drift_compensation!r}")
         for name in ("tile_rows", "tile_columns"):
             value = getattr(self, name)
             if value is not None:
@@ -118,14 +138,18 @@ class CrossbarConfig:
         return peripherals
 
     def nonidealities(self) -> ConductanceNonidealities:
-        return ConductanceNonidealities(self.spread, self.p_stuck_off, self.p_stuck_on, self.levels)
+        return ConductanceNonidealities(self.spread, self.p_stuck_off, self.p_stuck_on, self.levels,
+                                        self.programming_noise, self.drift_nu, self.drift_nu_spread, self.drift_t0)
 
     @property
     def has_wires(self) -> bool:
         return self.r_word > 0 or self.r_bit > 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in TIME_AND_READ_SETTINGS}
+        # settings at their defaults are left out, so that configurations written before they existed stay the same
+        data = {key: value for key, value in dataclasses.asdict(self).items()
+                if value is not None and not (key in defaults and value == defaults[key])}
         default = Peripherals() if self.adc_bits is None else Peripherals(adc_bits=int(self.adc_bits))
         if self.peripherals == default:
             del data["peripherals"]  # configurations written before it existed stay the same

@@ -86,14 +86,16 @@ def spice_check(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, fast: str,
 def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequence[str] = ("ideal", "device"),
             chips: int = 5, images: int = 1000, spice_images: int = 0, energy_images: int = 10,
             peripherals: Peripherals | None = None, workers: int = 1, progress: bool = False,
-            circuit_images: int = 0, energy_backend: str = "device") -> dict[str, Any]:
+            circuit_images: int = 0, energy_backend: str = "device", times: Sequence[float] = ()) -> dict[str, Any]:
     """Accuracy per backend (`chips` simulated chips, `images` test images; the ideal
     backend on the nominal chip); the circuit check on the first chip: `circuit_images`
     images through every tile solved exactly by the native solver beside the fastest
     non-ideal backend given, and `spice_images` of them in ngspice beside the native solver
     (without circuit images: ngspice beside the fastest backend); energy on `energy_images`
     images, each layer's inputs recorded on `energy_backend` and every tile solved exactly
-    on them."""
+    on them. `times`: seconds after programming at which the accuracy is measured again on
+    every backend and chip (drift, compensated if the hardware says so; read noise anew);
+    the rest is read as programmed."""
     for name, value, low in (("chips", chips, 1), ("images", images, 1), ("spice_images", spice_images, 0),
                              ("energy_images", energy_images, 0), ("circuit_images", circuit_images, 0)):
         whole_number(name, value, low)
@@ -111,6 +113,9 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     for backend, seed in tracked(runs, progress, desc="accuracy (backend x chip)", unit="chip"):
         per_backend.setdefault(backend, []).append(accuracy(model, x, y, backend, seed, batch_size=100))
     results["accuracy"] = {backend: spread(values) for backend, values in per_backend.items()}
+    if times:
+        results["accuracy_vs_time"] = accuracy_over_time(model, x, y, [b for b in backends if b != "spice"], seeds,
+                                                         times, progress)
     fast = next((b for b in ("surrogate", "device") if b in backends), "device")
     spice_fast = "circuit" if circuit_images > 0 else next(
         (b for b in ("surrogate", "circuit", "device") if b in backends), "device")
@@ -132,10 +137,36 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     return results
 
 
+def accuracy_over_time(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequence[str],
+                       seeds: Sequence[int], times: Sequence[float], progress: bool = False) -> dict[str, Any]:
+    """Accuracy per backend (the ideal one on the nominal chip, drifting with the mean
+    exponent) and chip at each of `times` seconds after programming."""
+    times = sorted(float(t) for t in times)
+    runs = [(t, backend, None if backend == "ideal" else seed) for t in times for backend in backends
+            for seed in (seeds[:1] if backend == "ideal" else seeds)]
+    values: dict[tuple[float, str], list[float]] = {}
+    try:
+        for t, backend, seed in tracked(runs, progress, desc="accuracy over time (time x backend x chip)",
+                                        unit="chip"):
+            model.set_time(t)
+            values.setdefault((t, backend), []).append(accuracy(model, x, y, backend, seed, batch_size=100))
+    finally:
+        model.set_time(None)
+    return {"seconds": times, "accuracy": {backend: [spread(values[(t, backend)]) for t in times]
+                                           for backend in backends}}
+
+
 def text(results: dict[str, Any]) -> str:
     lines = [f"accuracy on {results['images']} test images ({results['chips']} chips; median [IQR]):"]
     for backend, a in results["accuracy"].items():
         lines.append(f"  {backend:<10} {100 * a['median']:6.2f}%  [{100 * a['q1']:.2f}, {100 * a['q3']:.2f}]")
+    over_time = results.get("accuracy_vs_time")
+    if over_time:
+        lines.append("accuracy after programming (median over chips):")
+        lines.append("  " + f"{'seconds':>10}" + "".join(f"{b:>11}" for b in over_time["accuracy"]))
+        for k, t in enumerate(over_time["seconds"]):
+            lines.append("  " + f"{t:>10.4g}" + "".join(f"{100 * v[k]['median']:>10.2f}%"
+                                                         for v in over_time["accuracy"].values()))
     for key in ("circuit_check", "spice_check"):
         check = results.get(key)
         if not check:
@@ -219,6 +250,8 @@ def analyze_saved(model: str, weights: str | None, data: str = "mnist", data_pat
         if energy is not None:
             plot_layers(energy.layers, plot_folder / "energy-per-layer.png")
         plot_accuracy(results, plot_folder / "accuracy.png")
+        if "accuracy_vs_time" in results:
+            plot_accuracy_over_time(results["accuracy_vs_time"], plot_folder / "accuracy-vs-time.png")
     return results
 
 
@@ -238,5 +271,26 @@ def plot_accuracy(results: dict[str, Any], path: Path) -> None:
     axis.set_ylabel("test accuracy (%)")
     axis.set_ylim(0, 100)
     axis.set_title(f"{results['images']} images, {results['chips']} chips (median, IQR)", fontsize=10)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def plot_accuracy_over_time(over_time: dict[str, Any], path: Path) -> None:
+    """Median accuracy per backend against seconds after programming (IQR shaded), as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seconds = np.asarray(over_time["seconds"])
+    figure, axis = plt.subplots(figsize=(5.5, 4))
+    for backend, per_time in over_time["accuracy"].items():
+        median = np.array([100 * v["median"] for v in per_time])
+        axis.plot(seconds, median, marker="o", label=backend)
+        axis.fill_between(seconds, [100 * v["q1"] for v in per_time], [100 * v["q3"] for v in per_time], alpha=0.2)
+    axis.set_xscale("log")
+    axis.set_xlabel("time after programming (s)")
+    axis.set_ylabel("test accuracy (%)")
+    axis.legend()
     figure.tight_layout()
     save_figure(figure, path)

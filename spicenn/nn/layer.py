@@ -27,6 +27,7 @@ from ..crossbar.config import CrossbarConfig
 from ..crossbar.mapping import conductance_scale, input_voltages, pair_conductances, pair_outputs, weight_parts
 from ..crossbar.tiles import TileGrid
 from ..devices import ChipDraw
+from ..devices.nonidealities import read_noise_std
 from ..energy.network import ProgrammedLayer
 from ..errors import InputError
 from ..threads import fit_threads
@@ -109,6 +110,8 @@ class CrossbarLinear(nn.Module):
                 w[-1] = 0.0
             self.weight = nn.Parameter(w)
         self.chip: Chip | None = None
+        self.t_inference: float | None = None  # s after programming at which it is read (None: at once)
+        self._reads: torch.Generator | None = None  # the chip's read-noise stream
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
         # run folders saved before layers had calibration buffers load as uncalibrated
@@ -182,14 +185,33 @@ class CrossbarLinear(nn.Module):
         return pair_conductances(positive, negative, self.k_g(), self.hardware.g_off)
 
     def conductances(self) -> torch.Tensor:
-        """The conductances on the current chip (targets when no chip is drawn)."""
+        """The conductances on the current chip at its `t_inference` (targets when no chip is
+        drawn, drifted with the mean exponent)."""
+        return self._chip_conductances(self.t_inference)
+
+    def _chip_conductances(self, t: float | None) -> torch.Tensor:
         g = self.target_conductances()
+        nonidealities = self.hardware.nonidealities()
         if self.chip is not None and self.chip.draw is not None:
             pr, pc = self.grid.padded_shape
             padded = torch.nn.functional.pad(g, (0, pc - g.shape[1], 0, pr - g.shape[0]), value=self.hardware.g_off)
-            g = self.hardware.nonidealities().apply(padded, self.hardware.g_off, self.hardware.g_on,
-                                                    draw=self.chip.draw)[: g.shape[0], : g.shape[1]]
+            g = nonidealities.apply(padded, self.hardware.g_off, self.hardware.g_on, draw=self.chip.draw,
+                                    t=t)[: g.shape[0], : g.shape[1]]
+        elif t is not None and nonidealities.drifts:
+            g = g * nonidealities.drift_factor(t, None, g)
         return g
+
+    def drift_gain(self) -> torch.Tensor | float:
+        """The global drift compensation's read-out gain at `t_inference`: the summed current
+        of a reference input (all rows at k_V) as programmed over the same now, ΣG(t0)/ΣG(t)
+        (1 without drift or compensation). Measured without gradient, as the chip measures it."""
+        nonidealities = self.hardware.nonidealities()
+        t = self.t_inference
+        if not self.hardware.drift_compensation or not nonidealities.drifts or t is None \
+                or t <= nonidealities.drift_t0:
+            return 1.0
+        with torch.no_grad():
+            return self._chip_conductances(None).sum() / self.conductances().sum()
 
     @torch.no_grad()
     def programmed(self) -> ProgrammedLayer:
@@ -219,16 +241,19 @@ class CrossbarLinear(nn.Module):
 
     # --- chips --------------------------------------------------------------------------
     def set_chip(self, seed: int | None) -> None:
-        """Draw a chip (device variation, stuck devices, per-device model parameters) from
-        `seed`, held until the next call; None: the nominal chip, without variation."""
+        """Draw a chip (device variation, stuck devices, programming noise, drift exponents,
+        per-device model parameters, its stream of read noise) from `seed`, held until the next
+        call; None: the nominal chip, without variation or read noise."""
         shape = self.grid.padded_shape
         if seed is None:
             self.chip = Chip(-1, None, self.device_model.nominal_cell_parameters(shape))
+            self._reads = None
             return
         seed = layer_seed(seed, self.layer_index)
         nonidealities = self.hardware.nonidealities()
         draw = None if nonidealities.is_ideal else nonidealities.draw(shape, seed + 1)
         self.chip = Chip(seed, draw, self.device_model.cell_parameters(shape, seed=seed))
+        self._reads = torch.Generator().manual_seed(seed + 2) if self.hardware.read_noise else None
 
     def padded_cell(self) -> dict[str, np.ndarray]:
         """Per-device model parameters of the current chip on the padded tile grid."""
@@ -248,6 +273,10 @@ class CrossbarLinear(nn.Module):
             raise InputError(f"{self.label} takes (..., {self.in_features}) inputs, got {tuple(x.shape)}")
         if self.calibrated:
             x = (x / self.input_scale.to(x.dtype)).clamp(-1.0, 1.0)
+        bits = self.hardware.dac_bits
+        if bits is not None:  # signed DAC levels over [-1, 1] (straight-through gradient)
+            levels = 2 ** (bits - 1) - 1
+            x = x + (torch.round(x.clamp(-1.0, 1.0) * levels) / levels - x).detach()
         v: torch.Tensor = input_voltages(x, self.hardware.k_v, self.has_bias)
         return v
 
@@ -255,7 +284,12 @@ class CrossbarLinear(nn.Module):
         v = self.voltages(x)
         # torch's threads fitted to the work and the free cores (held for the backward pass)
         fit_threads(v.shape[0] * self.grid.padded_shape[0] * self.grid.padded_shape[1])
-        return backends.get_backend(backend or self.backend).currents(self, v, self.conductances().to(v.dtype))
+        g = self.conductances().to(v.dtype)
+        currents = backends.get_backend(backend or self.backend).currents(self, v, g)
+        if self._reads is not None:  # a drawn chip's reads are noisy, on every backend alike
+            noise = torch.randn(currents.shape, generator=self._reads, dtype=currents.dtype)
+            currents = currents + read_noise_std(v.detach(), g.detach(), self.hardware.read_noise) * noise
+        return currents
 
     def spice(self, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every tile solved by ngspice: column currents and per-vector powers."""
@@ -278,6 +312,7 @@ class CrossbarLinear(nn.Module):
         """Column currents (B, 2·outputs) -> layer outputs (I+ − I−)/(k_V·k_G) (times the
         input scale of a calibrated layer)."""
         y: torch.Tensor = pair_outputs(self.read_out(currents), self.hardware.k_v * self.k_g().to(currents.dtype))
+        y = y * self.drift_gain()
         if self.calibrated:
             y = y * self.input_scale.to(y.dtype)
         return y

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,6 +36,14 @@ class CrossbarNetwork(nn.Module):
         """One chip for the whole network (each layer gets its own stream from the seed)."""
         for layer in self.crossbar_layers():
             layer.set_chip(seed)
+
+    def set_time(self, seconds: float | None) -> None:
+        """Read every layer `seconds` after programming (conductance drift, compensated if the
+        hardware says so); None: at once, as programmed."""
+        if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+            raise InputError(f"the time after programming must be a positive number of seconds, got {seconds!r}")
+        for layer in self.crossbar_layers():
+            layer.t_inference = None if seconds is None else float(seconds)
 
     def set_spice(self, workers: int = 1, progress: bool = False) -> None:
         for layer in self.crossbar_layers():

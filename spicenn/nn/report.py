@@ -4,7 +4,8 @@ writes).
 Self-contained — figures are PNG inside the file, no script or style is fetched — so it
 opens offline and can be mailed. Sections: the hardware and the data; the conversion (each
 layer's tiles, devices and how much of its tiles they use; what stayed digital and why);
-accuracy per backend and chip with its spread; energy per layer by part with TOPS/W; the
+accuracy per backend and chip with its spread, and against time after programming;
+energy per layer by part with TOPS/W; the
 circuit check, per-layer NRMSE with parity plots of the fast backend's column currents
 against the circuit's (and the native solver's against ngspice's). Every text that comes
 from the user's model or files is escaped.
@@ -82,13 +83,31 @@ def _parity_figure(samples: Mapping[str, np.ndarray], fast: str, truth: str, pat
     save_figure(figure, path)
 
 
+def _time_and_read_settings(hardware: CrossbarConfig) -> list[tuple[str, str]]:
+    """The hardware's non-idealities of time and reading that are set, as (label, value)."""
+    settings = []
+    if hardware.programming_noise:
+        settings.append(("programming noise", f"{hardware.programming_noise:g} of G_on - G_off"))
+    if hardware.read_noise:
+        settings.append(("read noise", f"{hardware.read_noise:g} of G per read"))
+    if hardware.drift_nu or hardware.drift_nu_spread:
+        settings.append(("drift", f"nu = {hardware.drift_nu:g} +- {hardware.drift_nu_spread:g} from "
+                         f"t0 = {hardware.drift_t0:g} s, " + ("compensated" if hardware.drift_compensation
+                                                              else "not compensated")))
+    if hardware.dac_bits is not None:
+        settings.append(("input DACs", f"{hardware.dac_bits} bits"))
+    if hardware.adc_bits is not None:
+        settings.append(("ADCs", f"{hardware.adc_bits} bits"))
+    return settings
+
+
 def write_report(path: str | Path, results: Mapping[str, Any], analog: Any, hardware: CrossbarConfig,
                  energy: Any = None, parity: Mapping[str, Mapping[str, np.ndarray]] | None = None,
                  source: Mapping[str, Any] | None = None) -> Path:
     """Write the analysis `results` (of `analyze`) of the converted model `analog` on
     `hardware` as one HTML file at `path` (atomically); `energy` its NetworkEnergy, `parity`
     the checks' (truth, fast) column-current samples per layer."""
-    from .analyze import plot_accuracy
+    from .analyze import plot_accuracy, plot_accuracy_over_time
 
     path = Path(path)
     parts = [f"<h1>spicenn analysis</h1><p class=muted>spicenn {html.escape(__version__)}, "
@@ -99,6 +118,7 @@ def write_report(path: str | Path, results: Mapping[str, Any], analog: Any, hard
               ["tiles", f"{hardware.tile_rows} x {hardware.tile_columns}"],
               ["wire segments", f"{hardware.r_word:g} ohm word, {hardware.r_bit:g} ohm bit"],
               ["surrogate", hardware.surrogate or "none"]]
+    facts += [[label, value] for label, value in _time_and_read_settings(hardware)]
     parts.append("<h2>Hardware and data</h2>" + _table(["", ""], facts))
     report = analog.report
     cells = (hardware.tile_rows or 0) * (hardware.tile_columns or 0)
@@ -120,6 +140,17 @@ def write_report(path: str | Path, results: Mapping[str, Any], analog: Any, hard
                      "(the ideal backend on the nominal chip).</p>"
                      + _table(["backend", "median", "interquartile range", "per chip"], accuracy_rows)
                      + _png(figures / "accuracy.png"))
+        over_time = results.get("accuracy_vs_time")
+        if over_time:
+            plot_accuracy_over_time(over_time, figures / "accuracy-vs-time.png")
+            rows = [[f"{t:g}", *(f"{100 * v[k]['median']:.2f} % ({100 * v[k]['q1']:.2f} - {100 * v[k]['q3']:.2f})"
+                                 for v in over_time["accuracy"].values())]
+                    for k, t in enumerate(over_time["seconds"])]
+            compensated = "with" if hardware.drift_compensation else "without"
+            parts.append(f"<h2>Accuracy against time</h2><p>Read at each time after programming, {compensated} "
+                         "global drift compensation; median over chips (interquartile range).</p>"
+                         + _table(["seconds", *over_time["accuracy"]], rows)
+                         + _png(figures / "accuracy-vs-time.png"))
         if energy is not None:
             from ..energy.report import plot_layers
 
