@@ -16,7 +16,7 @@ from spicenn.crossbar import Crossbar
 from spicenn.energy.peripherals import Peripherals
 from spicenn.errors import InputError
 from spicenn.nn import CrossbarConfig, CrossbarConv, CrossbarLinear, calibrate, convert, model_energy
-from spicenn.nn.finetune import finetune
+from spicenn.nn.finetune import finetune, noise_aware
 from spicenn.solvers import simulate
 
 EXACT = CrossbarConfig(device="linear", g_off=1e-6, g_on=1e-4, tile_rows=16, tile_columns=16)
@@ -291,6 +291,51 @@ def test_finetuning_lowers_the_loss_on_device_hardware():
     assert losses[-1] < losses[0]
     with pytest.raises(InputError, match="no gradients"):
         finetune(analog, x, y, backend="spice")
+
+
+def test_finetuning_says_which_digital_parameters_it_trains():
+    torch.manual_seed(6)
+    x = torch.rand(32, 1, 6, 6)
+    y = (x.mean((1, 2, 3)) > 0.5).long()
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(32, 2))
+    analog = convert(model, CrossbarConfig(device="linear", g_off=1e-6, g_on=1e-4), backend="device")
+    calibrate(analog, x)
+    losses = finetune(analog, x, y, backend="device", batch_size=16, learning_rate=0.02)
+    assert losses.digital_parameters == ["model.1.weight", "model.1.bias"]
+    assert losses.crossbar_weights == analog.synapses
+    frozen = analog.model[1].weight.detach().clone()
+    losses = finetune(analog, x, y, backend="device", batch_size=16, learning_rate=0.02, train_digital=False)
+    assert losses.digital_parameters == [] and torch.equal(analog.model[1].weight, frozen)
+
+
+def test_noise_aware_training_makes_the_drawn_chips_better():
+    torch.manual_seed(7)
+    x = torch.rand(256, 10)
+    y = (x[:, :5].sum(1) > x[:, 5:].sum(1)).long()
+    model = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2))
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(100):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimiser.step()
+    noisy = CrossbarConfig(device="linear", g_off=1e-6, g_on=1e-4, p_stuck_off=0.1)
+    analog = convert(model, noisy)
+    calibrate(analog, x)
+
+    def loss_on_chips() -> float:  # chips never trained on
+        values = []
+        with torch.no_grad():
+            for chip in range(100, 110):
+                analog.set_chip(chip)
+                values.append(float(nn.functional.cross_entropy(analog(x), y)))
+        analog.set_chip(None)
+        return float(np.mean(values))
+
+    before = loss_on_chips()
+    noise_aware(analog, x, y, epochs=15, batch_size=32, learning_rate=0.003)
+    assert loss_on_chips() < 0.95 * before  # measured: 0.373 -> 0.336
+    with pytest.raises(InputError, match="chips that differ"):
+        noise_aware(convert(model, CrossbarConfig()), x, y)
 
 
 def test_analog_matrix_numpy_face():
