@@ -1,7 +1,8 @@
 """Grouped and depthwise convolutions packed onto shared tiles: crossbar layers, tiles and
-tile use of a MobileNetV2 (torchvision's architecture, width 1.0, written out here so that
-spicenn needs no torchvision) converted onto 64x64 tiles, one core per group (before) against
-groups packed block-diagonally (now), side by side in one run.
+tile use of a MobileNetV2 (torchvision's architecture, width 1.0, written out in
+examples/python/networks.py so that spicenn needs no torchvision) converted onto 64x64
+tiles, one core per group (before) against groups packed block-diagonally (now), side by
+side in one run.
 
     python scripts/bench_packing.py [--no-write]
 """
@@ -16,42 +17,14 @@ from pathlib import Path
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "python"))
 from bench_spice import publish
+from networks import MobileNet
 
 from spicenn.nn import CrossbarConfig, conv, convert
 
-# (expansion t, output channels c, repeats n, first stride s), as in Sandler et al. 2018
-INVERTED_RESIDUALS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-                      (6, 320, 1, 1))
-
-
-def conv_bn(inputs: int, outputs: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True) -> list:
-    layers = [nn.Conv2d(inputs, outputs, kernel, stride, kernel // 2, groups=groups, bias=False),
-              nn.BatchNorm2d(outputs)]
-    return layers + [nn.ReLU6()] if relu else layers
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self, inputs: int, outputs: int, stride: int, expansion: int):
-        super().__init__()
-        hidden = inputs * expansion
-        layers = conv_bn(inputs, hidden, 1) if expansion != 1 else []
-        layers += conv_bn(hidden, hidden, 3, stride, groups=hidden) + conv_bn(hidden, outputs, 1, relu=False)
-        self.block = nn.Sequential(*layers)
-        self.residual = stride == 1 and inputs == outputs
-
-    def forward(self, x):
-        return x + self.block(x) if self.residual else self.block(x)
-
-
 def mobilenet_v2(classes: int = 10) -> nn.Module:
-    layers, channels = conv_bn(3, 32, 3, 2), 32
-    for t, c, n, s in INVERTED_RESIDUALS:
-        for k in range(n):
-            layers.append(InvertedResidual(channels, c, s if k == 0 else 1, t))
-            channels = c
-    layers += conv_bn(channels, 1280, 1)
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, classes))
+    return MobileNet(classes=classes)
 
 
 def census(model: nn.Module, hardware: CrossbarConfig) -> tuple[int, int, float, float]:

@@ -99,26 +99,10 @@ def test_recurrent_gates_on_the_circuit_with_gradients_and_against_ngspice():
     assert _gap(spice, native) < 1e-6
 
 
-LSTM_FILE = '''
-from torch import nn
-
-
-class RowLSTM(nn.Module):
-    """An 8x8 digit read row by row: an LSTM over 8 steps of 8 pixels, a head on the last state."""
-
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(8, 12, batch_first=True)
-        self.head = nn.Linear(12, 10)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.head(out[:, -1])
-'''
 
 
 def test_an_lstm_classifier_through_analyze(tmp_path):  # the data stored flat: the shape comes from the LSTM
-    results = analyze_digits_model(tmp_path, LSTM_FILE, "RowLSTM", 80, 0.02, (8, 8),
+    results = analyze_digits_model(tmp_path, "RowLSTM", 80, 0.02, (8, 8),
                                    "--backends", "ideal,device", "--circuit-images", "2", "--verify", "1")
     assert results["accuracy"]["ideal"]["median"] > 0.6
     assert {"lstm.ih_l0", "lstm.hh_l0", "head"} <= set(results["circuit_check"]["layer_nrmse"])

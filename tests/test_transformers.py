@@ -96,29 +96,10 @@ def test_tied_weights_are_reported_as_split():
     assert "tied weights split" in tied.report.text()
 
 
-TRANSFORMER_FILE = '''
-import torch
-from torch import nn
-
-
-class DigitTransformer(nn.Module):
-    """An 8x8 digit as 8 tokens of 8 pixels: embedding, one encoder layer, mean pool, head."""
-
-    def __init__(self):
-        super().__init__()
-        self.embed = nn.Linear(8, 16)
-        self.position = nn.Parameter(torch.zeros(8, 16))
-        layer = nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, 1)
-        self.head = nn.Linear(16, 10)
-
-    def forward(self, x):
-        return self.head(self.encoder(self.embed(x) + self.position).mean(1))
-'''
 
 
 def test_a_small_transformer_through_analyze(tmp_path):
-    results = analyze_digits_model(tmp_path, TRANSFORMER_FILE, "DigitTransformer", 60, 0.01, (8, 8),
+    results = analyze_digits_model(tmp_path, "SmallTransformer", 60, 0.01, (8, 8),
                                    "--backends", "ideal,device", "--circuit-images", "4", "--verify", "1")
     assert results["accuracy"]["ideal"]["median"] > 0.7
     names = set(results["circuit_check"]["layer_nrmse"])
