@@ -23,6 +23,7 @@ from networks import MobileNet
 
 from spicenn.nn import CrossbarConfig, conv, convert
 
+
 def mobilenet_v2(classes: int = 10) -> nn.Module:
     return MobileNet(classes=classes)
 
