@@ -19,13 +19,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "python"))
 from bench_spice import publish
-from networks import MobileNet
+from networks import MobileNetV2
 
 from spicenn.nn import CrossbarConfig, conv, convert
-
-
-def mobilenet_v2(classes: int = 10) -> nn.Module:
-    return MobileNet(classes=classes)
 
 
 def census(model: nn.Module, hardware: CrossbarConfig) -> tuple[int, int, float, float]:
@@ -42,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    model = mobilenet_v2()
+    model = MobileNetV2()
     hardware = CrossbarConfig(device="powerlaw-high", tile_rows=64, tile_columns=64, r_word=1.0, r_bit=1.0)
     packed = census(model, hardware)
     original = conv.packed_groups

@@ -40,9 +40,9 @@ class ConductanceNonidealities:
     Applied in the order a chip sees them: quantisation to `levels` (programming targets),
     programming noise (G + σ_p·(G_on − G_off)·ε, kept within [G_off, G_on]: the write–verify
     loop's residual error), device-to-device `spread` (lognormal: R' = R·X with
-    ln X ~ N(-σ²/2, σ²), so E[R'] = R), stuck devices, and at time t > t0 after programming
-    power-law drift G·(t/t0)^(−ν), ν per device ~ N(`drift_nu`, `drift_nu_spread`). The same
-    `seed` gives the same chip.
+    ln X ~ N(-σ²/2, σ²), so E[R'] = R), stuck devices (`apply`); then at time t > t0 after
+    programming power-law drift G·(t/t0)^(−ν), ν per device ~ N(`drift_nu`, `drift_nu_spread`)
+    (`drift_factor`). The same `seed` gives the same chip.
     """
 
     spread: float = 0.0
@@ -78,7 +78,8 @@ class ConductanceNonidealities:
         return bool(self.drift_nu or self.drift_nu_spread)
 
     def drift_factor(self, t: float | None, draw: ChipDraw | None, like: Any) -> Any:
-        """(t/t0)^(−ν) per device (the draw's shape; numpy or torch as `like`); 1 where nothing drifts
+        """(t/t0)^(−ν) per device (the draw's shape; a scalar without a draw of exponents; numpy or
+        torch as `like`); 1 where nothing drifts
         (t None or before t0). The nominal chip (no draw) drifts with the mean exponent."""
         if t is None or t <= self.drift_t0 or not self.drifts:
             return 1.0
@@ -107,10 +108,10 @@ class ConductanceNonidealities:
         return ChipDraw(gain, stuck_off, stuck_on, programming, drift_nu)
 
     def apply(self, g: Any, g_off: float, g_on: float, seed: int | None = None,
-              draw: ChipDraw | None = None, t: float | None = None) -> Any:
-        """The chip's conductances for targets `g` (numpy array or torch tensor; in torch the
-        result is differentiable in g, quantisation passing gradients straight through), `t`
-        seconds after programming (None: as programmed)."""
+              draw: ChipDraw | None = None) -> Any:
+        """The chip's conductances for targets `g` as programmed (numpy array or torch tensor;
+        in torch the result is differentiable in g, quantisation passing gradients straight
+        through); `drift_factor` says what time then does to them."""
         numpy_input = isinstance(g, np.ndarray) or not hasattr(g, "detach")
         if numpy_input:
             g = finite_array("conductances", g, (1, 2, 3))
@@ -133,7 +134,7 @@ class ConductanceNonidealities:
             out = g * draw.gain
             out[draw.stuck_off] = g_off
             out[draw.stuck_on] = g_on
-            return out * self.drift_factor(t, draw, out)
+            return out
         import torch
 
         as_tensor = lambda a: torch.as_tensor(a, device=g.device)  # noqa: E731
@@ -142,8 +143,7 @@ class ConductanceNonidealities:
                             g_off, g_on)
         out = g * as_tensor(draw.gain).to(g.dtype)
         out = torch.where(as_tensor(draw.stuck_off), torch.full_like(out, g_off), out)
-        out = torch.where(as_tensor(draw.stuck_on), torch.full_like(out, g_on), out)
-        return out * self.drift_factor(t, draw, out)
+        return torch.where(as_tensor(draw.stuck_on), torch.full_like(out, g_on), out)
 
 
 def read_noise_std(v: Any, g: Any, sigma: float) -> Any:

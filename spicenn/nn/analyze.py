@@ -107,15 +107,11 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     seeds = chip_seeds(TEST_CHIP_BASE, chips)
     model.set_spice(workers, progress)
     results: dict[str, Any] = {"images": len(y), "chips": chips, "accuracy": {}}
-    runs = [(backend, None if backend == "ideal" else seed) for backend in backends if backend != "spice"
-            for seed in (seeds[:1] if backend == "ideal" else seeds)]
-    per_backend: dict[str, list[float]] = {}
-    for backend, seed in tracked(runs, progress, desc="accuracy (backend x chip)", unit="chip"):
-        per_backend.setdefault(backend, []).append(accuracy(model, x, y, backend, seed, batch_size=100))
-    results["accuracy"] = {backend: spread(values) for backend, values in per_backend.items()}
+    measured = [b for b in backends if b != "spice"]
+    results["accuracy"] = {backend: spread(values) for backend, values in
+                           accuracy_per_chip(model, x, y, measured, seeds, progress).items()}
     if times:
-        results["accuracy_vs_time"] = accuracy_over_time(model, x, y, [b for b in backends if b != "spice"], seeds,
-                                                         times, progress)
+        results["accuracy_vs_time"] = accuracy_over_time(model, x, y, measured, seeds, times, progress)
     fast = next((b for b in ("surrogate", "device") if b in backends), "device")
     spice_fast = "circuit" if circuit_images > 0 else next(
         (b for b in ("surrogate", "circuit", "device") if b in backends), "device")
@@ -137,22 +133,30 @@ def analyze(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequ
     return results
 
 
+def accuracy_per_chip(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequence[str],
+                      seeds: Sequence[int], progress: bool = False, what: str = "accuracy") -> dict[str, list[float]]:
+    """Accuracy per backend on every chip of `seeds` (the ideal backend on the nominal chip)."""
+    runs = [(backend, None if backend == "ideal" else seed) for backend in backends
+            for seed in (seeds[:1] if backend == "ideal" else seeds)]
+    per_backend: dict[str, list[float]] = {}
+    for backend, seed in tracked(runs, progress, desc=f"{what} (backend x chip)", unit="chip"):
+        per_backend.setdefault(backend, []).append(accuracy(model, x, y, backend, seed, batch_size=100))
+    return per_backend
+
+
 def accuracy_over_time(model: CrossbarNetwork, x: np.ndarray, y: np.ndarray, backends: Sequence[str],
                        seeds: Sequence[int], times: Sequence[float], progress: bool = False) -> dict[str, Any]:
-    """Accuracy per backend (the ideal one on the nominal chip, drifting with the mean
-    exponent) and chip at each of `times` seconds after programming."""
+    """`accuracy_per_chip` at each of `times` seconds after programming (the nominal chip of
+    the ideal backend drifting with the mean exponent)."""
     times = sorted(float(t) for t in times)
-    runs = [(t, backend, None if backend == "ideal" else seed) for t in times for backend in backends
-            for seed in (seeds[:1] if backend == "ideal" else seeds)]
-    values: dict[tuple[float, str], list[float]] = {}
+    per_time = []
     try:
-        for t, backend, seed in tracked(runs, progress, desc="accuracy over time (time x backend x chip)",
-                                        unit="chip"):
+        for t in times:
             model.set_time(t)
-            values.setdefault((t, backend), []).append(accuracy(model, x, y, backend, seed, batch_size=100))
+            per_time.append(accuracy_per_chip(model, x, y, backends, seeds, progress, f"accuracy at {t:g} s"))
     finally:
         model.set_time(None)
-    return {"seconds": times, "accuracy": {backend: [spread(values[(t, backend)]) for t in times]
+    return {"seconds": times, "accuracy": {backend: [spread(values[backend]) for values in per_time]
                                            for backend in backends}}
 
 

@@ -58,15 +58,14 @@ def finetune(model: CrossbarNetwork, x: Any, y: Any, epochs: int = 1, backend: s
     targets = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
     if len(inputs) != len(targets) or len(inputs) == 0:
         raise InputError(f"fine-tuning needs as many targets as inputs (got {len(inputs)} and {len(targets)})")
-    digital = digital_parameters(model) if train_digital else []
+    named = dict(model.named_parameters())
     if optimizer is None:
+        digital = digital_parameters(model) if train_digital else []
         crossbar = [p for layer in model.crossbar_layers() for p in layer.parameters() if p.requires_grad]
-        named = dict(model.named_parameters())
         optimizer = torch.optim.Adam(list(dict.fromkeys(crossbar + [named[n] for n in digital])), lr=learning_rate)
     else:  # the user's optimizer decides; say which digital parameters it holds
         given = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        digital = [name for name, p in model.named_parameters() if id(p) in given and name in
-                   set(digital_parameters(model))]
+        digital = [name for name in digital_parameters(model) if id(named[name]) in given]
     loss = loss or torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     model.set_backend(backend)

@@ -191,15 +191,20 @@ class CrossbarLinear(nn.Module):
 
     def _chip_conductances(self, t: float | None) -> torch.Tensor:
         g = self.target_conductances()
-        nonidealities = self.hardware.nonidealities()
         if self.chip is not None and self.chip.draw is not None:
             pr, pc = self.grid.padded_shape
             padded = torch.nn.functional.pad(g, (0, pc - g.shape[1], 0, pr - g.shape[0]), value=self.hardware.g_off)
-            g = nonidealities.apply(padded, self.hardware.g_off, self.hardware.g_on, draw=self.chip.draw,
-                                    t=t)[: g.shape[0], : g.shape[1]]
-        elif t is not None and nonidealities.drifts:
-            g = g * nonidealities.drift_factor(t, None, g)
-        return g
+            g = self.hardware.nonidealities().apply(padded, self.hardware.g_off, self.hardware.g_on,
+                                                    draw=self.chip.draw)[: g.shape[0], : g.shape[1]]
+        return g * self._drift(t, g)
+
+    def _drift(self, t: float | None, g: torch.Tensor) -> torch.Tensor | float:
+        """What `t` seconds after programming do to the conductances `g`: (t/t0)^(−ν) per device."""
+        draw = self.chip.draw if self.chip is not None else None
+        factor = self.hardware.nonidealities().drift_factor(t, draw, g)
+        if isinstance(factor, torch.Tensor) and factor.ndim == 2:  # the draw's padded grid
+            factor = factor[: g.shape[0], : g.shape[1]]
+        return factor
 
     def drift_gain(self) -> torch.Tensor | float:
         """The global drift compensation's read-out gain at `t_inference`: the summed current
@@ -211,7 +216,8 @@ class CrossbarLinear(nn.Module):
                 or t <= nonidealities.drift_t0:
             return 1.0
         with torch.no_grad():
-            return self._chip_conductances(None).sum() / self.conductances().sum()
+            programmed = self._chip_conductances(None)
+            return programmed.sum() / (programmed * self._drift(t, programmed)).sum()
 
     @torch.no_grad()
     def programmed(self) -> ProgrammedLayer:
@@ -273,10 +279,8 @@ class CrossbarLinear(nn.Module):
             raise InputError(f"{self.label} takes (..., {self.in_features}) inputs, got {tuple(x.shape)}")
         if self.calibrated:
             x = (x / self.input_scale.to(x.dtype)).clamp(-1.0, 1.0)
-        bits = self.hardware.dac_bits
-        if bits is not None:  # signed DAC levels over [-1, 1] (straight-through gradient)
-            levels = 2 ** (bits - 1) - 1
-            x = x + (torch.round(x.clamp(-1.0, 1.0) * levels) / levels - x).detach()
+        if self.hardware.dac_bits is not None:  # the input DACs: signed levels over [-1, 1]
+            x = quantised(x, torch.ones((), dtype=x.dtype), self.hardware.dac_bits)
         v: torch.Tensor = input_voltages(x, self.hardware.k_v, self.has_bias)
         return v
 
@@ -303,10 +307,7 @@ class CrossbarLinear(nn.Module):
         bits = self.hardware.adc_bits
         if bits is None or not bool(self.output_scale > 0):
             return currents
-        full_scale = self.output_scale.to(currents.dtype)
-        levels = 2 ** (bits - 1) - 1
-        quantised = torch.round(currents.clamp(-full_scale, full_scale) / full_scale * levels) * (full_scale / levels)
-        return currents + (quantised - currents).detach()
+        return quantised(currents, self.output_scale.to(currents.dtype), bits)
 
     def outputs(self, currents: torch.Tensor) -> torch.Tensor:
         """Column currents (B, 2·outputs) -> layer outputs (I+ − I−)/(k_V·k_G) (times the
@@ -356,6 +357,14 @@ class CrossbarLinear(nn.Module):
                 f"device={self.device_model.describe()}, "
                 f"tiles={self.grid.row_tiles}x{self.grid.column_tiles} of {self.grid.tile_rows}x"
                 f"{self.grid.tile_columns}, backend={self.backend}")
+
+
+def quantised(values: torch.Tensor, full_scale: torch.Tensor, bits: int) -> torch.Tensor:
+    """`values` through a signed converter of `bits` bits: clipped to ±full_scale, rounded to
+    2^(bits−1) − 1 levels a side; the gradient passes straight through (the DACs and ADCs)."""
+    levels = 2 ** (bits - 1) - 1
+    rounded = torch.round(values.clamp(-full_scale, full_scale) / full_scale * levels) * (full_scale / levels)
+    return values + (rounded - values).detach()
 
 
 def check_surrogate_fits(config: Any, hardware: CrossbarConfig, grid: TileGrid, signed: bool = False,
