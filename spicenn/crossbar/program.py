@@ -213,6 +213,38 @@ def stochastic_update(x: Any, delta: Any, voltage: float, width: float, bits: in
     return WriteProgram(np.array(row_slots), np.array(column_slots), durations, t_edge)
 
 
+def coincidence_program(row_bits: Any, column_bits: Any, column_signs: Any, voltage: float, width: float,
+                        gap: float | None = None, t_edge: float = 1e-9) -> WriteProgram:
+    """The stochastic-coincidence update of given bit streams: `row_bits` (BL, M) and
+    `column_bits` (BL, N) whether each line pulses in each slot, `column_signs` (N,) the
+    polarity each column's cells are written with (+1: +V across them, word to bit; −1: −V;
+    0: never). Two phases, + then −, each of the BL slots with rows at ±V/2 and that phase's
+    columns at ∓V/2 (a phase without columns is left out, as are slots in which no line
+    pulses), every pulse slot followed by a rest at 0 V of `gap` (default: `width`). A cell
+    gets a full ±V pulse in each slot in which its row and column both pulse: the learning
+    rule's coincidences, exactly."""
+    rows = np.asarray(row_bits, dtype=bool)
+    columns = np.asarray(column_bits, dtype=bool)
+    signs = np.sign(finite_array("column_signs", column_signs, 1))
+    if rows.ndim != 2 or columns.ndim != 2 or rows.shape[0] != columns.shape[0] or columns.shape[1] != signs.size:
+        raise InputError("row_bits (BL, M), column_bits (BL, N) and column_signs (N,) must agree")
+    rest = width if gap is None else gap
+    row_slots, column_slots = [], []
+    for sign in (1.0, -1.0):
+        phase = columns & (signs == sign)
+        if not phase.any():
+            continue
+        for r, c in zip(rows, phase):
+            if r.any() or c.any():
+                row_slots += [sign * voltage / 2 * r, np.zeros(r.size)]
+                column_slots += [-sign * voltage / 2 * c, np.zeros(c.size)]
+    if not row_slots:  # nothing to write: one rest slot keeps the program well formed
+        row_slots, column_slots = [np.zeros(rows.shape[1])], [np.zeros(columns.shape[1])]
+        return WriteProgram(np.array(row_slots), np.array(column_slots), np.array([rest]), t_edge)
+    durations = np.array([width, rest] * (len(row_slots) // 2))
+    return WriteProgram(np.array(row_slots), np.array(column_slots), durations, t_edge)
+
+
 @dataclass
 class WriteResult:
     """What a write did: the states after every slot (S, M, N) (the last is the final one),

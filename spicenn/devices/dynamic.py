@@ -122,7 +122,14 @@ class VTEAM(DynamicDevice):
     """Kvatinsky et al. 2015, state x = 0 at R_on, 1 at R_off:
     dx/dt = k_off·pos(v/v_off − 1)^α_off·f_off(x) − k_on·pos(v/v_on − 1)^α_on·f_on(x),
     v_off > 0 > v_on; f_off = 1 − x^(2p) (toward R_off), f_on = 1 − (1 − x)^(2p) (toward R_on);
-    p = 0: no window. i = v / (R_on + (R_off − R_on)·x)."""
+    p = 0: no window. i = v / (R_on + (R_off − R_on)·x), or with `linear_conductance`
+    i = v·(1/R_on + (1/R_off − 1/R_on)·x) (equal state steps are equal conductance steps:
+    the multi-level devices of the learning papers).
+
+    The rate factors as g(v)·f(x), so a pulse's effect is exact in closed form: with
+    F(x) = ∫ dx / f_off(x) (atanh for p = 1), any waveform v(t) moves the state growing
+    toward R_off to F⁻¹(F(x) + ∫ g_off(v(t)) dt), and likewise toward R_on in 1 − x
+    (`pulse_dose`, `advance`; the write surrogate's pulse map)."""
 
     name: ClassVar[str] = "vteam"
     r_on: float = 1e3
@@ -134,6 +141,7 @@ class VTEAM(DynamicDevice):
     alpha_on: float = 3.0
     alpha_off: float = 3.0
     window_p: int = 1
+    linear_conductance: bool = False
 
     def __post_init__(self) -> None:
         _positive("vteam", ("r_on", "r_off", "k_on", "k_off", "v_off"), self)
@@ -156,13 +164,99 @@ class VTEAM(DynamicDevice):
         return grow - shrink
 
     def current(self, v: Any, x: Any, xp: Any = np) -> Any:
+        if self.linear_conductance:
+            return v * (1.0 / self.r_on + (1.0 / self.r_off - 1.0 / self.r_on) * x)
         return v / (self.r_on + (self.r_off - self.r_on) * x)
 
     def quiet_band(self) -> tuple[float, float]:
         return self.v_on, self.v_off
 
+    def pulse_dose(self, v: Any, width: float, t_edge: float = 0.0) -> Any:
+        """∫ g(v(t)) dt over a trapezoidal pulse of peak `v` (any shape of array): `width` s
+        at v and a linear ramp of `t_edge` s on each side, as the write programs apply it.
+        Positive: toward R_off (x grows); negative: toward R_on. With a = v/v_th > 1 the
+        hold gives k·(a − 1)^α·width and each ramp k·t_edge·(a − 1)^(α+1)/((α + 1)·a)."""
+        v = np.asarray(v, dtype=float)
+
+        def dose(a: np.ndarray, k: float, alpha: float) -> np.ndarray:
+            over = np.maximum(a - 1.0, 0.0)
+            safe = np.maximum(a, 1.0)
+            return k * (width * over ** alpha + 2.0 * t_edge * over ** (alpha + 1) / ((alpha + 1) * safe))
+
+        return dose(v / self.v_off, self.k_off, self.alpha_off) - dose(v / self.v_on, self.k_on, self.alpha_on)
+
+    def advance(self, x: Any, dose: Any, xp: Any = np) -> Any:
+        """The state after a signed `dose` (`pulse_dose`) from x: exact for any window."""
+        grow = dose > 0
+        moving = xp.where(grow, x, 1.0 - x)  # the coordinate the window slows toward its bound
+        if not self.window_p:
+            moved = moving + xp.abs(dose)
+        else:
+            moved = _window_inverse(_window_integral(moving, self.window_p, xp) + xp.abs(dose), self.window_p, xp)
+        return xp.where(dose == 0, x, xp.where(grow, moved, 1.0 - moved))
+
     def read_device(self, x: Any, v_read: float) -> tuple[Device, np.ndarray]:
         return Linear(g_off=1.0 / self.r_off, g_on=1.0 / self.r_on), np.asarray(self.conductance(x, v_read))
+
+
+_WINDOW_Z = np.linspace(0.0, 40.0, 16001)  # z = atanh(u): F_p is smooth and near linear in z
+
+
+def _window_table(p: int) -> np.ndarray:
+    """F_p(tanh z) = ∫ du/(1 − u^(2p)) on `_WINDOW_Z`: in z the integrand is
+    1/Σ_{k<p} tanh(z)^(2k), smooth and within [1/p, 1] (no 0/0 at the bound); Simpson-exact
+    to ~1e-12 on this grid."""
+    table = _WINDOW_TABLES.get(p)
+    if table is None:
+        fine = np.linspace(0.0, 40.0, 2 * (_WINDOW_Z.size - 1) + 1)
+        u2 = np.tanh(fine) ** 2
+        integrand: np.ndarray = 1.0 / np.sum([u2 ** k for k in range(p)], axis=0)
+        h = fine[1] - fine[0]
+        pairs = h / 3 * (integrand[:-2:2] + 4 * integrand[1:-1:2] + integrand[2::2])
+        table = _WINDOW_TABLES[p] = np.concatenate([[0.0], np.cumsum(pairs)])
+    return table
+
+
+_WINDOW_TABLES: dict[int, np.ndarray] = {}
+
+
+def _window_integral(u: Any, p: int, xp: Any) -> Any:
+    """F_p(u) for u in [0, 1): atanh(u) for p = 1, else interpolated in z = atanh(u)."""
+    z = xp.arctanh(xp.clip(u, 0.0, 1.0 - 1e-16)) if xp is np else _torch_arctanh(u)
+    if p == 1:
+        return z
+    return _interp(z, _WINDOW_Z, _window_table(p), xp)
+
+
+def _window_inverse(f: Any, p: int, xp: Any) -> Any:
+    """u with F_p(u) = f (f ≥ 0)."""
+    if p == 1:
+        return xp.tanh(f)
+    return xp.tanh(_interp(f, _window_table(p), _WINDOW_Z, xp))
+
+
+def _torch_arctanh(u: Any) -> Any:
+    import torch
+
+    return torch.atanh(torch.clamp(u, 0.0, 1.0 - 1e-16))
+
+
+def _interp(value: Any, grid: np.ndarray, table: np.ndarray, xp: Any) -> Any:
+    """Piecewise-linear interpolation of table(grid) at `value`, continued straight past the
+    grid's end (F_p → z/p there). On this grid the state's error is below 1e-6 (tested)."""
+    if xp is np:
+        inside = np.interp(value, grid, table)
+        return np.where(value > grid[-1], table[-1] + (value - grid[-1]) * (table[-1] - table[-2]) /
+                        (grid[-1] - grid[-2]), inside)
+    import torch
+
+    g = torch.as_tensor(grid, dtype=value.dtype)
+    t = torch.as_tensor(table, dtype=value.dtype)
+    index = torch.clamp(torch.searchsorted(g, value.contiguous()), 1, g.numel() - 1)
+    g0, g1, t0, t1 = g[index - 1], g[index], t[index - 1], t[index]
+    inside = t0 + (value - g0) * (t1 - t0) / (g1 - g0)
+    slope = (t[-1] - t[-2]) / (g[-1] - g[-2])
+    return torch.where(value > g[-1], t[-1] + (value - g[-1]) * slope, inside)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,450 @@
+"""The write surrogate: every cell's state change under a learning rule's write, fast.
+
+Physics first. A cell's state moves by its device's exact pulse map: one pulse of peak cell
+voltage V_c is a dose D(V_c) (`VTEAM.pulse_dose`) and doses add in the window's coordinate
+(`VTEAM.advance`), so n pulses at the same voltage are one dose n·D(V_c). What the array
+changes is V_c: the selected cell's row and column drivers put ±V/2 on its lines, and the
+currents of every cell on them — half-selected cells at V/2, the other selected ones at V —
+drop voltage along the wires. That is what is learned.
+
+The voltage model, per tile (each tile has its own drivers: word lines from the column-0
+end, bit lines from the last row's end). With T(j, l) = min(j, l) + 1 the segments two cells
+share on their line (counted from the driver), the first-order drops relative to V are
+
+    ρ_w = r_w/2 · Σ_l T(j, l)·G(i, l)        (the row's cells at V/2: background)
+    π_w = r_w/2 · Σ_l T(j, l)·G(i, l)·c_l    (the other active columns' cells at V: pattern)
+
+and ρ_b, π_b alike along the bit line with the active rows. The model is linear in its
+parameters θ — V_c / V = 1 − θ·(ρ_w, π_w, ρ_b, π_b, u_w², u_b², u_w·u_b) with u = ρ + π —
+fitted by least squares to the native solver's DC solves of random tiles, states, patterns
+and wires (first order says θ = (1, 1, 1, 1, 0, 0, 0); the fit finds the higher orders).
+In a stochastic-coincidence update the pattern of each slot is random: the surrogate uses
+its expectation (the firing probabilities; the selected cell's own line exactly) and the
+fit, made on the same expected features, learns the conditional mean. The write energy is
+that of the ideal voltages, (V/2)²·(r_i + c_j)² across each cell (`energy`).
+
+    surrogate = load_write_surrogate("write-vteam-64")
+    states, energy = surrogate.coincidences(states, rows, columns, signs, preset, tile=64, r_wire=1.0)
+
+Datasets (HDF5, chunked, resumed after an interrupt), the fit, and the validation against
+the native write engine on held-out updates (per-cell Δx NRMSE per tile, parity plots) are
+`write_dataset`, `fit_write_surrogate`, `validate_write_surrogate`; `build_write_surrogate`
+runs the three (`spicenn write-surrogate build`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..checks import finite_number, whole_number
+from ..circuit.equations import Devices, Lines
+from ..circuit.solver import solve_system
+from ..devices.models import Linear
+from ..devices.written import DevicePulses
+from ..errors import InputError
+from ..io import atomic_path
+from ..progress import progress_bar
+
+FEATURES = ("rho_word", "pi_word", "rho_bit", "pi_bit", "u_word^2", "u_bit^2", "u_word*u_bit")
+FIRST_ORDER = (1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0)
+FORMAT = "spicenn-write-surrogate/1"
+
+
+# --- tiles: each cell's position counted from its drivers -----------------------------
+class TileGeometry:
+    """A (rows, columns) layer on tiles of (tile_rows, tile_columns), laid out padded so that
+    within every tile row index 0 is next to the bit lines' drivers (the tile's last row)
+    and column index 0 next to the word lines' drivers: the line sums become cumulative sums."""
+
+    def __init__(self, rows: int, columns: int, tile_rows: int, tile_columns: int):
+        self.rows, self.columns = rows, columns
+        self.tile_rows, self.tile_columns = min(tile_rows, rows), min(tile_columns, columns)
+        self.row_tiles, self.column_tiles = math.ceil(rows / self.tile_rows), math.ceil(columns / self.tile_columns)
+        row = np.arange(rows)
+        start = (row // self.tile_rows) * self.tile_rows
+        size = np.minimum(self.tile_rows, rows - start)
+        self.row_position = torch.as_tensor(start + (size - 1 - (row - start)))  # flipped within its tile
+        self.row_distance = torch.as_tensor(size - 1 - (row - start), dtype=torch.float64)  # segments to driver - 1
+        column = np.arange(columns)
+        self.column_position = torch.as_tensor(column)
+        self.column_distance = torch.as_tensor(column % self.tile_columns, dtype=torch.float64)
+        self.padded = (self.row_tiles * self.tile_rows, self.column_tiles * self.tile_columns)
+
+    def to_tiles(self, a: torch.Tensor) -> torch.Tensor:
+        out = a.new_zeros(a.shape[:-2] + self.padded)
+        out[..., self.row_position[:, None], self.column_position[None, :]] = a
+        return out
+
+    def from_tiles(self, a: torch.Tensor) -> torch.Tensor:
+        return a[..., self.row_position[:, None], self.column_position[None, :]]
+
+    @staticmethod
+    def _shared_segments(a: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+        """Σ_l (min(j, l) + 1)·a_l within blocks of `size` along `dim` (j, l from the driver)."""
+        shape = a.shape
+        dim = dim % a.dim()
+        blocks = a.reshape(shape[:dim] + (shape[dim] // size, size) + shape[dim + 1:])
+        d = dim + 1
+        beyond = blocks.flip(d).cumsum(d).flip(d)  # Σ_{l ≥ k} a_l
+        return beyond.cumsum(d).reshape(shape)
+
+    def along_word(self, a: torch.Tensor) -> torch.Tensor:
+        """(…, R, C) → Σ_l T(j, l)·a(i, l) within each tile's word line."""
+        return self.from_tiles(self._shared_segments(self.to_tiles(a), -1, self.tile_columns))
+
+    def along_bit(self, a: torch.Tensor) -> torch.Tensor:
+        return self.from_tiles(self._shared_segments(self.to_tiles(a), -2, self.tile_rows))
+
+
+def features(geometry: TileGeometry, g: torch.Tensor, row_activity: torch.Tensor, column_activity: torch.Tensor,
+             r_word: float, r_bit: float) -> torch.Tensor:
+    """The model's features (…, R, C, 7) at every cell, as if it were selected: g (R, C) or
+    (…, R, C); row/column activity (…, R) / (…, C) the probability (or indicator) that each
+    other line pulses in a slot; the selected cell's own row and column always do."""
+    own_word = (geometry.column_distance + 1.0) * g  # the selected cell's own term of π_w
+    own_bit = (geometry.row_distance[:, None] + 1.0) * g
+    rho_w = 0.5 * r_word * geometry.along_word(g)
+    rho_b = 0.5 * r_bit * geometry.along_bit(g)
+    c = column_activity[..., None, :]
+    r = row_activity[..., :, None]
+    pi_w = 0.5 * r_word * (geometry.along_word(g * c) + own_word * (1.0 - c))
+    pi_b = 0.5 * r_bit * (geometry.along_bit(g * r) + own_bit * (1.0 - r))
+    rho_w, rho_b = torch.broadcast_tensors(rho_w, pi_w)[0], torch.broadcast_tensors(rho_b, pi_b)[0]
+    u_w, u_b = rho_w + pi_w, rho_b + pi_b
+    return torch.stack([rho_w, pi_w, rho_b, pi_b, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+
+
+# --- the model ----------------------------------------------------------------------------
+@dataclass
+class WriteSurrogate:
+    """θ of the voltage model (see the module) and what it was fitted on."""
+
+    theta: tuple[float, ...] = FIRST_ORDER
+    fitted_on: dict[str, Any] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
+    name: str = "first-order"
+
+    def voltage_ratio(self, f: torch.Tensor) -> torch.Tensor:
+        """V_c / V of a selected cell from its features (…, 7)."""
+        return 1.0 - f @ torch.as_tensor(self.theta, dtype=f.dtype)
+
+    def coincidences(self, states: torch.Tensor, row_bits: torch.Tensor, column_bits: torch.Tensor,
+                     column_signs: torch.Tensor, preset: DevicePulses, tile: tuple[int, int],
+                     r_word: float, r_bit: float, row_probability: torch.Tensor | None = None,
+                     column_probability: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+        """The states (R, C) after the stochastic-coincidence updates of B samples written one
+        after another (`coincidence_program`'s order: each sample's + phase, then its −):
+        row_bits (B, BL, R), column_bits (B, BL, C), column_signs (B, C) in {−1, 0, 1}; and the
+        write energy (J). The firing probabilities (B, R), (B, C) the bits were drawn with
+        give the expected pattern (default: each line's fraction of slots)."""
+        geometry = TileGeometry(states.shape[0], states.shape[1], tile[0], tile[1])
+        rows_f, columns_f = row_bits.to(states.dtype), column_bits.to(states.dtype)
+        q = rows_f.mean(1) if row_probability is None else row_probability.to(states.dtype)
+        p = columns_f.mean(1) if column_probability is None else column_probability.to(states.dtype)
+        g = preset.conductance(states)
+        energy = 0.0
+        out = states.clone()
+        for b in range(row_bits.shape[0]):
+            signs = column_signs[b]
+            # the selected cells see their own phase's columns active; the other phase's idle
+            doses = torch.zeros_like(out)
+            for sign in (1.0, -1.0):
+                phase = (signs == sign).to(states.dtype)
+                if not bool(phase.any()):
+                    continue
+                hits = rows_f[b].T @ (columns_f[b] * phase)  # (R, C) coincidences
+                energy += _phase_energy(g, rows_f[b], columns_f[b] * phase, preset)
+                moved = hits > 0
+                if not bool(moved.any()):
+                    continue
+                f = features(geometry, g, q[b], p[b] * phase, r_word, r_bit)[moved]
+                v = sign * preset.voltage * self.voltage_ratio(f)
+                doses[moved] = hits[moved] * torch.as_tensor(preset.dose(v.numpy()), dtype=states.dtype)
+            moving = doses != 0
+            if bool(moving.any()):
+                out[moving] = preset.device.advance(out[moving], doses[moving], torch)
+                g = preset.conductance(out)
+        return out, energy
+
+    def counts(self, states: torch.Tensor, counts: torch.Tensor, preset: DevicePulses, tile: tuple[int, int],
+               r_word: float, r_bit: float) -> tuple[torch.Tensor, float]:
+        """The states after `counts` (R, C) whole pulses per device written row by row under
+        V/2 (`row_by_row`'s program: each row's + pulses, then its −, one pulse per slot), and
+        the write energy (J). Every slot's pattern is known: the features are exact."""
+        geometry = TileGeometry(states.shape[0], states.shape[1], tile[0], tile[1])
+        out = states.clone()
+        g = preset.conductance(out)
+        energy = 0.0
+        rows = states.shape[0]
+        for sign in (1.0, -1.0):
+            remaining = torch.clamp(sign * counts, min=0.0)
+            for k in range(int(remaining.max()) if remaining.numel() else 0):
+                active = (remaining > k).to(states.dtype)  # (R, C): row i's slot k writes these
+                pulsing = active.any(1)
+                if not bool(pulsing.any()):
+                    continue
+                # row i's slot: only row i active, its columns those of `active[i]`
+                own = torch.eye(rows, dtype=states.dtype)[pulsing]  # (P, R)
+                f = features(geometry, g, own, active[pulsing], r_word, r_bit)  # (P, R, C, 7)
+                index = torch.nonzero(pulsing).squeeze(1)
+                f_row = f[torch.arange(index.numel()), index]  # (P, C, 7): the row's own cells
+                v = sign * preset.voltage * self.voltage_ratio(f_row)
+                dose = active[pulsing] * torch.as_tensor(preset.dose(v.numpy()), dtype=states.dtype)
+                energy += sum(_phase_energy(g, own[n:n + 1], active[index[n]][None, :], preset)
+                              for n in range(index.numel()))
+                block = out[pulsing]
+                moving = dose != 0
+                block[moving] = preset.device.advance(block[moving], dose[moving], torch)
+                out[pulsing] = block
+                g = preset.conductance(out)
+        return out, energy
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "name": self.name, "features": list(FEATURES), "theta": list(self.theta),
+                "fitted_on": self.fitted_on, "validation": self.validation}
+
+    def save(self, path: str | Path) -> None:
+        with atomic_path(Path(path)) as temporary:
+            temporary.write_text(json.dumps(self.to_dict(), indent=1))
+
+
+def _phase_energy(g: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, preset: DevicePulses) -> float:
+    """Σ over slots and cells of G·((V/2)·(r_i + c_j))²·t_eff: the ideal voltages' energy of
+    slots with rows (S, R) and columns (S, C) pulsing; a pulse's ramps count V²·t_edge/3."""
+    t_eff = preset.width + 2.0 * preset.t_edge / 3.0
+    per_row = (rows.sum(0) * g.sum(1)).sum()
+    per_column = (columns.sum(0) * g.sum(0)).sum()
+    both = ((rows.T @ columns) * g).sum()
+    return float((preset.voltage / 2) ** 2 * t_eff * (per_row + per_column + 2.0 * both))
+
+
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "models"
+
+
+def load_write_surrogate(name: str | Path) -> WriteSurrogate:
+    """A write surrogate by shipped name (`write-vteam-64`) or JSON file; `first-order`: θ of
+    first-order physics (no fit)."""
+    if str(name) == "first-order":
+        return WriteSurrogate()
+    path = Path(name)
+    if not path.suffix:
+        path = SHIPPED / f"{name}.json"
+    if not path.is_file():
+        raise InputError(f"no write surrogate {name!s} (a shipped name, e.g. write-vteam-64, or a .json file)")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: not a write surrogate ({error})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or len(data.get("theta", ())) != len(FEATURES):
+        raise InputError(f"{path}: not a write surrogate of format {FORMAT}")
+    theta = tuple(finite_number(f"theta[{k}]", v) for k, v in enumerate(data["theta"]))
+    return WriteSurrogate(theta, data.get("fitted_on", {}), data.get("validation", {}),
+                          str(data.get("name", path.stem)))
+
+
+# --- datasets: DC solves of random tiles ------------------------------------------------
+def _random_case(rng: np.random.Generator, tile: int) -> dict[str, Any]:
+    """One tile's states, wires and firing probabilities, drawn as training moves them."""
+    rows = tile if rng.random() < 0.75 else int(rng.integers(4, tile + 1))
+    columns = tile if rng.random() < 0.75 else int(rng.integers(4, tile + 1))
+    kind = rng.integers(3)
+    if kind == 0:
+        x = rng.random((rows, columns))
+    elif kind == 1:
+        x = np.clip(0.5 + rng.normal(0.0, rng.uniform(0.05, 0.3), (rows, columns)), 0.0, 1.0)
+    else:
+        x = np.where(rng.random((rows, columns)) < rng.random(), rng.uniform(0.0, 0.2, (rows, columns)),
+                     rng.uniform(0.8, 1.0, (rows, columns)))
+    r_wire = float(rng.choice([0.5, 1.0, 2.0, 5.0]))
+    q = rng.random(rows) * rng.uniform(0.05, 1.0)
+    p = rng.random(columns) * rng.uniform(0.02, 0.6)
+    return {"states": x, "r_word": r_wire, "r_bit": r_wire, "rows_p": q, "columns_p": p}
+
+
+def solve_slots(states: np.ndarray, preset: DevicePulses, r_word: float, r_bit: float, row_bits: np.ndarray,
+                column_bits: np.ndarray) -> np.ndarray:
+    """The voltage across every cell (S, R, C) in slots with rows (S, R) at +V/2 and columns
+    (S, C) at −V/2, by the native solver (the DC network the write engine solves)."""
+    g = torch.as_tensor(preset.conductance(states), dtype=torch.float64)
+    lines = Lines.with_resistances(states.shape[0], states.shape[1], r_word, r_bit)
+    devices = Devices(Linear(g_off=preset.g_min, g_on=preset.g_max), g, {})
+    v = torch.as_tensor(row_bits, dtype=torch.float64) * preset.voltage / 2
+    c = -torch.as_tensor(column_bits, dtype=torch.float64) * preset.voltage / 2
+    solution = solve_system(lines, devices, v, c)
+    across = solution.word.expand(*states.shape, v.shape[0]) - solution.bit
+    return across.permute(2, 0, 1).numpy()
+
+
+def write_dataset(path: str | Path, preset: DevicePulses, cases: int = 400, slots: int = 8, tile: int = 64,
+                  seed: int = 0, chunk: int = 50, progress: bool = False) -> Path:
+    """Random tiles' DC solves (see `_random_case`): per selected cell its features (with
+    the expected pattern) and the solved V_c / V, in an HDF5 file written chunk by chunk (an
+    interrupted run resumes at its next chunk; the file is complete when it says so)."""
+    import h5py
+
+    cases = whole_number("cases", cases, 1, 1_000_000)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    setup = json.dumps({"preset": preset.describe(), "device": preset.device.to_dict(), "cases": cases,
+                        "slots": slots, "tile": tile, "seed": seed, "chunk": chunk}, sort_keys=True)
+    if path.exists():
+        with h5py.File(path, "r") as h5:
+            if h5.attrs.get("setup") != setup:
+                raise InputError(f"{path} holds another dataset; choose another file or delete it")
+            done = {name for name in h5 if name.startswith("chunk")}
+    else:
+        with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+            h5.attrs["setup"] = setup
+            h5.attrs["complete"] = False
+        done = set()
+    chunks = math.ceil(cases / chunk)
+    with progress_bar(progress, total=chunks, initial=len(done), desc="write dataset") as bar:
+        for k in range(chunks):
+            if f"chunk{k:05d}" in done:
+                continue
+            rng = np.random.default_rng([seed, k])
+            x_rows, y_rows = [], []
+            for _ in range(min(chunk, cases - k * chunk)):
+                case = _random_case(rng, tile)
+                f, y = _case_samples(case, preset, slots, rng)
+                x_rows.append(f)
+                y_rows.append(y)
+            with h5py.File(path, "a") as h5:
+                group = h5.create_group(f"chunk{k:05d}")
+                group["features"] = np.concatenate(x_rows)
+                group["ratio"] = np.concatenate(y_rows)
+            bar.update(1)
+    with h5py.File(path, "a") as h5:
+        h5.attrs["complete"] = True
+    return path
+
+
+def _case_samples(case: dict[str, Any], preset: DevicePulses, slots: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = case["states"]
+    rows_bits = rng.random((slots, x.shape[0])) < case["rows_p"]
+    columns_bits = rng.random((slots, x.shape[1])) < case["columns_p"]
+    across = solve_slots(x, preset, case["r_word"], case["r_bit"], rows_bits, columns_bits)
+    geometry = TileGeometry(x.shape[0], x.shape[1], x.shape[0], x.shape[1])
+    g = torch.as_tensor(preset.conductance(x), dtype=torch.float64)
+    f = features(geometry, g, torch.as_tensor(case["rows_p"]), torch.as_tensor(case["columns_p"]),
+                 case["r_word"], case["r_bit"]).numpy()
+    selected = rows_bits[:, :, None] & columns_bits[:, None, :]
+    s, i, j = np.nonzero(selected)
+    return f[i, j], across[s, i, j] / preset.voltage
+
+
+def read_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        if not h5.attrs.get("complete"):
+            raise InputError(f"{path} is not complete: run write_dataset again to finish it")
+        names = sorted(name for name in h5 if name.startswith("chunk"))
+        return (np.concatenate([h5[n]["features"][()] for n in names]),
+                np.concatenate([h5[n]["ratio"][()] for n in names]))
+
+
+def fit_write_surrogate(dataset: str | Path, name: str = "write-surrogate") -> WriteSurrogate:
+    """θ by least squares: 1 − V_c/V against the features (every selected cell a row)."""
+    f, ratio = read_dataset(dataset)
+    theta, *_ = np.linalg.lstsq(f, 1.0 - ratio, rcond=None)
+    predicted = 1.0 - f @ theta
+    return WriteSurrogate(tuple(float(t) for t in theta),
+                          {"cells": int(ratio.size), "voltage_rmse": float(np.sqrt(np.mean((predicted - ratio) ** 2))),
+                           "voltage_max_error": float(np.abs(predicted - ratio).max()),
+                           "first_order_rmse": float(np.sqrt(np.mean((1.0 - f @ np.array(FIRST_ORDER) - ratio) ** 2)))},
+                          name=name)
+
+
+# --- validation against the native write engine ----------------------------------------
+def held_out_update(rng: np.random.Generator, tile: int, bits: int) -> dict[str, Any]:
+    """A random tile and one sample's stochastic-coincidence update of it (BL = `bits`)."""
+    case = _random_case(rng, tile)
+    x = case["states"]
+    signs = rng.choice([-1.0, 1.0], x.shape[1])
+    return {**case, "row_bits": rng.random((bits, x.shape[0])) < case["rows_p"],
+            "column_bits": rng.random((bits, x.shape[1])) < case["columns_p"], "signs": signs}
+
+
+def validate_write_surrogate(surrogate: WriteSurrogate, preset: DevicePulses, updates: int = 24, tile: int = 64,
+                             bits: int = 10, seed: int = 1, progress: bool = False,
+                             plot: str | Path | None = None) -> dict[str, Any]:
+    """Held-out updates (seeds apart from the dataset's) written by the native write engine
+    and by the surrogate: per update the NRMSE of every cell's Δx (RMSE over the RMS of the
+    engine's Δx), pooled and worst, and the write energy's ratio; by wire resistance."""
+    from ..circuit.write import write_native
+    from ..crossbar.program import DynamicCrossbar, coincidence_program
+
+    rng = np.random.default_rng([seed, 7919])
+    rows_out = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    with progress_bar(progress, total=updates, desc="validate (engine)") as bar:
+        for _ in range(updates):
+            u = held_out_update(rng, tile, bits)
+            x = u["states"]
+            program = coincidence_program(u["row_bits"], u["column_bits"], u["signs"], preset.voltage, preset.width,
+                                          t_edge=preset.t_edge)
+            engine = write_native(DynamicCrossbar(x, preset.device, u["r_word"], u["r_bit"]), program,
+                                  v_read=preset.v_read)
+            states, energy = surrogate.coincidences(
+                torch.as_tensor(x), torch.as_tensor(u["row_bits"])[None], torch.as_tensor(u["column_bits"])[None],
+                torch.as_tensor(u["signs"])[None], preset, x.shape, u["r_word"], u["r_bit"],
+                torch.as_tensor(u["rows_p"])[None], torch.as_tensor(u["columns_p"])[None])
+            truth, guess = engine.final_states - x, states.numpy() - x
+            scale = float(np.sqrt(np.mean(truth ** 2)))
+            rows_out.append({"r_wire": u["r_word"], "moved": int((truth != 0).sum()), "scale": scale,
+                             "nrmse": float(np.sqrt(np.mean((guess - truth) ** 2)) / scale) if scale else 0.0,
+                             "energy_ratio": energy / engine.energy["drivers"]})
+            pairs.append((truth[truth != 0], guess[truth != 0]))
+            bar.update(1)
+    truth_all = np.concatenate([t for t, _ in pairs])
+    guess_all = np.concatenate([g for _, g in pairs])
+    pooled = float(np.sqrt(np.mean((guess_all - truth_all) ** 2)) / np.sqrt(np.mean(truth_all ** 2)))
+    report: dict[str, Any] = {"updates": updates, "tile": tile, "bits": bits, "pooled_nrmse": pooled,
+                              "worst_nrmse": max(r["nrmse"] for r in rows_out),
+                              "energy_ratio": [min(r["energy_ratio"] for r in rows_out),
+                                               max(r["energy_ratio"] for r in rows_out)],
+                              "by_wire": {}, "per_update": rows_out}
+    for r_wire in sorted({r["r_wire"] for r in rows_out}):
+        picked = [k for k, r in enumerate(rows_out) if r["r_wire"] == r_wire]
+        t = np.concatenate([pairs[k][0] for k in picked])
+        g = np.concatenate([pairs[k][1] for k in picked])
+        report["by_wire"][f"{r_wire:g}"] = {"updates": len(picked), "pooled_nrmse":
+                                            float(np.sqrt(np.mean((g - t) ** 2)) / np.sqrt(np.mean(t ** 2))),
+                                            "worst_nrmse": max(rows_out[k]["nrmse"] for k in picked)}
+    if plot is not None:
+        _parity_plot(pairs, rows_out, Path(plot))
+    return report
+
+
+def _parity_plot(pairs: list[tuple[np.ndarray, np.ndarray]], rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import save_figure
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+    for (t, g), row in zip(pairs, rows):
+        left.plot(t, g, ".", ms=2, alpha=0.4, color="tab:red" if row["r_wire"] >= 5 else "tab:blue")
+    low = min(float(t.min()) for t, _ in pairs if t.size)
+    high = max(float(t.max()) for t, _ in pairs if t.size)
+    left.plot([low, high], [low, high], "k-", lw=0.6)
+    left.set_xlabel("Δx, native write engine")
+    left.set_ylabel("Δx, write surrogate")
+    left.set_title("every moved cell (red: 5 Ω segments)", fontsize=8)
+    right.plot([r["r_wire"] for r in rows], [100 * r["nrmse"] for r in rows], "o")
+    right.set_xscale("log")
+    right.set_xlabel("wire resistance per segment (Ω)")
+    right.set_ylabel("per-update NRMSE of Δx (%)")
+    figure.tight_layout()
+    save_figure(figure, path)
