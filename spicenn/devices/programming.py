@@ -30,6 +30,7 @@ import torch
 
 from ..checks import build_dataclass, finite_number, whole_number
 from ..errors import InputError
+from .written import DevicePulses
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,10 @@ class PiecewiseSteps:
         return torch.full(shape, 0.5 * (self.g_min + self.g_max), dtype=torch.float64)
 
 
-ProgrammingModel = DiscreteLevels | SoftBounds | PiecewiseSteps
-PROGRAMMING_MODELS: dict[str, type[ProgrammingModel]] = {
+# DevicePulses (a dynamic device and its write pulse, spicenn.devices.written) acts as one too;
+# programming files hold the three named below
+ProgrammingModel = DiscreteLevels | SoftBounds | PiecewiseSteps | DevicePulses
+PROGRAMMING_MODELS: dict[str, type[DiscreteLevels | SoftBounds | PiecewiseSteps]] = {
     "levels": DiscreteLevels, "soft-bounds": SoftBounds, "piecewise": PiecewiseSteps}
 
 
@@ -242,8 +245,8 @@ def load_programming_file(path: str | Path) -> ProgrammingModel:
     return programming_from_dict(table, f"programming file {Path(path).name}")
 
 
-def find_symmetry_point(model: SoftBounds, g: torch.Tensor, steps: torch.Tensor, generator: torch.Generator,
-                        pulses: int = 1000) -> tuple[torch.Tensor, int]:
+def find_symmetry_point(model: SoftBounds | DevicePulses, g: torch.Tensor, steps: torch.Tensor,
+                        generator: torch.Generator, pulses: int = 1000) -> tuple[torch.Tensor, int]:
     """Zero-shifting by pulsing: alternate one up and one down pulse on every device; the
     conductance settles in a two-state cycle around the device's symmetry point, whose middle
     is within half a step of it. Returns that middle and the pulses applied per device."""

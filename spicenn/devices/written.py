@@ -109,7 +109,9 @@ class DevicePulses:
         if self.cycle_noise:
             dose = dose * (1.0 + self.cycle_noise / count.abs().clamp(min=1).sqrt()
                            * torch.randn(g.shape, generator=generator, dtype=g.dtype)).clamp(min=0.0)
-        x = self.device.advance(self.state(g).clamp(0.0, 1.0), dose, torch)
+        moving = dose != 0
+        x = self.state(g).clamp(0.0, 1.0)
+        x[moving] = self.device.advance(x[moving], dose[moving], torch)
         return self.conductance(x)
 
     def initial(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:

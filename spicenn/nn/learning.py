@@ -13,10 +13,23 @@ into pulse counts per device and apply them through the device's programming mod
   expected update is −lr·x·δ. Up and down coincidences of a batch are applied in that order.
 * `binary`: binary stochastic learning (see `BinaryStochasticMLP`): one step per weight
   and batch, against the sign of the accumulated binary update.
+
+Where the pulses go (`UpdateRule.writes`): None — the device's programming model takes them
+as counted (every pulse lands as the model says; today's rules) — or through the layer's
+arrays: tiles of `tile` x `tile` devices with `r_wire` Ω segments, each with its own drivers,
+written under the V/2 scheme by `EngineWrites` (the native write engine: exact, slow) or
+`SurrogateWrites` (the write surrogate: fast). The layer's devices are then a dynamic device
+(`spicenn.devices.written.DevicePulses`) whose states are the truth. The pulse rule's
+coincidences are written as the stochastic-coincidence program of its own bit streams, one
+sample after another (each its + then its − phase); pulse counts (the rounding and binary
+rules) as the row-by-row program (`row_by_row`: each row's + pulses, then its −). Reading
+the weights is ideal (no IR drop in the forward pass); programming the initial weights and
+zero-shifting are ideal one-time steps. `layer.write_energy` sums the writes' energy (J).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -29,10 +42,104 @@ from torch import nn
 from ..activations import activation as activation_function
 from ..activations import check_activation
 from ..checks import finite_number, whole_number
+from ..crossbar.program import WriteProgram, coincidence_program, row_by_row
 from ..devices.programming import ProgrammingModel, SoftBounds
+from ..devices.written import DevicePulses
 from ..errors import InputError
+from ..surrogate.write import WriteSurrogate, load_write_surrogate
 
 RULES = ("float", "rounding", "pulse", "binary")
+
+
+@dataclass(frozen=True)
+class ArrayWrites:
+    """A layer's writes through its arrays: square tiles of `tile` devices a side, wires of
+    `r_wire` Ω per segment on word and bit lines."""
+
+    tile: int = 64
+    r_wire: float = 1.0
+
+    def __post_init__(self) -> None:
+        whole_number("tile", self.tile, 1, 4096)
+        finite_number("r_wire", self.r_wire, minimum=0.0, maximum=1e3)
+
+    def preset(self, layer: DeviceLinear) -> DevicePulses:
+        if not isinstance(layer.model, DevicePulses):
+            raise InputError("writes through the arrays need dynamic devices (spicenn.devices.written, e.g. "
+                             "write_preset('levels32')), not a programming model's abstract steps")
+        return layer.model
+
+    def coincidences(self, layer: DeviceLinear, row_bits: torch.Tensor, column_bits: torch.Tensor,
+                     column_signs: torch.Tensor, row_probability: torch.Tensor,
+                     column_probability: torch.Tensor) -> None:
+        """Write B samples' coincidences (B, BL, R), (B, BL, C) with column polarities (B, C)
+        (+1: +V, which lowers G) into the layer, one sample after another."""
+        raise NotImplementedError
+
+    def counts(self, layer: DeviceLinear, counts: torch.Tensor) -> None:
+        """Write `counts` (R, C) pulses per device (positive: G up) row by row."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class EngineWrites(ArrayWrites):
+    """Through the native write engine (`spicenn.circuit.layer_write.write_layer`)."""
+
+    def _write(self, layer: DeviceLinear, program: WriteProgram) -> None:
+        from ..circuit.layer_write import write_layer
+
+        preset = self.preset(layer)
+        states = preset.state(layer.g).clamp(0.0, 1.0).numpy()
+        result = write_layer(states, preset.device, program, self.tile, self.tile, self.r_wire, self.r_wire,
+                             preset.v_read)
+        layer.g = preset.conductance(torch.as_tensor(result.states))
+        layer.write_energy += result.energy["drivers"]
+
+    def coincidences(self, layer: DeviceLinear, row_bits: torch.Tensor, column_bits: torch.Tensor,
+                     column_signs: torch.Tensor, row_probability: torch.Tensor,
+                     column_probability: torch.Tensor) -> None:
+        preset = self.preset(layer)
+        for b in range(row_bits.shape[0]):
+            self._write(layer, coincidence_program(row_bits[b].numpy(), column_bits[b].numpy(),
+                                                   column_signs[b].numpy(), preset.voltage, preset.width,
+                                                   t_edge=preset.t_edge))
+
+    def counts(self, layer: DeviceLinear, counts: torch.Tensor) -> None:
+        preset = self.preset(layer)
+        if bool((counts != 0).any()):  # up is −V across the cell (toward R_on)
+            self._write(layer, row_by_row(-counts.numpy(), preset.voltage, preset.width, t_edge=preset.t_edge))
+
+
+@dataclass(frozen=True)
+class SurrogateWrites(ArrayWrites):
+    """Through the write surrogate `surrogate` (a shipped name or a JSON file)."""
+
+    surrogate: str = "write-vteam-64"
+
+    def model(self) -> WriteSurrogate:
+        return _surrogate(self.surrogate)
+
+    def coincidences(self, layer: DeviceLinear, row_bits: torch.Tensor, column_bits: torch.Tensor,
+                     column_signs: torch.Tensor, row_probability: torch.Tensor,
+                     column_probability: torch.Tensor) -> None:
+        preset = self.preset(layer)
+        states, energy = self.model().coincidences(
+            preset.state(layer.g).clamp(0.0, 1.0), row_bits, column_bits, column_signs, preset,
+            (self.tile, self.tile), self.r_wire, self.r_wire, row_probability, column_probability)
+        layer.g = preset.conductance(states)
+        layer.write_energy += energy
+
+    def counts(self, layer: DeviceLinear, counts: torch.Tensor) -> None:
+        preset = self.preset(layer)
+        states, energy = self.model().counts(preset.state(layer.g).clamp(0.0, 1.0), -counts, preset,
+                                             (self.tile, self.tile), self.r_wire, self.r_wire)
+        layer.g = preset.conductance(states)
+        layer.write_energy += energy
+
+
+@functools.lru_cache(maxsize=8)
+def _surrogate(name: str) -> WriteSurrogate:
+    return load_write_surrogate(name)
 
 
 @dataclass(frozen=True)
@@ -40,12 +147,15 @@ class UpdateRule:
     name: str = "rounding"
     learning_rate: float = 0.1
     pulse_length: int = 10  # BL, for the pulse update
+    writes: ArrayWrites | None = None  # None: the programming model takes the pulses as counted
 
     def __post_init__(self) -> None:
         if self.name not in RULES:
             raise InputError(f"unknown update rule {self.name!r}; choose one of: {', '.join(RULES)}")
         finite_number("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
         whole_number("pulse_length", self.pulse_length, 1)
+        if self.writes is not None and self.name == "float":
+            raise InputError("the float rule has no devices to write")
 
 
 class DeviceLinear(nn.Module):
@@ -77,6 +187,8 @@ class DeviceLinear(nn.Module):
         target = (torch.rand(shape, generator=self.generator, dtype=torch.float64) * 2 - 1) * scale
         self.register_buffer("init_counts", torch.round(target / (self.k_w * model.step)))
         self.pulses = 0.0
+        self.writes: ArrayWrites | None = None  # set by the training loop from its rule
+        self.write_energy = 0.0  # J, of the writes through the arrays
         self.program(self.init_counts)
         self.pulses = 0.0
 
@@ -101,8 +213,12 @@ class DeviceLinear(nn.Module):
 
     def program(self, count: torch.Tensor) -> None:
         """Apply `count` pulses per device (positive: up) and refresh the weights; `pulses`
-        counts them (programming the initial weights excluded)."""
-        self.g = self.model.pulse(self.g, count, self.steps, self.generator)
+        counts them (programming the initial weights excluded). With `writes` set the
+        pulses go through the arrays."""
+        if self.writes is not None:
+            self.writes.counts(self, count)
+        else:
+            self.g = self.model.pulse(self.g, count, self.steps, self.generator)
         self.pulses += float(count.abs().sum())
         self.sync()
 
@@ -118,7 +234,7 @@ class DeviceLinear(nn.Module):
         program the initial weights again from it. Returns the pulses applied per device."""
         from ..devices.programming import find_symmetry_point
 
-        if not isinstance(self.model, SoftBounds):
+        if not isinstance(self.model, SoftBounds | DevicePulses):
             raise InputError("zero-shifting needs soft-bounds devices")
         found, count = find_symmetry_point(self.model, self.g, self.steps, self.generator, pulses)
         self.g_ref = found.clone()
@@ -155,6 +271,7 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
             layer.g = layer.g_ref + (layer.weight.double() - step) / layer.k_w
         layer.sync()
         return
+    layer.writes = rule.writes
     if rule.name == "rounding":
         desired = -rule.learning_rate * grad.double() / layer.weight_step
         floor = torch.floor(desired)
@@ -171,6 +288,17 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
             < (c * x.abs()).clamp(max=1.0)[:, None, :]
         cols = torch.rand((x.shape[0], bl, delta.shape[1]), generator=layer.generator, dtype=torch.float64) \
             < (c * delta.abs()).clamp(max=1.0)[:, None, :]
+        layer.writes = rule.writes
+        if rule.writes is not None:
+            if bool((x < 0).any()):
+                raise InputError("writes through the arrays pulse rows of one polarity: the pulse rule then needs "
+                                 "inputs ≥ 0 (sigmoid or ReLU units, pixels)")
+            # x ≥ 0: a coincidence lowers G where δ > 0 — a +V pulse across the cell
+            rule.writes.coincidences(layer, rows, cols, torch.sign(delta), (c * x).clamp(max=1.0),
+                                     (c * delta.abs()).clamp(max=1.0))
+            layer.pulses += float(torch.bmm(rows.transpose(1, 2).double(), cols.double()).sum())
+            layer.sync()
+            return
         coincidences = torch.bmm(rows.transpose(1, 2).double(), cols.double())  # (B, in + 1, out)
         direction = -torch.sign(x)[:, :, None] * torch.sign(delta)[:, None, :]
         up = (coincidences * (direction > 0)).sum(0)

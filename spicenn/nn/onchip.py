@@ -24,6 +24,8 @@ def train_on_chip(model: DeviceMLP, data: Data, rule: UpdateRule, epochs: int, b
     x = torch.as_tensor(data.train.x, dtype=torch.float64)
     y = torch.as_tensor(data.train.y)
     classes = model.sizes[-1]
+    for layer in model.layers:
+        layer.writes = rule.writes  # every pulse of the rule, the binary rule's too, goes where it says
     history = []
     for epoch in tracked(range(epochs), progress, desc=f"{rule.name} updates", unit="epoch"):
         order = torch.from_numpy(np.random.default_rng([seed, epoch]).permutation(len(y)))

@@ -87,13 +87,34 @@ class TileGeometry:
 
     @staticmethod
     def _shared_segments(a: torch.Tensor, dim: int, size: int) -> torch.Tensor:
-        """Σ_l (min(j, l) + 1)·a_l within blocks of `size` along `dim` (j, l from the driver)."""
+        """Σ_l (min(j, l) + 1)·a_l within blocks of `size` along `dim` (j, l from the driver):
+        Σ_{l≤j} (l + 1)·a_l + (j + 1)·Σ_{l>j} a_l, by two prefix sums."""
         shape = a.shape
         dim = dim % a.dim()
         blocks = a.reshape(shape[:dim] + (shape[dim] // size, size) + shape[dim + 1:])
         d = dim + 1
-        beyond = blocks.flip(d).cumsum(d).flip(d)  # Σ_{l ≥ k} a_l
-        return beyond.cumsum(d).reshape(shape)
+        weight = torch.arange(1, size + 1, dtype=a.dtype).reshape((size,) + (1,) * (blocks.dim() - d - 1))
+        first = blocks.cumsum(d)
+        total = first.narrow(d, size - 1, 1)
+        return ((blocks * weight).cumsum(d) + weight * (total - first)).reshape(shape)
+
+    def word_tiled(self, tiled: torch.Tensor) -> torch.Tensor:
+        """`along_word` of an array already in the tiles' layout (…, PR, PC), left in it."""
+        return self._shared_segments(tiled, -1, self.tile_columns)
+
+    def bit_tiled(self, tiled: torch.Tensor) -> torch.Tensor:
+        return self._shared_segments(tiled, -2, self.tile_rows)
+
+    def rows_to_tiles(self, a: torch.Tensor) -> torch.Tensor:
+        """(…, R) per-row values in the tiles' layout (…, PR)."""
+        out = a.new_zeros(a.shape[:-1] + (self.padded[0],))
+        out[..., self.row_position] = a
+        return out
+
+    def columns_to_tiles(self, a: torch.Tensor) -> torch.Tensor:
+        out = a.new_zeros(a.shape[:-1] + (self.padded[1],))
+        out[..., self.column_position] = a
+        return out
 
     def along_word(self, a: torch.Tensor) -> torch.Tensor:
         """(…, R, C) → Σ_l T(j, l)·a(i, l) within each tile's word line."""
@@ -143,34 +164,61 @@ class WriteSurrogate:
         after another (`coincidence_program`'s order: each sample's + phase, then its −):
         row_bits (B, BL, R), column_bits (B, BL, C), column_signs (B, C) in {−1, 0, 1}; and the
         write energy (J). The firing probabilities (B, R), (B, C) the bits were drawn with
-        give the expected pattern (default: each line's fraction of slots)."""
+        give the expected pattern (default: each line's fraction of slots). The voltages of
+        all B samples are those of the states before the first (one solve's worth of error:
+        a sample moves a cell by a few steps at most); each sample's pulses then move the
+        states exactly by the device's pulse map, in order."""
         geometry = TileGeometry(states.shape[0], states.shape[1], tile[0], tile[1])
-        rows_f, columns_f = row_bits.to(states.dtype), column_bits.to(states.dtype)
-        q = rows_f.mean(1) if row_probability is None else row_probability.to(states.dtype)
-        p = columns_f.mean(1) if column_probability is None else column_probability.to(states.dtype)
+        dtype = states.dtype
+        rows_f, columns_f = row_bits.to(dtype), column_bits.to(dtype)
+        q = rows_f.mean(1) if row_probability is None else row_probability.to(dtype)
+        p = columns_f.mean(1) if column_probability is None else column_probability.to(dtype)
+        signs = column_signs.to(dtype)
+        phases = torch.stack([(signs > 0), (signs < 0)], 1).to(dtype)  # (B, 2, C): + phase, − phase
+        phase_columns = columns_f[:, None] * phases[:, :, None, :]  # (B, 2, BL, C)
+        hits = torch.einsum("bsr,bpsc->bprc", rows_f, phase_columns)  # (B, 2, R, C) coincidences
         g = preset.conductance(states)
-        energy = 0.0
+        energy = _coincidence_energy(g, rows_f, phase_columns, hits, preset)
+        moved = hits > 0
+        if not bool(moved.any()):
+            return states.clone(), energy
+        b, phase, i, j = torch.nonzero(moved, as_tuple=True)
+        # features at the moved cells, in the tiles' layout (see `features`)
+        tiled = geometry.to_tiles(g)
+        ti, tj = geometry.row_position[i], geometry.column_position[j]
+        own_w = (geometry.column_distance[j] + 1.0) * g[i, j]
+        own_b = (geometry.row_distance[i] + 1.0) * g[i, j]
+        rho_w = 0.5 * r_word * geometry.word_tiled(tiled)[ti, tj]
+        rho_b = 0.5 * r_bit * geometry.bit_tiled(tiled)[ti, tj]
+        # the pattern terms, per sample on the lines its moved cells lie on only: the word
+        # lines of its rows that pulsed, the bit lines of its columns that did
+        pi_w, pi_b = torch.empty_like(rho_w), torch.empty_like(rho_b)
+        column_activity = geometry.columns_to_tiles(p[:, None, :] * phases)  # (B, 2, PC)
+        row_activity = geometry.rows_to_tiles(q)  # (B, PR)
+        for sample in range(row_bits.shape[0]):
+            mine = torch.nonzero(b == sample).squeeze(1)
+            if not mine.numel():
+                continue
+            lines_r, at_r = torch.unique(ti[mine], return_inverse=True)
+            lines_c, at_c = torch.unique(tj[mine], return_inverse=True)
+            word = geometry.word_tiled(tiled[lines_r][None] * column_activity[sample][:, None, :])  # (2, n, PC)
+            bit = geometry.bit_tiled(tiled[:, lines_c] * row_activity[sample][:, None])  # (PR, m)
+            pi_w[mine] = word[phase[mine], at_r, tj[mine]]
+            pi_b[mine] = bit[ti[mine], at_c]
+        c_own = (p[:, None, :] * phases)[b, phase, j]
+        pi_w = 0.5 * r_word * (pi_w + own_w * (1.0 - c_own))
+        pi_b = 0.5 * r_bit * (pi_b + own_b * (1.0 - q[b, i]))
+        u_w, u_b = rho_w + pi_w, rho_b + pi_b
+        f = torch.stack([rho_w, pi_w, rho_b, pi_b, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+        polarity = 1.0 - 2.0 * phase.to(dtype)  # + phase: +V
+        v = polarity * preset.voltage * self.voltage_ratio(f)
+        dose = hits[b, phase, i, j] * torch.as_tensor(preset.dose(v.numpy()), dtype=dtype)
         out = states.clone()
-        for b in range(row_bits.shape[0]):
-            signs = column_signs[b]
-            # the selected cells see their own phase's columns active; the other phase's idle
-            doses = torch.zeros_like(out)
-            for sign in (1.0, -1.0):
-                phase = (signs == sign).to(states.dtype)
-                if not bool(phase.any()):
-                    continue
-                hits = rows_f[b].T @ (columns_f[b] * phase)  # (R, C) coincidences
-                energy += _phase_energy(g, rows_f[b], columns_f[b] * phase, preset)
-                moved = hits > 0
-                if not bool(moved.any()):
-                    continue
-                f = features(geometry, g, q[b], p[b] * phase, r_word, r_bit)[moved]
-                v = sign * preset.voltage * self.voltage_ratio(f)
-                doses[moved] = hits[moved] * torch.as_tensor(preset.dose(v.numpy()), dtype=states.dtype)
-            moving = doses != 0
-            if bool(moving.any()):
-                out[moving] = preset.device.advance(out[moving], doses[moving], torch)
-                g = preset.conductance(out)
+        for sample in range(row_bits.shape[0]):  # in order: a cell is written in one phase per sample
+            mine = b == sample
+            if bool(mine.any()):
+                ii, jj = i[mine], j[mine]
+                out[ii, jj] = preset.device.advance(out[ii, jj], dose[mine], torch)
         return out, energy
 
     def counts(self, states: torch.Tensor, counts: torch.Tensor, preset: DevicePulses, tile: tuple[int, int],
@@ -213,6 +261,18 @@ class WriteSurrogate:
     def save(self, path: str | Path) -> None:
         with atomic_path(Path(path)) as temporary:
             temporary.write_text(json.dumps(self.to_dict(), indent=1))
+
+
+def _coincidence_energy(g: torch.Tensor, rows: torch.Tensor, phase_columns: torch.Tensor, hits: torch.Tensor,
+                        preset: DevicePulses) -> float:
+    """`_phase_energy` of every sample's phases at once: rows (B, BL, R), phase_columns
+    (B, 2, BL, C), hits (B, 2, R, C); a phase none of whose columns pulses is not written."""
+    t_eff = preset.width + 2.0 * preset.t_edge / 3.0
+    present = phase_columns.sum((2, 3)) > 0  # (B, 2)
+    per_row = (rows.sum(1) @ g.sum(1))[:, None] * present  # (B, 2)
+    per_column = phase_columns.sum(2) @ g.sum(0)  # (B, 2)
+    both = (hits * g).sum((2, 3))
+    return float((preset.voltage / 2) ** 2 * t_eff * (per_row + per_column + 2.0 * both).sum())
 
 
 def _phase_energy(g: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, preset: DevicePulses) -> float:
