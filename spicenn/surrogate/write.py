@@ -116,6 +116,10 @@ class TileGeometry:
         out[..., self.column_position] = a
         return out
 
+    def along_row(self, a: torch.Tensor) -> torch.Tensor:
+        """(P, C) values on P word lines → Σ_l T(j, l)·a(l) within each tile of the line."""
+        return self._shared_segments(self.columns_to_tiles(a), -1, self.tile_columns)[..., self.column_position]
+
     def along_word(self, a: torch.Tensor) -> torch.Tensor:
         """(…, R, C) → Σ_l T(j, l)·a(i, l) within each tile's word line."""
         return self.from_tiles(self._shared_segments(self.to_tiles(a), -1, self.tile_columns))
@@ -223,35 +227,44 @@ class WriteSurrogate:
 
     def counts(self, states: torch.Tensor, counts: torch.Tensor, preset: DevicePulses, tile: tuple[int, int],
                r_word: float, r_bit: float) -> tuple[torch.Tensor, float]:
-        """The states after `counts` (R, C) whole pulses per device written row by row under
-        V/2 (`row_by_row`'s program: each row's + pulses, then its −, one pulse per slot), and
-        the write energy (J). Every slot's pattern is known: the features are exact."""
+        """The states after `counts` (R, C) whole pulses per device (positive: +V across the
+        cell) written row by row under V/2 (`row_by_row`'s program: each row's + pulses,
+        then its −, one pulse per slot), and the write energy (J). Every slot's pattern is
+        known — one row, the columns still owed a pulse — so the features are exact; the
+        voltages are those of the states before the program."""
         geometry = TileGeometry(states.shape[0], states.shape[1], tile[0], tile[1])
+        dtype = states.dtype
         out = states.clone()
         g = preset.conductance(out)
+        tiled = geometry.to_tiles(g)
+        rho_w = 0.5 * r_word * geometry.from_tiles(geometry.word_tiled(tiled))
+        rho_b = 0.5 * r_bit * geometry.from_tiles(geometry.bit_tiled(tiled))
+        # only the slot's own row pulses: along the bit line the selected cell's own current
+        pi_b = 0.5 * r_bit * (geometry.row_distance[:, None] + 1.0) * g
+        t_eff = preset.width + 2.0 * preset.t_edge / 3.0
         energy = 0.0
-        rows = states.shape[0]
         for sign in (1.0, -1.0):
-            remaining = torch.clamp(sign * counts, min=0.0)
+            remaining = torch.clamp(sign * counts.to(dtype), min=0.0)
             for k in range(int(remaining.max()) if remaining.numel() else 0):
-                active = (remaining > k).to(states.dtype)  # (R, C): row i's slot k writes these
-                pulsing = active.any(1)
-                if not bool(pulsing.any()):
+                active = (remaining > k).to(dtype)  # (R, C): row i's k-th slot writes these
+                pulsing = torch.nonzero(active.any(1)).squeeze(1)
+                if not pulsing.numel():
                     continue
-                # row i's slot: only row i active, its columns those of `active[i]`
-                own = torch.eye(rows, dtype=states.dtype)[pulsing]  # (P, R)
-                f = features(geometry, g, own, active[pulsing], r_word, r_bit)  # (P, R, C, 7)
-                index = torch.nonzero(pulsing).squeeze(1)
-                f_row = f[torch.arange(index.numel()), index]  # (P, C, 7): the row's own cells
-                v = sign * preset.voltage * self.voltage_ratio(f_row)
-                dose = active[pulsing] * torch.as_tensor(preset.dose(v.numpy()), dtype=states.dtype)
-                energy += sum(_phase_energy(g, own[n:n + 1], active[index[n]][None, :], preset)
-                              for n in range(index.numel()))
-                block = out[pulsing]
+                a = active[pulsing]
+                # each pulsing row's word line with its slot's columns at −V/2 (cells at V)
+                pi_w = 0.5 * r_word * geometry.along_row(g[pulsing] * a)
+                rw, rb, pb = rho_w[pulsing], rho_b[pulsing], pi_b[pulsing]
+                u_w, u_b = rw + pi_w, rb + pb
+                f = torch.stack([rw, pi_w, rb, pb, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+                v = sign * preset.voltage * self.voltage_ratio(f)
+                dose = a * torch.as_tensor(preset.dose(v.numpy()), dtype=dtype)
                 moving = dose != 0
+                block = out[pulsing]
                 block[moving] = preset.device.advance(block[moving], dose[moving], torch)
                 out[pulsing] = block
-                g = preset.conductance(out)
+                # each slot: its row's cells at V/2, its columns' cells at V/2, the selected at V
+                energy += float((preset.voltage / 2) ** 2 * t_eff * (
+                    g[pulsing].sum() + (a @ g.sum(0)).sum() + 2.0 * (a * g[pulsing]).sum()))
         return out, energy
 
     def to_dict(self) -> dict[str, Any]:
