@@ -794,6 +794,33 @@ def surrogate_validate(model_path: Path, data: Path, plots: Path | None, as_json
         click.echo(f"wrote {plots}/parity.png and {plots}/error_histogram.png")
 
 
+@surrogate.command("write")
+@click.argument("out", type=OUT_FOLDER)
+@click.option("--cases", default=1000, show_default=True, type=Whole(10, 100_000),
+              help="random tiles per preset in the datasets (DC solves of 8 slots each)")
+@click.option("--updates", default=24, show_default=True, type=Whole(1, 10_000),
+              help="held-out updates per preset written by the native write engine for the validation")
+@click.option("--seed", default=0, show_default=True, type=Whole(0, MAX_SEED))
+@click.option("--name", default="write-vteam-64", show_default=True, help="the model's name (its file: NAME.json)")
+@json_option
+def surrogate_write(out: Path, cases: int, updates: int, seed: int, name: str, as_json: bool) -> None:
+    """Build the write surrogate: datasets (resumed), fit, validation against the write engine."""
+    from .surrogate.write import build_write_surrogate
+
+    report = build_write_surrogate(out, cases=cases, updates=updates, seed=seed, name=name, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    fit = report["fit"]
+    click.echo(f"voltage model on {fit['cells']:,} selected cells: RMSE {100 * fit['voltage_rmse']:.3f}% of V "
+               f"(first order {100 * fit['first_order_rmse']:.3f}%)")
+    for preset, v in report["validation"].items():
+        click.echo(f"{preset}: Δx NRMSE pooled {100 * v['pooled_nrmse']:.2f}%, worst update "
+                   f"{100 * v['worst_nrmse']:.2f}% ({v['updates']} held-out updates); write energy / engine's "
+                   f"{v['energy_ratio'][0]:.3f}-{v['energy_ratio'][1]:.3f}")
+    click.echo(f"wrote {out}/{name}.json, {out}/validation.json, parity plots")
+
+
 @surrogate.command("predict")
 @click.option("--model", "-M", "model_path", required=True, type=FILE)
 @click.option("--conductances", "-g", required=True, type=FILE)
@@ -913,13 +940,19 @@ REPRODUCTION_OPTIONS = {
     "device_file": click.option("--device-file", default=None, type=FILE,
                                 help="a programming file (spicenn devices fit pulses): your devices in place of "
                                      "the paper's"),
+    "updates": click.option("--updates", type=click.Choice(["rules", "circuit", "surrogate"]), default="rules",
+                            show_default=True,
+                            help="where the updates go: the rules' ideal pulses (the paper's run) | through 64x64 "
+                                 "tiles with 0/1/5 ohm wires by the native write engine (small networks) | by the "
+                                 "write surrogate (the paper's network)"),
 }
 
 
 def _reproduction_command(row: Any) -> None:
     """`spicenn reproduce <row.name>` from its row in `spicenn.reproduce.catalog`."""
     def command(quick: bool, as_json: bool, out: Path | None, **options: Any) -> None:
-        out = _default_out(row.name, quick, out)
+        updates = options.get("updates", "rules")
+        out = _default_out(row.name if updates == "rules" else f"{row.name}-{updates}", quick, out)
         results = row.execute(out, quick=quick, progress=not as_json, **options)
         if as_json:
             click.echo(json.dumps(row.json_payload(results)))

@@ -73,3 +73,16 @@ def surrogate_path(given: str | Path) -> Path:
     if path.exists() or path.suffix or len(path.parts) > 1:
         return path
     return surrogate(str(given))
+
+
+def write_surrogate_names() -> list[str]:
+    """The shipped write surrogates' names (`spicenn.surrogate.write.load_write_surrogate`)."""
+    return sorted(path.stem for path in (_folder("models") / "surrogates").glob("write-*.json"))
+
+
+def write_surrogate(name: str) -> Path:
+    """The file of a shipped write surrogate by name (e.g. "write-vteam-64")."""
+    names = write_surrogate_names()
+    if name not in names:
+        raise InputError(f"no shipped write surrogate {name!r}; choose one of: {', '.join(names) or 'none found'}")
+    return _folder("models") / "surrogates" / f"{name}.json"

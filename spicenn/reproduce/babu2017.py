@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..devices.programming import DiscreteLevels
+from ..errors import InputError
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import DeviceMLP, UpdateRule
@@ -34,9 +35,16 @@ def settings(quick: bool) -> dict[str, Any]:
 
 
 def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
-        device_file: str | Path | None = None) -> dict[str, Any]:
+        device_file: str | Path | None = None, updates: str = "rules") -> dict[str, Any]:
     """`device_file`: a programming file's devices in place of the paper's 32 levels, at
     their own cycle-to-cycle noise (the one variability then run)."""
+    if updates != "rules":
+        if device_file is not None:
+            raise InputError("--device-file takes the paper's rules; circuit writes use the paper's calibrated "
+                             "dynamic devices")
+        from . import circuit_writes
+
+        return circuit_writes.run("babu2017", out, updates, quick, seed, progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick)
@@ -83,6 +91,10 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
 
 
 def table(results: dict[str, Any]) -> str:
+    if results["setup"].get("updates"):
+        from .circuit_writes import table as circuit_table
+
+        return circuit_table(results)
     lines = [f"float baseline accuracy {100 * results['float']['accuracy']:.2f}%",
              f"{'variability (step std / step)':<32} {'accuracy':>9} {'loss vs float':>14}"]
     for variability, entry in results["devices"].items():

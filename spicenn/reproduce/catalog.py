@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..io import folder_lock, remove_stale_parts
 
 # the options a reproduction may take beyond --quick, --json and --out (the CLI declares each once)
-OPTIONS = ("devices", "seed", "workers", "mnist", "device_file")
+OPTIONS = ("devices", "seed", "workers", "mnist", "device_file", "updates")
 
 
 @dataclass(frozen=True)
@@ -110,16 +110,16 @@ for _row in (
                  ("results.json", "accuracy.png", "energy-per-layer.png"), options=("mnist", "seed", "workers"),
                  tabled=False),
     Reproduction("babu2017", "babu2017", "Stochastic updates on 32-level devices (Babu & Rajendran).", QUICK_TRAINING,
-                 ("results.json", "babu2017.png"), options=("seed", "device_file")),
+                 ("results.json", "babu2017.png"), options=("seed", "device_file", "updates")),
     Reproduction("babu2017-noise", "babu2017", "Babu & Rajendran's noise claim as a grid: variability x pixel noise "
                  "x 3 seeds.", "2 epochs per network (about a minute on 2 cores)",
                  ("results.json", "babu2017-noise-grid.png"), run="noise_grid", table="grid_table", tabled=False),
     Reproduction("kim2019", "kim2019", "Soft-bounds devices with and without zero-shifting (Kim et al.).",
-                 QUICK_TRAINING, ("results.json", "kim2019.png"), options=("seed", "device_file")),
+                 QUICK_TRAINING, ("results.json", "kim2019.png"), options=("seed", "device_file", "updates")),
     Reproduction("li2023", "li2023", "Binary stochastic learning against back-propagation (Li et al.).",
-                 QUICK_TRAINING, ("results.json", "li2023.png"), options=("seed", "device_file")),
+                 QUICK_TRAINING, ("results.json", "li2023.png"), options=("seed", "device_file", "updates")),
     Reproduction("li2023-comparison", "li2023", "Li et al.'s comparison: binary learning against back-propagation "
                  "on the same devices, 3 seeds.", "4 epochs per network", ("results.json", "li2023-comparison.png"),
-                 run="comparison", table="comparison_table", tabled=False),
+                 options=("updates",), run="comparison", table="comparison_table", tabled=False),
 ):
     register_reproduction(_row)

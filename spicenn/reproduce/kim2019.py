@@ -37,9 +37,16 @@ def settings(quick: bool) -> dict[str, Any]:
 
 
 def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
-        device_file: str | Path | None = None) -> dict[str, Any]:
+        device_file: str | Path | None = None, updates: str = "rules") -> dict[str, Any]:
     """`device_file`: a programming file's soft-bounds devices in place of the sweep of
     imbalances (the one case then run, at the file's α−/α+ and device-to-device spread)."""
+    if updates != "rules":
+        if device_file is not None:
+            raise InputError("--device-file takes the paper's rules; circuit writes use the paper's calibrated "
+                             "dynamic devices")
+        from . import circuit_writes
+
+        return circuit_writes.run("kim2019", out, updates, quick, seed, progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick)
@@ -76,6 +83,10 @@ def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = Tr
 
 
 def table(results: dict[str, Any]) -> str:
+    if results["setup"].get("updates"):
+        from .circuit_writes import table as circuit_table
+
+        return circuit_table(results)
     lines = [f"{'α-/α+':<8} {'G* (fraction of range)':>22} {'error, plain':>13} {'error, zero-shifted':>20} "
              f"{'pulses':>7}"]
     for imbalance, e in results["cases"].items():

@@ -18,6 +18,7 @@ import torch
 
 from ..devices.programming import DiscreteLevels
 from ..energy.training import TrainingCosts, high_precision_multiplications, training_step_energy
+from ..errors import InputError
 from ..io import save_figure
 from ..nn.data import load_data
 from ..nn.learning import BinaryStochasticMLP, DeviceMLP, UpdateRule
@@ -32,8 +33,15 @@ def settings(quick: bool) -> dict[str, Any]:
 
 
 def run(out: str | Path, quick: bool = False, seed: int = 0, progress: bool = True,
-        device_file: str | Path | None = None) -> dict[str, Any]:
+        device_file: str | Path | None = None, updates: str = "rules") -> dict[str, Any]:
     """`device_file`: a programming file's devices in place of the paper's 32 levels."""
+    if updates != "rules":
+        if device_file is not None:
+            raise InputError("--device-file takes the paper's rules; circuit writes use the paper's calibrated "
+                             "dynamic devices")
+        from . import circuit_writes
+
+        return circuit_writes.run("li2023", out, updates, quick, seed, progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick)
@@ -77,11 +85,17 @@ def comparison_setup(quick: bool) -> dict[str, Any]:
     return s
 
 
-def comparison(out: str | Path, quick: bool = False, progress: bool = True) -> dict[str, Any]:
+def comparison(out: str | Path, quick: bool = False, progress: bool = True, updates: str = "rules") -> dict[str, Any]:
     """The paper's comparison: high-precision back-propagation on the same 32-level,
     range-15 devices (each update the desired change rounded stochastically to whole device
     steps), beside float back-propagation and the binary algorithm, 3 training seeds each
-    (the data split fixed); accuracy median and range per algorithm. Resumes."""
+    (the data split fixed); accuracy median and range per algorithm. Resumes. `updates`
+    other than rules: both device algorithms with their writes through the circuit
+    (`circuit_writes`), the write energy per step of each from the circuit."""
+    if updates != "rules":
+        from . import circuit_writes
+
+        return circuit_writes.run("li2023-comparison", out, updates, quick, 0, progress)
     import numpy as np
 
     out = Path(out)
@@ -208,6 +222,10 @@ def plot_comparison(results: dict[str, Any], path: Path) -> None:
 
 
 def comparison_table(results: dict[str, Any]) -> str:
+    if results["setup"].get("updates"):
+        from .circuit_writes import table as circuit_table
+
+        return circuit_table(results)
     seeds = results["setup"]["seeds"]
     lines = [f"test accuracy, median [min, max] over {seeds} training seeds",
              f"{'dataset':<8} " + " ".join(f"{a:>34}" for a in ALGORITHMS)]
@@ -224,6 +242,10 @@ def comparison_table(results: dict[str, Any]) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
+    if results["setup"].get("updates"):
+        from .circuit_writes import table as circuit_table
+
+        return circuit_table(results)
     lines = [f"{'dataset':<8} {'network':<12} {'backprop':>9} {'binary':>8} {'high-precision mult./sample':>28}"]
     for name, e in results["datasets"].items():
         lines.append(f"{name:<8} {'-'.join(map(str, e['sizes'])):<12} {100 * e['backprop']['accuracy']:>8.2f}% "

@@ -298,19 +298,18 @@ def _phase_energy(g: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, pr
     return float((preset.voltage / 2) ** 2 * t_eff * (per_row + per_column + 2.0 * both))
 
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "models"
-
-
 def load_write_surrogate(name: str | Path) -> WriteSurrogate:
     """A write surrogate by shipped name (`write-vteam-64`) or JSON file; `first-order`: θ of
     first-order physics (no fit)."""
+    from ..shipped import write_surrogate
+
     if str(name) == "first-order":
         return WriteSurrogate()
     path = Path(name)
-    if not path.suffix:
-        path = SHIPPED / f"{name}.json"
+    if not (path.suffix or len(path.parts) > 1):
+        path = write_surrogate(str(name))
     if not path.is_file():
-        raise InputError(f"no write surrogate {name!s} (a shipped name, e.g. write-vteam-64, or a .json file)")
+        raise InputError(f"no write surrogate file {path}")
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -521,3 +520,37 @@ def _parity_plot(pairs: list[tuple[np.ndarray, np.ndarray]], rows: list[dict[str
     right.set_ylabel("per-update NRMSE of Δx (%)")
     figure.tight_layout()
     save_figure(figure, path)
+
+
+def build_write_surrogate(out: str | Path, presets: tuple[str, ...] = ("levels32", "soft-bounds"), cases: int = 1000,
+                          updates: int = 24, seed: int = 0, name: str = "write-vteam-64",
+                          progress: bool = False) -> dict[str, Any]:
+    """Datasets of each preset's devices (HDF5, resumed), θ fitted on them all, and each
+    preset's validation against the native write engine on `updates` held-out updates of
+    64x64 tiles (parity plots); writes `<name>.json` (the model, its fit and validation)
+    and `validation.json` into `out`."""
+    from ..devices.written import write_preset
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    datasets = [write_dataset(out / f"dataset-{preset}.h5", write_preset(preset), cases, seed=seed + k,
+                              progress=progress) for k, preset in enumerate(presets)]
+    fits = [read_dataset(path) for path in datasets]
+    f = np.concatenate([x for x, _ in fits])
+    ratio = np.concatenate([y for _, y in fits])
+    theta, *_ = np.linalg.lstsq(f, 1.0 - ratio, rcond=None)
+    predicted = 1.0 - f @ theta
+    surrogate = WriteSurrogate(tuple(float(t) for t in theta), {
+        "presets": list(presets), "cases_per_preset": cases, "cells": int(ratio.size),
+        "voltage_rmse": float(np.sqrt(np.mean((predicted - ratio) ** 2))),
+        "voltage_max_error": float(np.abs(predicted - ratio).max()),
+        "first_order_rmse": float(np.sqrt(np.mean((1.0 - f @ np.array(FIRST_ORDER) - ratio) ** 2)))}, name=name)
+    report = {preset: validate_write_surrogate(surrogate, write_preset(preset), updates, seed=seed + 100 + k,
+                                               progress=progress, plot=out / f"parity-{preset}.png")
+              for k, preset in enumerate(presets)}
+    surrogate.validation = {preset: {key: value for key, value in r.items() if key != "per_update"}
+                            for preset, r in report.items()}
+    surrogate.save(out / f"{name}.json")
+    with atomic_path(out / "validation.json") as temporary:
+        temporary.write_text(json.dumps({"fit": surrogate.fitted_on, "validation": report}, indent=1))
+    return {"fit": surrogate.fitted_on, "validation": surrogate.validation}
