@@ -796,7 +796,7 @@ def surrogate_validate(model_path: Path, data: Path, plots: Path | None, as_json
 
 @surrogate.command("write")
 @click.argument("out", type=OUT_FOLDER)
-@click.option("--cases", default=1000, show_default=True, type=Whole(10, 100_000),
+@click.option("--cases", default=1000, show_default=True, type=Whole(2, 100_000),
               help="random tiles per preset in the datasets (DC solves of 8 slots each)")
 @click.option("--updates", default=24, show_default=True, type=Whole(1, 10_000),
               help="held-out updates per preset written by the native write engine for the validation")

@@ -19,7 +19,7 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 ROOT = README.parent
 # the options whose values are cut to test scale when a command runs for real
-SMALLER = {"--cases": "2", "--vectors": "2", "--epochs": "2", "--workers": "1", "--n": "5"}
+SMALLER = {"--cases": "2", "--vectors": "2", "--epochs": "2", "--workers": "1", "--n": "5", "--updates": "2"}
 PARSED_ONLY = {("train",), ("evaluate",), ("analyze",), ("reproduce",)}
 # options that name what a command writes, and whether that is a folder
 OUTPUTS = {"--out": False, "-o": False, "--lib": False, "--plot": False, "--run": True, "--plots": True}
