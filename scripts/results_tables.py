@@ -25,6 +25,9 @@ FIGURES = ROOT / "docs" / "results"
 # poole-frenkel on 2026-12-03)
 VARIANTS = {"joksas2022": ("joksas2022", "spicenn reproduce joksas2022 --devices powerlaw"),
             "joksas2022-poole-frenkel": ("joksas2022", "spicenn reproduce joksas2022 --devices poole-frenkel")}
+# the learning papers with their updates written through the circuit (issue 28), quick runs
+VARIANTS |= {f"{name}-{updates}-quick": (name, f"spicenn reproduce {name} --quick --updates {updates}")
+             for name in ("babu2017", "kim2019", "li2023", "li2023-comparison") for updates in ("surrogate", "circuit")}
 FOLDERS = {row.name: (row.name, f"spicenn reproduce {row.name}") for row in reproductions() if row.tabled} | VARIANTS
 
 

@@ -324,3 +324,24 @@ def test_device_mlp_takes_dynamic_devices():
     before = [layer.g.clone() for layer in model.layers]
     count = model.layers[0].zero_shift(pulses=200)
     assert count == 200 and not torch.equal(before[0], model.layers[0].g_ref)
+
+
+def test_li2023_with_surrogate_writes_runs_from_one_command_and_resumes(tmp_path):
+    out = tmp_path / "li"
+    done = run_cli("reproduce", "li2023", "--quick", "--updates", "surrogate", "--json", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    rows = payload["summary"]["levels32, binary stochastic"]
+    assert set(rows) == {"ideal writes (rules)", "surrogate, 0 Ω", "surrogate, 1 Ω", "surrogate, 5 Ω"}
+    assert all(rows[k]["write_energy_per_step"] > 0 for k in rows if k.startswith("surrogate"))
+    assert (out / "li2023.png").stat().st_size > 1000
+    saved = json.loads((out / "results.json").read_text())
+    key = next(k for k in saved["runs"] if "/surrogate/5/" in k)
+    kept = {k: v for k, v in saved["runs"].items() if k != key}
+    (out / "results.json").write_text(json.dumps({**saved, "runs": kept}))  # as if interrupted before it
+    again = run_cli("reproduce", "li2023", "--quick", "--updates", "surrogate", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    resumed = json.loads((out / "results.json").read_text())["runs"]
+    assert set(resumed) == set(saved["runs"])
+    assert all(resumed[k] == v for k, v in kept.items())  # the finished networks were not trained again
+    assert resumed[key]["accuracy"] == saved["runs"][key]["accuracy"]  # seeded: the same network again

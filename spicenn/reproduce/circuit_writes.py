@@ -6,7 +6,7 @@ trains each paper's network on dynamic devices calibrated to its device
 segments — by the native write engine (`circuit`: exact; small networks: the 8x8 digits on a
 subset of samples) or the write surrogate (`surrogate`: the paper's own network and data) —
 beside the same devices written ideally (`rules`: each pulse lands as the device's pulse map
-says). Per case and seed: the test accuracy, the write energy per training step (a batch) and
+says); an engine run trains the surrogate's network beside it on the same data and seeds. Per case and seed: the test accuracy, the write energy per training step (a batch) and
 per epoch from the circuit, the pulses per step, the seconds per epoch; per wire the
 accuracy's median and spread over seeds against the ideal writes', and the write energy
 beside `spicenn.energy.training`'s formula (V²·G·t per pulse: the selected cells only).
@@ -97,7 +97,7 @@ def settings(paper: Paper, updates: str, quick: bool) -> dict[str, Any]:
             "hidden": [32] if engine else list(paper.hidden if quick or paper.dataset[1] == paper.dataset[0]
                                                else (100,)),
             "epochs": 1 if engine else paper.epochs[0 if quick else 1],
-            "train_samples": (100 if quick else 400) if engine else None,
+            "train_samples": (300 if quick else None) if engine else None,
             "learning_rate": paper.learning_rate, "batch_size": paper.batch_size, "pulse_length": paper.pulse_length,
             "surrogate": SURROGATE if updates == "surrogate" else None}
 
@@ -158,6 +158,9 @@ def run(paper_name: str, out: str | Path, updates: str, quick: bool = False, see
                     SurrogateWrites(TILE, wire, s["surrogate"] or SURROGATE)
                 tasks[f"{label}/{updates}/{wire:g}/{seed + k}"] = functools.partial(
                     train_case, variant, s, data, writes, seed + k)
+                if updates == "circuit":  # the surrogate on the same network, data and bit streams
+                    tasks[f"{label}/surrogate/{wire:g}/{seed + k}"] = functools.partial(
+                        train_case, variant, s, data, SurrogateWrites(TILE, wire, SURROGATE), seed + k)
     record_each(out, results, runs, tasks, progress, what=f"{paper.name} networks")
     results["summary"] = summary(results)
     results["pulse_response"] = {label: pulse_response(variant.devices(), 40)
