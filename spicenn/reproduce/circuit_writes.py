@@ -6,8 +6,9 @@ trains each paper's network on dynamic devices calibrated to its device
 segments — by the native write engine (`circuit`: exact; small networks: the 8x8 digits on a
 subset of samples) or the write surrogate (`surrogate`: the paper's own network and data) —
 beside the same devices written ideally (`rules`: each pulse lands as the device's pulse map
-says); an engine run trains the surrogate's network beside it on the same data and seeds. Per case and seed: the test accuracy, the write energy per training step (a batch) and
-per epoch from the circuit, the pulses per step, the seconds per epoch; per wire the
+says); an engine run trains the surrogate's network beside it on the same data and seeds.
+Per case and seed: the test accuracy, the write energy per training step (a batch) and per
+epoch from the circuit, the pulses per step, the seconds per epoch; per wire the
 accuracy's median and spread over seeds against the ideal writes', and the write energy
 beside `spicenn.energy.training`'s formula (V²·G·t per pulse: the selected cells only).
 Every case is recorded as it finishes, so an interrupted run resumes.
