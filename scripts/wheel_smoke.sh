@@ -31,7 +31,8 @@ python - <<'PY'
 import numpy as np, spicenn, spicenn.shipped as models
 from pathlib import Path
 assert "site-packages" in spicenn.__file__, spicenn.__file__
-for path in (models.device_library(), models.surrogate("sinh64"), models.example("mnist-powerlaw-high")):
+for path in (models.device_library(), models.surrogate("sinh64"), models.example("mnist-powerlaw-high"),
+             models.write_surrogate("write-vteam-64")):
     assert path.is_file() and "site-packages" in str(path), path
 assert Path("devices.lib").read_text() == models.device_library().read_text()
 simulated, predicted = np.load("sim.npz")["currents"], np.load("pred.npz")["currents"]
