@@ -28,6 +28,7 @@ VARIANTS = {"joksas2022": ("joksas2022", "spicenn reproduce joksas2022 --devices
 # the learning papers with their updates written through the circuit (issue 28), quick runs
 VARIANTS |= {f"{name}-{updates}-quick": (name, f"spicenn reproduce {name} --quick --updates {updates}")
              for name in ("babu2017", "kim2019", "li2023", "li2023-comparison") for updates in ("surrogate", "circuit")}
+VARIANTS["babu2017-surrogate"] = ("babu2017", "spicenn reproduce babu2017 --updates surrogate")
 FOLDERS = {row.name: (row.name, f"spicenn reproduce {row.name}") for row in reproductions() if row.tabled} | VARIANTS
 
 
