@@ -345,3 +345,19 @@ def test_li2023_with_surrogate_writes_runs_from_one_command_and_resumes(tmp_path
     assert set(resumed) == set(saved["runs"])
     assert all(resumed[k] == v for k, v in kept.items())  # the finished networks were not trained again
     assert resumed[key]["accuracy"] == saved["runs"][key]["accuracy"]  # seeded: the same network again
+
+
+def test_the_write_surrogate_command_refuses_bad_names_and_foreign_datasets(tmp_path):
+    for name in ("../escape", "a/b", "", "."):
+        done = run_cli("surrogate", "write", str(tmp_path / "o"), "--cases", "2", "--updates", "1", "--name", name)
+        assert done.returncode != 0 and "name" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() and not (tmp_path / "escape.json").exists()
+    (tmp_path / "c").mkdir()
+    corrupt = tmp_path / "c" / "dataset-levels32.h5"
+    corrupt.write_text("not hdf5")
+    done = run_cli("surrogate", "write", str(tmp_path / "c"), "--cases", "2", "--updates", "1")
+    assert done.returncode != 0 and "not an HDF5 write dataset" in done.stderr
+    assert corrupt.read_text() == "not hdf5"  # nothing replaced
+    for bad in (tmp_path, tmp_path / "c" / "missing.json"):
+        with pytest.raises(InputError, match="write surrogate file"):
+            load_write_surrogate(bad)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,14 @@ from ..circuit.solver import solve_system
 from ..devices.models import Linear
 from ..devices.written import DevicePulses
 from ..errors import InputError
-from ..io import atomic_path
+from ..io import atomic_path, check_input_file
 from ..progress import progress_bar
 
 FEATURES = ("rho_word", "pi_word", "rho_bit", "pi_bit", "u_word^2", "u_bit^2", "u_word*u_bit")
 FIRST_ORDER = (1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0)
 FORMAT = "spicenn-write-surrogate/1"
+MAX_MODEL_BYTES = 10_000_000  # a model is a few numbers and its reports: anything larger is not one
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 # --- tiles: each cell's position counted from its drivers -----------------------------
@@ -308,8 +311,7 @@ def load_write_surrogate(name: str | Path) -> WriteSurrogate:
     path = Path(name)
     if not (path.suffix or len(path.parts) > 1):
         path = write_surrogate(str(name))
-    if not path.is_file():
-        raise InputError(f"no write surrogate file {path}")
+    path = check_input_file(path, "write surrogate", max_bytes=MAX_MODEL_BYTES)
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -367,7 +369,7 @@ def write_dataset(path: str | Path, preset: DevicePulses, cases: int = 400, slot
     setup = json.dumps({"preset": preset.describe(), "device": preset.device.to_dict(), "cases": cases,
                         "slots": slots, "tile": tile, "seed": seed, "chunk": chunk}, sort_keys=True)
     if path.exists():
-        with h5py.File(path, "r") as h5:
+        with _open_dataset(path) as h5:
             if h5.attrs.get("setup") != setup:
                 raise InputError(f"{path} holds another dataset; choose another file or delete it")
             done = {name for name in h5 if name.startswith("chunk")}
@@ -413,10 +415,19 @@ def _case_samples(case: dict[str, Any], preset: DevicePulses, slots: int,
     return f[i, j], across[s, i, j] / preset.voltage
 
 
-def read_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def _open_dataset(path: Path) -> Any:
+    """The HDF5 file at `path` for reading, or one line saying it is not one."""
     import h5py
 
-    with h5py.File(path, "r") as h5:
+    try:
+        return h5py.File(check_input_file(path, "write dataset"), "r")
+    except OSError as error:
+        raise InputError(f"{path} is not an HDF5 write dataset ({error}); delete it or choose another "
+                         "folder") from None
+
+
+def read_dataset(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    with _open_dataset(Path(path)) as h5:
         if not h5.attrs.get("complete"):
             raise InputError(f"{path} is not complete: run write_dataset again to finish it")
         names = sorted(name for name in h5 if name.startswith("chunk"))
@@ -531,6 +542,9 @@ def build_write_surrogate(out: str | Path, presets: tuple[str, ...] = ("levels32
     and `validation.json` into `out`."""
     from ..devices.written import write_preset
 
+    if not NAME.fullmatch(name) or name.endswith("."):
+        raise InputError(f"the model's name {name!r} must be letters, digits, '_', '.', '-' (at most 64, "
+                         "no folders): it names its file")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     datasets = [write_dataset(out / f"dataset-{preset}.h5", write_preset(preset), cases, seed=seed + k,
