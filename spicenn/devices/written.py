@@ -82,6 +82,12 @@ class DevicePulses:
     def conductance(self, x: Any) -> Any:
         return self.g_max - (self.g_max - self.g_min) * x
 
+    @property
+    def square_time(self) -> float:
+        """s: ∫(v/V)² dt of one pulse — the hold and its two linear ramps (t_edge/3 each) — so
+        that an ohmic cell at V spends G·V²·square_time."""
+        return self.width + 2.0 * self.t_edge / 3.0
+
     def dose(self, v: Any) -> Any:
         """The signed dose of one pulse of peak cell voltage v (positive: toward G_min)."""
         return self.device.pulse_dose(v, self.width, self.t_edge)

@@ -288,7 +288,6 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
             < (c * x.abs()).clamp(max=1.0)[:, None, :]
         cols = torch.rand((x.shape[0], bl, delta.shape[1]), generator=layer.generator, dtype=torch.float64) \
             < (c * delta.abs()).clamp(max=1.0)[:, None, :]
-        layer.writes = rule.writes
         if rule.writes is not None:
             if bool((x < 0).any()):
                 raise InputError("writes through the arrays pulse rows of one polarity: the pulse rule then needs "
@@ -296,7 +295,8 @@ def apply_rule(layer: DeviceLinear, rule: UpdateRule) -> None:
             # x ≥ 0: a coincidence lowers G where δ > 0 — a +V pulse across the cell
             rule.writes.coincidences(layer, rows, cols, torch.sign(delta), (c * x).clamp(max=1.0),
                                      (c * delta.abs()).clamp(max=1.0))
-            layer.pulses += float(torch.bmm(rows.transpose(1, 2).double(), cols.double()).sum())
+            # Σ over samples and slots of (rows pulsing)·(columns pulsing): the coincidences, counted
+            layer.pulses += float((rows.sum(2) * cols.sum(2)).sum())
             layer.sync()
             return
         coincidences = torch.bmm(rows.transpose(1, 2).double(), cols.double())  # (B, in + 1, out)

@@ -128,7 +128,7 @@ def train_case(variant: Variant, s: dict[str, Any], data: Data, writes: EngineWr
     energy = sum(layer.write_energy for layer in model.layers)
     pulses = sum(layer.pulses for layer in model.layers)
     g_mean = float(np.mean([float(layer.g.mean()) for layer in model.layers]))
-    costs = TrainingCosts(pulse_voltage=devices.voltage, pulse_time=devices.width + 2 * devices.t_edge / 3)
+    costs = TrainingCosts(pulse_voltage=devices.voltage, pulse_time=devices.square_time)
     algorithm = "binary stochastic" if variant.binary else "memristive back-propagation"
     formula = training_step_energy(sizes, algorithm, costs, pulses / steps / s["batch_size"], g_mean,
                                    s["batch_size"])["programming pulses"] * s["batch_size"]

@@ -21,7 +21,7 @@ and wires (first order says θ = (1, 1, 1, 1, 0, 0, 0); the fit finds the higher
 In a stochastic-coincidence update the pattern of each slot is random: the surrogate uses
 its expectation (the firing probabilities; the selected cell's own line exactly) and the
 fit, made on the same expected features, learns the conditional mean. The write energy is
-that of the ideal voltages, (V/2)²·(r_i + c_j)² across each cell (`energy`).
+that of the ideal voltages, (V/2)²·(r_i + c_j)² across each cell.
 
     surrogate = load_write_surrogate("write-vteam-64")
     states, energy = surrogate.coincidences(states, rows, columns, signs, preset, tile=64, r_wire=1.0)
@@ -131,6 +131,12 @@ class TileGeometry:
         return self.from_tiles(self._shared_segments(self.to_tiles(a), -2, self.tile_rows))
 
 
+def _stack(rho_w: torch.Tensor, pi_w: torch.Tensor, rho_b: torch.Tensor, pi_b: torch.Tensor) -> torch.Tensor:
+    """The feature vector (…, 7) in `FEATURES`' order from the four first-order drops."""
+    u_w, u_b = rho_w + pi_w, rho_b + pi_b
+    return torch.stack([rho_w, pi_w, rho_b, pi_b, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+
+
 def features(geometry: TileGeometry, g: torch.Tensor, row_activity: torch.Tensor, column_activity: torch.Tensor,
              r_word: float, r_bit: float) -> torch.Tensor:
     """The model's features (…, R, C, 7) at every cell, as if it were selected: g (R, C) or
@@ -145,8 +151,7 @@ def features(geometry: TileGeometry, g: torch.Tensor, row_activity: torch.Tensor
     pi_w = 0.5 * r_word * (geometry.along_word(g * c) + own_word * (1.0 - c))
     pi_b = 0.5 * r_bit * (geometry.along_bit(g * r) + own_bit * (1.0 - r))
     rho_w, rho_b = torch.broadcast_tensors(rho_w, pi_w)[0], torch.broadcast_tensors(rho_b, pi_b)[0]
-    u_w, u_b = rho_w + pi_w, rho_b + pi_b
-    return torch.stack([rho_w, pi_w, rho_b, pi_b, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+    return _stack(rho_w, pi_w, rho_b, pi_b)
 
 
 # --- the model ----------------------------------------------------------------------------
@@ -215,8 +220,7 @@ class WriteSurrogate:
         c_own = (p[:, None, :] * phases)[b, phase, j]
         pi_w = 0.5 * r_word * (pi_w + own_w * (1.0 - c_own))
         pi_b = 0.5 * r_bit * (pi_b + own_b * (1.0 - q[b, i]))
-        u_w, u_b = rho_w + pi_w, rho_b + pi_b
-        f = torch.stack([rho_w, pi_w, rho_b, pi_b, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+        f = _stack(rho_w, pi_w, rho_b, pi_b)
         polarity = 1.0 - 2.0 * phase.to(dtype)  # + phase: +V
         v = polarity * preset.voltage * self.voltage_ratio(f)
         dose = hits[b, phase, i, j] * torch.as_tensor(preset.dose(v.numpy()), dtype=dtype)
@@ -244,7 +248,6 @@ class WriteSurrogate:
         rho_b = 0.5 * r_bit * geometry.from_tiles(geometry.bit_tiled(tiled))
         # only the slot's own row pulses: along the bit line the selected cell's own current
         pi_b = 0.5 * r_bit * (geometry.row_distance[:, None] + 1.0) * g
-        t_eff = preset.width + 2.0 * preset.t_edge / 3.0
         energy = 0.0
         for sign in (1.0, -1.0):
             remaining = torch.clamp(sign * counts.to(dtype), min=0.0)
@@ -257,8 +260,7 @@ class WriteSurrogate:
                 # each pulsing row's word line with its slot's columns at −V/2 (cells at V)
                 pi_w = 0.5 * r_word * geometry.along_row(g[pulsing] * a)
                 rw, rb, pb = rho_w[pulsing], rho_b[pulsing], pi_b[pulsing]
-                u_w, u_b = rw + pi_w, rb + pb
-                f = torch.stack([rw, pi_w, rb, pb, u_w * u_w, u_b * u_b, u_w * u_b], dim=-1)
+                f = _stack(rw, pi_w, rb, pb)
                 v = sign * preset.voltage * self.voltage_ratio(f)
                 dose = a * torch.as_tensor(preset.dose(v.numpy()), dtype=dtype)
                 moving = dose != 0
@@ -266,8 +268,7 @@ class WriteSurrogate:
                 block[moving] = preset.device.advance(block[moving], dose[moving], torch)
                 out[pulsing] = block
                 # each slot: its row's cells at V/2, its columns' cells at V/2, the selected at V
-                energy += float((preset.voltage / 2) ** 2 * t_eff * (
-                    g[pulsing].sum() + (a @ g.sum(0)).sum() + 2.0 * (a * g[pulsing]).sum()))
+                energy += _ideal_energy(g[pulsing].sum(), (a @ g.sum(0)).sum(), (a * g[pulsing]).sum(), preset)
         return out, energy
 
     def to_dict(self) -> dict[str, Any]:
@@ -279,26 +280,20 @@ class WriteSurrogate:
             temporary.write_text(json.dumps(self.to_dict(), indent=1))
 
 
+def _ideal_energy(per_row: Any, per_column: Any, both: Any, preset: DevicePulses) -> float:
+    """J of slots at the ideal voltages, (V/2)·(r_i + c_j) across each cell: Σ G·(V/2)²·(r + c)²
+    is (V/2)²·(Σ_rows ΣG + Σ_columns ΣG + 2·Σ_selected G), each times the pulse's square time."""
+    return float((preset.voltage / 2) ** 2 * preset.square_time * (per_row + per_column + 2.0 * both).sum())
+
+
 def _coincidence_energy(g: torch.Tensor, rows: torch.Tensor, phase_columns: torch.Tensor, hits: torch.Tensor,
                         preset: DevicePulses) -> float:
-    """`_phase_energy` of every sample's phases at once: rows (B, BL, R), phase_columns
-    (B, 2, BL, C), hits (B, 2, R, C); a phase none of whose columns pulses is not written."""
-    t_eff = preset.width + 2.0 * preset.t_edge / 3.0
+    """`_ideal_energy` of every sample's phases: rows (B, BL, R), phase_columns (B, 2, BL, C),
+    hits (B, 2, R, C); a phase none of whose columns pulses is not written (its rows idle)."""
     present = phase_columns.sum((2, 3)) > 0  # (B, 2)
     per_row = (rows.sum(1) @ g.sum(1))[:, None] * present  # (B, 2)
     per_column = phase_columns.sum(2) @ g.sum(0)  # (B, 2)
-    both = (hits * g).sum((2, 3))
-    return float((preset.voltage / 2) ** 2 * t_eff * (per_row + per_column + 2.0 * both).sum())
-
-
-def _phase_energy(g: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, preset: DevicePulses) -> float:
-    """Σ over slots and cells of G·((V/2)·(r_i + c_j))²·t_eff: the ideal voltages' energy of
-    slots with rows (S, R) and columns (S, C) pulsing; a pulse's ramps count V²·t_edge/3."""
-    t_eff = preset.width + 2.0 * preset.t_edge / 3.0
-    per_row = (rows.sum(0) * g.sum(1)).sum()
-    per_column = (columns.sum(0) * g.sum(0)).sum()
-    both = ((rows.T @ columns) * g).sum()
-    return float((preset.voltage / 2) ** 2 * t_eff * (per_row + per_column + 2.0 * both))
+    return _ideal_energy(per_row, per_column, (hits * g).sum((2, 3)), preset)
 
 
 def load_write_surrogate(name: str | Path) -> WriteSurrogate:
